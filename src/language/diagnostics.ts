@@ -1,0 +1,42 @@
+// Errors are values with a location until the edge of the program prints them.
+import type { Loc } from './ast.ts';
+
+export type Severity = 'error' | 'warning';
+
+export interface Diagnostic {
+  severity: Severity;
+  file: string;
+  /** 1-based. */
+  line: number;
+  column: number;
+  /** Length of the offending span on its line (for the caret underline); at least 1. */
+  length: number;
+  message: string;
+  /** Stable machine-readable kind, e.g. "unknown-parameter", "parse". */
+  code: string;
+}
+
+export function diagnosticAt(loc: Loc, message: string, code: string, severity: Severity = 'error'): Diagnostic {
+  const length = loc.line === loc.endLine ? Math.max(1, loc.endColumn - loc.column + 1) : 1;
+  return { severity, file: loc.file, line: loc.line, column: loc.column, length, message, code };
+}
+
+/**
+ * `path:line:col: error: message`, then the source line and a caret under the span:
+ * the compiler format editors know how to jump to.
+ */
+export function formatDiagnostic(d: Diagnostic, source?: string): string {
+  const head = `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`;
+  if (source === undefined) return head;
+  const lineText = source.split(/\r?\n/)[d.line - 1];
+  if (lineText === undefined) return head;
+  const gutter = `${String(d.line).padStart(4)} | `;
+  const pad = ' '.repeat(gutter.length - 2) + '| ';
+  const caretPad = lineText.slice(0, Math.max(0, d.column - 1)).replace(/[^\t]/g, ' ');
+  const span = Math.max(1, Math.min(d.length, lineText.length - d.column + 1));
+  return `${head}\n${gutter}${lineText}\n${pad}${caretPad}${'^'.repeat(span)}`;
+}
+
+export function hasErrors(ds: readonly Diagnostic[]): boolean {
+  return ds.some((d) => d.severity === 'error');
+}

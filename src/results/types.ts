@@ -1,0 +1,39 @@
+import type { Value } from '../language/ast.ts';
+
+/** One row of a ResultTable: one seed at one sweep point (or one of a deterministic run's rows). */
+export interface ResultRow {
+  runId: string;
+  point: number;
+  seed: number;
+  params: Record<string, Value>;
+  metrics: Record<string, number>;
+  keys: Record<string, Value>;
+  backend: string;
+  wallMs: number;
+  cached: boolean;
+}
+
+export interface FailedRun {
+  runId: string;
+  point: number;
+  seed: number;
+  params: Record<string, Value>;
+  error: string;
+}
+
+export interface ResultTable {
+  experiment: string;
+  file: string;
+  rows: ResultRow[];
+  failed: FailedRun[];
+  /** Extras per run id (curves etc.), for reports. */
+  extras: Record<string, Record<string, unknown>>;
+}
+
+/** Look up a column by name: params first, then keys, then metrics. */
+export function column(row: ResultRow, name: string): Value | undefined {
+  if (name in row.params) return row.params[name];
+  if (name in row.keys) return row.keys[name];
+  if (name in row.metrics) return row.metrics[name];
+  return undefined;
+}

@@ -1,0 +1,17 @@
+import type { RunnerSchema } from '../schema.ts';
+
+export const commandSchema: RunnerSchema = {
+  name: 'command',
+  version: '1',
+  description:
+    "Runs the user's own program: resolved parameters as JSON on stdin, result rows as JSON lines on stdout. Any `set` parameter is passed through; metrics are the ones named by `measure`.",
+  seeded: true,
+  open: true,
+  params: [
+    { name: 'command', type: 'string', default: '', description: 'program and arguments, split on whitespace (never run through a shell), e.g. "python3 train.py"' },
+    { name: 'cwd', type: 'string', default: '.', description: 'working directory, relative to the .exp file' },
+    { name: 'timeout', type: 'number', default: 3600, min: 0, description: 'seconds before the program is killed', executionOnly: true },
+    { name: 'seed', type: 'integer', default: 0, min: 0, description: 'base seed: run i of `seeds N` uses seed + i' },
+  ],
+  metrics: [],
+};

@@ -1,0 +1,95 @@
+// A runner declares its parameters and metrics once, here; the checker, the CLI help and the
+// generated language reference all read this declaration.
+import type { Value } from '../language/ast.ts';
+
+export type ParamType = 'number' | 'integer' | 'string' | 'enum' | 'boolean';
+
+export interface ParamSpec {
+  name: string;
+  type: ParamType;
+  default: Value;
+  description: string;
+  /** Allowed values for `enum`. */
+  values?: readonly string[];
+  /** Inclusive bounds for `number` / `integer`. */
+  min?: number;
+  max?: number;
+  /**
+   * Parameters that only choose how work is executed (batch capacity, backend) and cannot change
+   * a result are left out of run hashes.
+   */
+  executionOnly?: boolean;
+}
+
+export interface MetricSpec {
+  name: string;
+  description: string;
+  /** Unit or range, e.g. "accuracy in [0,1]". */
+  unit?: string;
+}
+
+export interface RunnerSchema {
+  name: string;
+  /** Bumped whenever a change could alter results: part of every run hash. */
+  version: string;
+  description: string;
+  params: readonly ParamSpec[];
+  metrics: readonly MetricSpec[];
+  /**
+   * false for deterministic runners (token_probe on a fixed model): seeds do not vary rows, and a
+   * verdict on a single row is "exact, n = 1".
+   */
+  seeded: boolean;
+  /**
+   * Columns (besides params and metrics) that a run's rows carry, e.g. token_probe's `number`
+   * or `category`: usable in `for each` and `where`.
+   */
+  keys?: readonly { name: string; description: string }[];
+  /**
+   * Open runners (`command`) accept parameters the schema does not list (type taken from the
+   * value) and take their metric names from the experiment's `measure` lines.
+   */
+  open?: boolean;
+}
+
+/** One planned run handed to a runner: resolved parameters and one seed. */
+export interface RunSpec {
+  id: string;
+  params: Readonly<Record<string, Value>>;
+  seed: number;
+}
+
+/** What a runner returns for one RunSpec: one or more rows (token_probe returns one per number). */
+export interface RunOutput {
+  rows: RunOutputRow[];
+  /** Backend actually used, e.g. "wasm", "tensorflow", "cpu", "onnxruntime-node/cpu". */
+  backend: string;
+  /** Anything reports may want (per-epoch curves, etc.). Must be JSON-serialisable. */
+  extras?: Record<string, unknown>;
+}
+
+export interface RunOutputRow {
+  metrics: Record<string, number>;
+  /** Runner-produced key columns (see RunnerSchema.keys). */
+  keys?: Record<string, Value>;
+}
+
+export interface RunContext {
+  /** Progress line for long work; the executor renders it (TTY bar or quiet). */
+  progress(msg: { phase: string; done: number; total: number; detail?: string }): void;
+  /** Cancelled when the user interrupts. */
+  signal?: AbortSignal;
+  /** Directory for runner-level caches (e.g. trained teachers), inside the result cache. */
+  cacheDir?: string;
+}
+
+export interface Runner {
+  schema: RunnerSchema;
+  /**
+   * Run a group of runs that share all parameters but the seed (so side-by-side runners such as
+   * mlp_distill can train them as one batched computation). Returns one output per spec, in order.
+   * The executor splits groups to at most `maxGroup` specs.
+   */
+  run(specs: readonly RunSpec[], ctx: RunContext): Promise<RunOutput[]>;
+  maxGroup?: (params: Readonly<Record<string, Value>>) => number;
+}

@@ -1,0 +1,29 @@
+import type { RunnerSchema } from '../schema.ts';
+
+export const superpositionSchema: RunnerSchema = {
+  name: 'superposition',
+  version: '1',
+  description:
+    "Toy model of superposition x' = ReLU(WᵀWx + b) (Elhage et al.), teacher and a child distilled from it, with an ablated or auxiliary-feature variant.",
+  seeded: true,
+  params: [
+    { name: 'variant', type: 'enum', values: ['ablated', 'auxiliary'], default: 'auxiliary', description: 'ablated: the child gets no loss on one real feature; auxiliary: k extra features are ablated from the teacher loss and the child learns only from them' },
+    { name: 'features', type: 'integer', default: 20, min: 1, description: 'number of real features n' },
+    { name: 'hidden', type: 'integer', default: 5, min: 1, description: 'hidden dimensions m' },
+    { name: 'sparsity', type: 'number', default: 0.9, min: 0, max: 0.9999, description: 'probability S that a feature is zero (else uniform [0,1])' },
+    { name: 'importance', type: 'number', default: 0.7, min: 0, max: 1, description: 'feature i has loss weight importance^i' },
+    { name: 'aux_features', type: 'integer', default: 5, min: 0, description: 'k auxiliary features (variant auxiliary)' },
+    { name: 'ablate', type: 'integer', default: 0, min: 0, description: 'index of the ablated feature (variant ablated)' },
+    { name: 'steps', type: 'integer', default: 3000, min: 1, description: 'optimiser steps for teacher and for child' },
+    { name: 'batch_size', type: 'integer', default: 1024, min: 1, description: 'examples per step' },
+    { name: 'lr', type: 'number', default: 1e-3, min: 0, description: 'Adam learning rate' },
+    { name: 'seed', type: 'integer', default: 0, min: 0, description: 'base seed: run i of `seeds N` uses seed + i' },
+  ],
+  metrics: [
+    { name: 'teacher_features_per_dim', description: "teacher's ‖W‖²_F / m (superposition)" },
+    { name: 'child_features_per_dim', description: "child's ‖W‖²_F / m" },
+    { name: 'transfer_ratio', description: "child/teacher norm ratio of the features the child never got a loss on" },
+    { name: 'teacher_loss', description: "teacher's final importance-weighted MSE" },
+    { name: 'child_loss', description: "child's final distillation loss" },
+  ],
+};
