@@ -11,6 +11,8 @@ export interface ResultRow {
   backend: string;
   wallMs: number;
   cached: boolean;
+  /** ISO time the run finished (first computed, not when read from cache). */
+  finishedAt?: string;
 }
 
 export interface FailedRun {
