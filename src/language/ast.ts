@@ -66,6 +66,8 @@ export interface ExperimentAst extends Node {
   kind: 'experiment';
   name: StringLit;
   extends?: StringLit;
+  /** `extends "file.exp" :: "name"`: which experiment of a file holding several. */
+  extendsName?: StringLit;
   runner?: RunnerStmt;
   sets: SetStmt[];
   sweeps: SweepStmt[];

@@ -1,0 +1,63 @@
+import type { Command } from './command.ts';
+import { UsageError } from './command.ts';
+import { parseCommandArgs, withUsage } from './args.ts';
+import { getSchema, runnerNames, schemas } from '../runners/registry.ts';
+import { suggest } from '../language/suggest.ts';
+import type { RunnerSchema } from '../runners/schema.ts';
+
+const usage = `usage: sublab runners [NAME]
+
+Without NAME: lists the runners. With NAME: its parameters (type, default, allowed values) and metrics.`;
+
+function describeType(p: RunnerSchema['params'][number]): string {
+  let t = p.type === 'enum' ? (p.values ?? []).join(' | ') : p.type;
+  if (p.min !== undefined || p.max !== undefined) t += ` [${p.min ?? ''}..${p.max ?? ''}]`;
+  return t;
+}
+
+function columns(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => '  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+function short(s: string): string {
+  return s.length > 32 ? `${s.slice(0, 30)}…"` : s;
+}
+
+export function describeRunner(s: RunnerSchema): string {
+  const out = [`${s.name} (version ${s.version}${s.seeded ? '' : ', deterministic'}${s.open ? ', open' : ''})`, `  ${s.description}`, '', 'parameters:'];
+  out.push(...columns([
+    ['name', 'type', 'default', 'description'],
+    ...s.params.map((p) => [p.name, describeType(p), short(JSON.stringify(p.default)), p.description + (p.executionOnly ? ' (execution only: not part of run ids)' : '')]),
+  ]));
+  out.push('', 'metrics:');
+  if (s.metrics.length === 0) out.push('  (none fixed: the experiment\'s "measure" lines name them)');
+  else out.push(...columns(s.metrics.map((m) => [m.name, m.description + (m.unit ? ` (${m.unit})` : '')])));
+  if (s.keys?.length) {
+    out.push('', 'row keys (usable in "where" and "for each"):');
+    out.push(...columns(s.keys.map((k) => [k.name, k.description])));
+  }
+  return out.join('\n');
+}
+
+export const command: Command = {
+  summary: "list runners, or one runner's parameters and metrics",
+  usage,
+  run: (args) =>
+    withUsage(usage, () => {
+      const { positionals } = parseCommandArgs(args, {});
+      if (positionals.length > 1) throw new UsageError('give at most one runner name');
+      const name = positionals[0];
+      if (name === undefined) {
+        process.stdout.write(columns(schemas.map((s) => [s.name, `v${s.version}`, s.description])).join('\n') + '\n');
+        return 0;
+      }
+      const s = getSchema(name);
+      if (!s) {
+        process.stderr.write(`sublab runners: unknown runner "${name}"${suggest(name, runnerNames())}; known runners: ${runnerNames().join(', ')}\n`);
+        return 1;
+      }
+      process.stdout.write(describeRunner(s) + '\n');
+      return 0;
+    }),
+};

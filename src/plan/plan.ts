@@ -1,0 +1,113 @@
+// Checked experiment → runs: the sweep grid (row-major over sweeps in source order) × seeds, each run
+// identified by a content hash of what can change its result.
+import { createHash } from 'node:crypto';
+import type { Value } from '../language/ast.ts';
+import type { CheckedExperiment } from '../language/checked.ts';
+import type { ParamSpec, RunnerSchema } from '../runners/schema.ts';
+import type { ExperimentPlan, PlannedRun, SweepPoint } from './types.ts';
+
+/** JSON with object keys sorted at every level, so equal content always gives equal text. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.keys(v as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  if (typeof v === 'number' && Object.is(v, -0)) return '0';
+  return JSON.stringify(v);
+}
+
+export function runId(runner: RunnerSchema, params: Record<string, Value>, seed: number): string {
+  const executionOnly = new Set(runner.params.filter((p) => p.executionOnly).map((p) => p.name));
+  const relevant: Record<string, Value> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (k === 'seed' || executionOnly.has(k)) continue;
+    relevant[k] = v;
+  }
+  const text = canonicalJson({ runner: runner.name, version: runner.version, params: relevant, seed });
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+function typeOk(spec: ParamSpec, v: Value): string | undefined {
+  switch (spec.type) {
+    case 'number':
+    case 'integer':
+      if (typeof v !== 'number' || !Number.isFinite(v)) return `expects ${spec.type === 'integer' ? 'an integer' : 'a number'}`;
+      if (spec.type === 'integer' && !Number.isInteger(v)) return 'expects an integer';
+      if (spec.min !== undefined && v < spec.min) return `must be >= ${spec.min}`;
+      if (spec.max !== undefined && v > spec.max) return `must be <= ${spec.max}`;
+      return undefined;
+    case 'string':
+      return typeof v === 'string' ? undefined : 'expects a string';
+    case 'enum':
+      return typeof v === 'string' && (spec.values ?? []).includes(v) ? undefined : `must be one of ${(spec.values ?? []).join(', ')}`;
+    case 'boolean':
+      return typeof v === 'boolean' ? undefined : 'expects true or false';
+  }
+}
+
+/**
+ * Turns a command-line `--set name=text` into a typed value using the parameter's declared type
+ * (so `--set number=087` stays the string "087" for a string parameter).
+ */
+export function parseOverride(runner: RunnerSchema, name: string, text: string): Value {
+  const spec = runner.params.find((p) => p.name === name);
+  const asNumber = /^[-+]?(?:\d[\d_]*(?:\.\d[\d_]*)?|\.\d[\d_]*)(?:[eE][-+]?\d+)?$/.test(text) ? Number(text.replace(/_/g, '')) : undefined;
+  if (spec?.type === 'number' || spec?.type === 'integer') return asNumber ?? text;
+  if (spec?.type === 'boolean') return text === 'true' ? true : text === 'false' ? false : text;
+  if (spec) return text;
+  if (asNumber !== undefined) return asNumber;
+  return text === 'true' ? true : text === 'false' ? false : text;
+}
+
+function validateOverrides(exp: CheckedExperiment, overrides: Record<string, Value>): void {
+  const runner = exp.runner;
+  for (const [name, v] of Object.entries(overrides)) {
+    const spec = runner.params.find((p) => p.name === name);
+    if (!spec) {
+      if (runner.open) continue;
+      throw new Error(`unknown parameter "${name}" for runner ${runner.name} (known: ${runner.params.map((p) => p.name).join(', ')})`);
+    }
+    const problem = typeOk(spec, v);
+    if (problem) throw new Error(`--set ${name}=${String(v)}: "${name}" ${problem}`);
+  }
+}
+
+export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Record<string, Value>; seeds?: number } = {}): ExperimentPlan {
+  const overrides = { ...(opts.overrides ?? {}) };
+  validateOverrides(exp, overrides);
+  if (opts.seeds !== undefined && (!Number.isInteger(opts.seeds) || opts.seeds < 1)) {
+    throw new Error(`seeds must be a whole number >= 1, got ${opts.seeds}`);
+  }
+  const fixed: Record<string, Value> = { ...exp.params, ...overrides };
+  // An overridden swept parameter collapses its axis to the override.
+  const axes = exp.sweeps.filter((s) => !(s.name in overrides));
+
+  const points: SweepPoint[] = [];
+  const walk = (i: number, values: Record<string, Value>) => {
+    if (i === axes.length) {
+      points.push({ index: points.length, values: { ...values } });
+      return;
+    }
+    const axis = axes[i]!;
+    for (const v of axis.values) walk(i + 1, { ...values, [axis.name]: v });
+  };
+  walk(0, {});
+
+  const nSeeds = exp.runner.seeded ? (opts.seeds ?? exp.seeds) : 1;
+  const runs: PlannedRun[] = [];
+  for (const point of points) {
+    // `seed` may itself be swept: the point's value is then the base seed.
+    const base = point.values.seed ?? fixed.seed;
+    const baseSeed = typeof base === 'number' ? base : 0;
+    for (let i = 0; i < nSeeds; i++) {
+      const seed = baseSeed + i;
+      // params.seed is the run's own seed, so a run's params describe it completely.
+      const params: Record<string, Value> = { ...fixed, ...point.values, seed };
+      runs.push({ id: runId(exp.runner, params, seed), runner: exp.runner.name, runnerVersion: exp.runner.version, params, seed, point: point.index });
+    }
+  }
+  return { experiment: exp, points, runs, overrides };
+}
