@@ -1,4 +1,4 @@
-import type { Prediction } from '../language/ast.ts';
+import type { CorrectionMethod, Prediction } from '../language/ast.ts';
 
 export type Outcome = 'confirmed' | 'refuted' | 'inconclusive';
 
@@ -12,7 +12,8 @@ export interface Verdict {
   outcome: Outcome;
   /** e.g. "Spearman rho", "paired t", "Welch t", "one-sample t", "TOST", "exact". */
   test: string;
-  statistic: { name: string; value: number } | null;
+  /** `df` (optional addition): degrees of freedom of a t statistic (fractional for Welch). */
+  statistic: { name: string; value: number; df?: number } | null;
   /** Effect size with its 95% CI (e.g. mean difference, rho). */
   effect: { name: string; value: number; ci: [number, number] } | null;
   p: number | null;
@@ -20,4 +21,8 @@ export interface Verdict {
   n: number;
   /** One sentence a researcher can read: why this outcome, or why it could not be tested. */
   reason: string;
+  /** Optional addition: the correction the experiment used (for "p = 0.004 (Holm 0.008)"). */
+  correction?: CorrectionMethod;
+  /** Optional addition: the alpha the outcome was decided at. */
+  alpha?: number;
 }
