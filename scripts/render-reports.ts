@@ -1,0 +1,61 @@
+// Regenerate reports/ for the bundled experiments: every .exp under experiments/ (or the files
+// given), run from the cache where results exist, rendered in markdown, HTML and LaTeX into
+// reports/<same folder as under experiments/>/<experiment-slug>.<ext>.
+//
+//   npx tsx scripts/render-reports.ts                 # all bundled experiments
+//   npx tsx scripts/render-reports.ts experiments/topic-a/weight-decay.exp --format md
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeReports } from '../src/cli/report.ts';
+import { formats, type Format } from '../src/report/render.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function expFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...expFiles(p));
+    else if (name.endsWith('.exp')) out.push(p);
+  }
+  return out;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let fmts: Format[] = [...formats];
+  const files: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--format') {
+      fmts = (argv[++i] ?? '').split(',').filter((f): f is Format => (formats as readonly string[]).includes(f));
+      if (fmts.length === 0) {
+        process.stderr.write('--format needs md, html and/or tex\n');
+        return 2;
+      }
+    } else files.push(path.resolve(argv[i]!));
+  }
+  const experiments = path.join(root, 'experiments');
+  const todo = files.length ? files : expFiles(experiments);
+  if (todo.length === 0) {
+    process.stderr.write('no .exp files under experiments/\n');
+    return 1;
+  }
+  process.chdir(root); // report paths and git provenance relative to the project
+  let failed = 0;
+  for (const file of todo) {
+    const rel = path.relative(experiments, path.dirname(file));
+    const out = path.join(root, 'reports', rel.startsWith('..') ? '' : rel);
+    process.stderr.write(`${path.relative(root, file)} …\n`);
+    try {
+      const written = await writeReports({ files: [file], formats: fmts, out }, (s) => process.stderr.write(`  ${s}\n`));
+      for (const w of written) process.stdout.write(`wrote ${path.relative(root, w)}\n`);
+    } catch (e) {
+      failed++;
+      process.stderr.write(`  failed: ${(e as Error).message}\n`);
+    }
+  }
+  process.stderr.write(`${todo.length - failed} of ${todo.length} files reported\n`);
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,125 @@
+// `sublab register`: append each prediction's normalised text and hashes to the sublab.lock beside
+// its .exp file. Never rewrites: a changed prediction needs `--amend --reason`, which appends a new
+// entry pointing at the old one.
+import path from 'node:path';
+import type { Command } from './command.ts';
+import { UsageError } from './command.ts';
+import { compileFile, formatDiagnostics } from '../language/compile.ts';
+import { hasErrors } from '../language/diagnostics.ts';
+import type { CheckedExperiment } from '../language/checked.ts';
+import { appendEntries, gitInfo, lockPathFor, readLock, type LockState } from '../prereg/lock.ts';
+import { planRegistration } from '../prereg/register.ts';
+import { predictionStatuses } from '../prereg/status.ts';
+
+const usage = `usage: sublab register FILE.exp... [--amend --reason TEXT] [--status]
+
+Records every prediction of each file in the lock file sublab.lock beside it (JSON Lines, one
+entry per prediction, only ever appended): normalised text, its sha256, the experiment's setup
+hash, the time and the git commit (with a dirty flag). Commit the lock with the experiments.
+
+A prediction already registered unchanged is left alone. A prediction whose text or setup
+changed since registration is refused unless --amend is given.
+
+options:
+  --amend            append new versions of changed predictions; the old entries stay
+  --reason TEXT      why (required with --amend); recorded in the lock and shown in reports
+  --status           write nothing: verify the locks and print each prediction's status`;
+
+interface Options {
+  files: string[];
+  amend: boolean;
+  reason?: string;
+  status: boolean;
+}
+
+function parse(args: string[]): Options {
+  const o: Options = { files: [], amend: false, status: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--amend') o.amend = true;
+    else if (a === '--status') o.status = true;
+    else if (a === '--reason' || a.startsWith('--reason=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      if (v === undefined || v.trim() === '') throw new UsageError('--reason needs a text, e.g. --reason "threshold was a typo"');
+      o.reason = v;
+    } else if (a.startsWith('-')) throw new UsageError(`unknown option "${a}"`);
+    else o.files.push(a);
+  }
+  if (o.files.length === 0) throw new UsageError('no .exp file given');
+  if (o.amend && !o.reason) throw new UsageError('--amend needs --reason "why the prediction changed"');
+  if (o.reason && !o.amend) throw new UsageError('--reason is only used with --amend');
+  if (o.status && o.amend) throw new UsageError('--status writes nothing; it cannot be combined with --amend');
+  return o;
+}
+
+function problems(lock: LockState): string {
+  return lock.problems.map((p) => `  ${lock.path}:${p.line}: ${p.message}`).join('\n');
+}
+
+export const command: Command = {
+  summary: 'preregister the predictions of .exp files in sublab.lock (--amend to record a change)',
+  usage,
+  async run(args) {
+    let o: Options;
+    try {
+      o = parse(args);
+    } catch (e) {
+      if (e instanceof UsageError) {
+        process.stderr.write(`sublab register: ${e.message}\n\n${usage}\n`);
+        return 2;
+      }
+      throw e;
+    }
+    // Compile everything first: nothing is written when any file has an error.
+    const byLock = new Map<string, CheckedExperiment[]>();
+    let languageError = false;
+    // The same file named twice must not register its predictions twice.
+    for (const f of [...new Set(o.files.map((x) => path.resolve(x)))]) {
+      const r = compileFile(f);
+      if (hasErrors(r.diagnostics)) {
+        process.stderr.write(formatDiagnostics(r) + '\n');
+        languageError = true;
+        continue;
+      }
+      const lp = lockPathFor(f);
+      byLock.set(lp, [...(byLock.get(lp) ?? []), ...r.experiments]);
+    }
+    if (languageError) return 2;
+
+    const rel = (p: string) => path.relative(process.cwd(), p) || p;
+    let failed = false;
+    const now = new Date();
+    for (const [lp, exps] of byLock) {
+      const lock = readLock(lp);
+      if (lock.tampered) {
+        process.stderr.write(`${rel(lp)}: the lock fails verification (edited by hand?); nothing in it is trusted:\n${problems(lock)}\nRestore it from version control; sublab never rewrites a lock.\n`);
+        failed = true;
+        continue;
+      }
+      if (o.status) {
+        for (const e of exps) {
+          process.stdout.write(`${e.name} (${rel(e.file)}):\n`);
+          for (const s of predictionStatuses(e, lock, null)) {
+            process.stdout.write(`  ${s.label.padEnd(28)} line ${s.prediction.loc.line}: ${s.text}${s.amendReason ? ` (amended: ${s.amendReason})` : ''}\n`);
+          }
+        }
+        continue;
+      }
+      const plan = planRegistration(exps, lock, { amend: o.amend, reason: o.reason, now, git: gitInfo(path.dirname(lp)) });
+      const refused = plan.actions.filter((a) => a.action === 'refused');
+      for (const a of plan.actions) {
+        const where = `${rel(path.join(path.dirname(lp), a.file))}:${a.line}`;
+        const label = { register: 'registered', amend: 'amended', unchanged: 'unchanged', refused: 'REFUSED' }[a.action];
+        process.stdout.write(`${label.padEnd(10)} ${where}  ${a.text}${a.message ? `\n           ${a.message}` : ''}\n`);
+      }
+      if (refused.length) {
+        process.stderr.write(`${rel(lp)}: nothing written (${refused.length} prediction(s) changed since registration).\n`);
+        failed = true;
+        continue;
+      }
+      appendEntries(lock, plan.entries);
+      process.stdout.write(`${rel(lp)}: ${plan.entries.length} entr${plan.entries.length === 1 ? 'y' : 'ies'} appended.\n`);
+    }
+    return failed ? 1 : 0;
+  },
+};

@@ -1,0 +1,14 @@
+// Entry point for other stages (run CLI, Vitest plugin): registration status of a finished
+// experiment, read from the sublab.lock beside its file. Reads only; a run never writes the lock.
+import type { CheckedExperiment } from '../language/checked.ts';
+import type { ResultRow } from '../results/types.ts';
+import { lockPathFor, readLock } from './lock.ts';
+import { firstResultAt, predictionStatuses, type PredictionStatus } from './status.ts';
+
+export { normalisePrediction, predictionHash, setupHash } from './normalise.ts';
+export { lockPathFor, readLock, parseLock, gitInfo, type LockEntry, type LockState } from './lock.ts';
+export { predictionStatuses, firstResultAt, statusLabels, type PredictionStatus, type RegistrationStatus } from './status.ts';
+
+export function statusesForResult(result: { experiment: CheckedExperiment; table: { rows: readonly ResultRow[] } }): PredictionStatus[] {
+  return predictionStatuses(result.experiment, readLock(lockPathFor(result.experiment.file)), firstResultAt(result.table.rows));
+}

@@ -1,0 +1,105 @@
+// Canonical text of a prediction and of an experiment's setup. Hashes are taken of these texts, so
+// they must depend on meaning only: printed from the AST (never the source), numbers by value,
+// clause order (where/at conditions, for-each columns) sorted.
+import { createHash } from 'node:crypto';
+import type { Condition, Operand, Prediction, PredictionForm, Scalar, Value } from '../language/ast.ts';
+import type { CheckedExperiment } from '../language/checked.ts';
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** JSON with object keys sorted at every level: equal values give equal text. */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') {
+    if (typeof v === 'number' && !Number.isFinite(v)) return JSON.stringify(String(v));
+    return JSON.stringify(v) ?? 'null';
+  }
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  const obj = v as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+}
+
+/** Shortest round-trip spelling of the value: `1e-3`, `0.001` and `1.0e-3` all print `0.001`. */
+export function canonicalNumber(x: number): string {
+  if (Object.is(x, -0)) return '0';
+  return String(x);
+}
+
+function scalar(s: Scalar): string {
+  switch (s.kind) {
+    case 'number':
+      return canonicalNumber(s.value);
+    case 'bool':
+      return s.value ? 'true' : 'false';
+    // A bare symbol and a quoted string name the same value (`dataset = mnist` == `dataset = "mnist"`).
+    case 'string':
+    case 'symbol':
+      return JSON.stringify(s.value);
+  }
+}
+
+function conditions(cs: readonly Condition[]): string {
+  return cs
+    .map((c) => `${c.param.name} ${c.op} ${scalar(c.value)}`)
+    .sort()
+    .join(' and ');
+}
+
+function operand(o: Operand): string {
+  if (o.kind === 'const') return canonicalNumber(o.value.value);
+  return o.at.length ? `${o.metric.name} at ${conditions(o.at)}` : o.metric.name;
+}
+
+function form(f: PredictionForm): string {
+  switch (f.kind) {
+    case 'trend':
+      return `${f.metric.name} ${f.direction} with ${f.param.name}`;
+    case 'peak':
+      return `${f.metric.name} peaks in ${f.param.name}`;
+    case 'flat':
+      return `${f.metric.name} is flat in ${f.param.name} within ${canonicalNumber(f.tolerance.value)}`;
+    case 'compare':
+      return `${operand(f.left)} ${f.op} ${operand(f.right)}`;
+    case 'correlates':
+      return `${f.metric.name} correlates ${f.direction === 'any' ? '' : f.direction + ' '}with ${f.other.name}`;
+  }
+}
+
+/**
+ * The prediction as the lock records it, e.g. `predict teacher_acc > 0.9 where weight_decay <= 0.001`.
+ * The `because` rationale is deliberately left out: rewording the reason changes neither the test
+ * nor its verdict (the lock still stores the rationale as registered, for the report).
+ */
+export function normalisePrediction(p: Prediction): string {
+  let s = `predict ${form(p.form)}`;
+  if (p.where.length) s += ` where ${conditions(p.where)}`;
+  if (p.forEach.length) s += ` for each ${p.forEach.map((i) => i.name).sort().join(', ')}`;
+  return s;
+}
+
+export function predictionHash(p: Prediction): string {
+  return sha256(normalisePrediction(p));
+}
+
+/** What a prediction's verdict depends on besides its own text. Execution-only parameters are left out. */
+export function setupOf(e: CheckedExperiment): Record<string, unknown> {
+  const execOnly = new Set(e.runner.params.filter((p) => p.executionOnly).map((p) => p.name));
+  const params: Record<string, Value> = {};
+  for (const [k, v] of Object.entries(e.params)) if (!execOnly.has(k)) params[k] = v;
+  return {
+    runner: e.runner.name,
+    params,
+    sweeps: e.sweeps.map((s) => ({ name: s.name, values: s.values })),
+    seeds: e.seeds,
+    alpha: e.alpha,
+    correction: e.correction,
+  };
+}
+
+export function setupHash(e: CheckedExperiment): string {
+  return sha256(canonicalJson(setupOf(e)));
+}

@@ -1,0 +1,163 @@
+// Charts of each swept metric: mean ± 95% CI per sweep value. ASCII (asciichart) for markdown and
+// the terminal; SVG (Vega-Lite compiled to Vega, rendered headless in Node) for HTML.
+import { createRequire } from 'node:module';
+import type { Value } from '../language/ast.ts';
+import type { ResultRow } from '../results/types.ts';
+import { studentTQuantile } from '../verdict/distributions.ts';
+import { formatNumber } from './format.ts';
+
+const require = createRequire(import.meta.url);
+// asciichart ships no types; this is the one function used.
+const asciichart = require('asciichart') as { plot(series: number[] | number[][], cfg?: { height?: number; format?: (x: number) => string; padding?: string }): string };
+
+export interface ChartPoint {
+  /** Sweep value as displayed. */
+  x: string;
+  mean: number;
+  /** mean ± 95% CI half-width; equal to mean when n < 2. */
+  lo: number;
+  hi: number;
+  n: number;
+}
+
+export interface ChartData {
+  metric: string;
+  param: string;
+  title: string;
+  /** True when other sweep axes exist and were pooled into each point. */
+  pooled: boolean;
+  points: ChartPoint[];
+}
+
+export interface Summary {
+  mean: number;
+  /** 95% CI half-width (t-based); null when n < 2. */
+  half: number | null;
+  n: number;
+}
+
+/** Mean and t-based 95% CI half-width of the finite values. */
+export function summarise(values: readonly number[]): Summary {
+  const xs = values.filter((v) => Number.isFinite(v));
+  const n = xs.length;
+  if (n === 0) return { mean: NaN, half: null, n: 0 };
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, half: null, n };
+  const v = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+  return { mean, half: studentTQuantile(0.975, n - 1) * Math.sqrt(v / n), n };
+}
+
+/** A parameter value exactly (sweep values must not be rounded: 0.125 and 0.12 differ). */
+export function formatValue(v: Value): string {
+  return typeof v === 'number' ? String(v) : String(v);
+}
+
+/** One chart per (sweep axis with ≥ 2 values) × metric, points in sweep order. */
+export function chartData(
+  sweeps: readonly { name: string; values: readonly Value[] }[],
+  metrics: readonly string[],
+  rows: readonly ResultRow[],
+): ChartData[] {
+  const out: ChartData[] = [];
+  for (const axis of sweeps) {
+    if (axis.values.length < 2) continue;
+    for (const metric of metrics) {
+      const points: ChartPoint[] = [];
+      for (const value of axis.values) {
+        const at = rows.filter((r) => r.params[axis.name] === value).map((r) => r.metrics[metric]).filter((m): m is number => m !== undefined);
+        const s = summarise(at);
+        if (s.n === 0) continue;
+        points.push({ x: formatValue(value), mean: s.mean, lo: s.mean - (s.half ?? 0), hi: s.mean + (s.half ?? 0), n: s.n });
+      }
+      if (points.length < 2) continue;
+      out.push({ metric, param: axis.name, title: `${metric} vs ${axis.name}`, pooled: sweeps.length > 1, points });
+    }
+  }
+  return out;
+}
+
+const SEGMENT = 8; // columns between two sweep values in the ASCII chart
+
+/**
+ * The mean per sweep value, linearly interpolated between values so five points are not five
+ * columns wide; x labels placed under their columns. (CI bounds drawn as extra lines tangle with
+ * the mean in a text chart; the interval is in the sweep table and the HTML chart.)
+ */
+export function asciiChart(c: ChartData, height = 10): string {
+  const ys = c.points.map((p) => p.mean);
+  const series: number[] = [];
+  for (let i = 0; i < ys.length - 1; i++) for (let k = 0; k < SEGMENT; k++) series.push(ys[i]! + ((ys[i + 1]! - ys[i]!) * k) / SEGMENT);
+  series.push(ys[ys.length - 1]!);
+  const labelWidth = 10;
+  const lo = Math.min(...ys);
+  const hi = Math.max(...ys);
+  const head = `${c.title} (mean${c.pooled ? ', pooled over other sweeps' : ''})`;
+  // A constant series would give asciichart a zero range (one row labelled with a rounded bound).
+  if (hi - lo <= 1e-9 * Math.max(1, Math.abs(hi))) return `${head}\nconstant: ${formatNumber(lo)} at every ${c.param} (${c.points.map((p) => p.x).join(', ')})`;
+  const plot = asciichart.plot(series, { height, format: (x: number) => formatNumber(x).padStart(labelWidth) });
+  const offset = labelWidth + 2; // "     label ┤"
+  let axis = '';
+  for (let i = 0; i < c.points.length; i++) {
+    const col = offset + i * SEGMENT;
+    axis = (axis.length >= col ? axis + ' ' : axis.padEnd(col)) + c.points[i]!.x;
+  }
+  return `${head}\n${plot.replace(/\s+$/gm, '')}\n${axis}`;
+}
+
+/** Vega-Lite: points and line for the mean, error bars for the 95% CI, x in sweep order. */
+export function vegaLiteSpec(c: ChartData): Record<string, unknown> {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: c.title + (c.pooled ? ' (pooled over other sweeps)' : ''),
+    width: 360,
+    height: 220,
+    data: { values: c.points.map((p, i) => ({ ...p, order: i })) },
+    encoding: {
+      x: { field: 'x', type: 'ordinal', sort: c.points.map((p) => p.x), title: c.param, axis: { labelAngle: 0 } },
+    },
+    layer: [
+      {
+        mark: { type: 'errorbar', ticks: true },
+        encoding: { y: { field: 'lo', type: 'quantitative', title: `${c.metric} (mean ± 95% CI)`, scale: { zero: false } }, y2: { field: 'hi' } },
+      },
+      { mark: { type: 'line' }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
+      {
+        mark: { type: 'point', filled: true, size: 50 },
+        encoding: {
+          y: { field: 'mean', type: 'quantitative' },
+          tooltip: [
+            { field: 'x', title: c.param },
+            { field: 'mean', format: '.4g' },
+            { field: 'lo', format: '.4g' },
+            { field: 'hi', format: '.4g' },
+            { field: 'n' },
+          ],
+        },
+      },
+    ],
+  };
+}
+
+export async function svgChart(c: ChartData): Promise<string> {
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
+  const spec = vl.compile(vegaLiteSpec(c) as never).spec;
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/**
+ * The ASCII charts of one experiment's results (one per swept axis × metric), for `sublab run` to
+ * print after the verdicts. Empty string when nothing is swept.
+ */
+export function terminalCharts(result: {
+  experiment: { sweeps: readonly { name: string; values: readonly Value[] }[]; measures: readonly string[] };
+  table: { rows: readonly ResultRow[] };
+}): string {
+  return chartData(result.experiment.sweeps, result.experiment.measures, result.table.rows)
+    .map((c) => asciiChart(c))
+    .join('\n\n');
+}

@@ -1,0 +1,315 @@
+// The report as plain data: everything a template prints, already formatted. Built from run results,
+// registration statuses and provenance; templates only lay it out (and tests can hand-make one).
+import os from 'node:os';
+import type { Prediction } from '../language/ast.ts';
+import type { CheckedExperiment } from '../language/checked.ts';
+import type { ResultTable } from '../results/types.ts';
+import type { Verdict } from '../verdict/types.ts';
+import type { GitInfo } from '../prereg/lock.ts';
+import type { PredictionStatus } from '../prereg/status.ts';
+import { asciiChart, chartData, formatValue, summarise, svgChart } from './charts.ts';
+import { formatDf } from '../verdict/format.ts';
+import { formatCi, formatMeanCi, formatNumber, formatP } from './format.ts';
+
+export interface ReportModel {
+  sublabVersion: string;
+  /** ISO date-time the report was generated. */
+  generatedAt: string;
+  experiments: ExperimentReport[];
+}
+
+export interface SetupItem {
+  name: string;
+  value: string;
+}
+
+export interface PredictionRow {
+  line: number;
+  /** Prediction as written (plus " [animal = owls]" for a for-each group). */
+  text: string;
+  because: string;
+  status: string;
+  statusLabel: string;
+  /** Reason recorded by `sublab register --amend`, if the registration in force is an amendment. */
+  amendReason: string;
+  test: string;
+  statistic: string;
+  effect: string;
+  p: string;
+  pAdjusted: string;
+  n: string;
+  outcome: string;
+  /** Emoji mark for markdown (✅ ❌ ❔). */
+  mark: string;
+  /** Plain symbol every font has (✓ ✗ ?), for HTML. */
+  symbol: string;
+  reason: string;
+}
+
+export interface ChartReport {
+  title: string;
+  metric: string;
+  param: string;
+  /** ASCII chart (code block / <pre>). */
+  ascii: string;
+  /** Self-contained SVG (HTML only; empty when not rendered). */
+  svg: string;
+}
+
+export interface Provenance {
+  sublabVersion: string;
+  gitCommit: string;
+  gitDirty: string;
+  backends: string;
+  machine: string;
+  runs: number;
+  cacheHits: number;
+  /** Wall time of this report's plan + execution + judging. */
+  wallTime: string;
+  /** Mean compute time per run, as recorded when each run was first computed. */
+  meanRunTime: string;
+  date: string;
+}
+
+export interface ExperimentReport {
+  name: string;
+  slug: string;
+  file: string;
+  runner: string;
+  runnerDescription: string;
+  /** Parameters set explicitly (here or through extends). */
+  setup: SetupItem[];
+  /** Remaining parameters at their runner defaults. */
+  defaults: SetupItem[];
+  sweeps: SetupItem[];
+  seeds: number;
+  alpha: string;
+  correction: string;
+  sweepTable: { axes: string[]; metrics: string[]; rows: { values: string[]; n: number; cells: string[] }[] };
+  confirmatory: PredictionRow[];
+  exploratory: PredictionRow[];
+  /** True when some prediction's status comes from a lock that fails verification. */
+  lockTampered: boolean;
+  lockProblems: string[];
+  charts: ChartReport[];
+  failed: { params: string; error: string }[];
+  provenance: Provenance;
+}
+
+/** What buildReportModel needs of one experiment's run (ExperimentResult satisfies it). */
+export interface ReportInput {
+  experiment: CheckedExperiment;
+  table: ResultTable;
+  verdicts: Verdict[];
+  wallMs: number;
+  cacheHits: number;
+}
+
+export interface Machine {
+  os: string;
+  cpu: string;
+  cores: number;
+}
+
+export function currentMachine(): Machine {
+  const cpus = os.cpus();
+  return { os: `${os.type()} ${os.release()} (${os.arch()})`, cpu: cpus[0]?.model.trim() ?? 'unknown cpu', cores: cpus.length };
+}
+
+export interface BuildOptions {
+  /** Registration status of each prediction of each experiment (same order as its predictions). */
+  statuses: (e: CheckedExperiment) => PredictionStatus[];
+  lockProblems?: (e: CheckedExperiment) => string[];
+  sublabVersion: string;
+  git: GitInfo;
+  machine: Machine;
+  /** ISO date-time; fixed in tests. */
+  date: string;
+  /** Render Vega SVG charts (HTML). */
+  svg?: boolean;
+  /** Make `file` relative to this folder. */
+  root?: string;
+}
+
+const marks = { confirmed: '✅', refuted: '❌', inconclusive: '❔' } as const;
+const symbols = { confirmed: '✓', refuted: '✗', inconclusive: '?' } as const;
+
+export function slugify(name: string): string {
+  const s = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return s || 'experiment';
+}
+
+function duration(ms: number): string {
+  if (!Number.isFinite(ms)) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${formatNumber(ms / 1000)} s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m} min ${Math.round((ms - m * 60_000) / 1000)} s`;
+}
+
+/** The prediction without its `because` clause (shown in its own column). */
+export function withoutBecause(p: Prediction, text: string): string {
+  if (!p.because) return text;
+  const i = text.indexOf(' because "');
+  if (i < 0) return text;
+  // A for-each verdict appends " [group]" after the source text; keep it.
+  const suffix = text.startsWith(p.text) ? text.slice(p.text.length) : '';
+  return text.slice(0, i) + suffix;
+}
+
+function predictionRows(e: CheckedExperiment, verdicts: readonly Verdict[], statuses: readonly PredictionStatus[]): { row: PredictionRow; exploratory: boolean }[] {
+  const out: { row: PredictionRow; exploratory: boolean }[] = [];
+  e.predictions.forEach((p, i) => {
+    const st = statuses.find((s) => s.prediction === p) ?? statuses[i];
+    const base = {
+      line: p.loc.line,
+      because: p.because?.value ?? '',
+      status: st?.status ?? 'not-registered',
+      statusLabel: st?.label ?? 'not registered',
+      amendReason: st?.amendReason ?? '',
+    };
+    const exploratory = st ? st.exploratory : true;
+    const vs = verdicts.filter((v) => v.prediction === p || (v.prediction.loc.offset === p.loc.offset && v.line === p.loc.line));
+    if (vs.length === 0) {
+      out.push({
+        exploratory,
+        row: { ...base, text: withoutBecause(p, p.text), test: '—', statistic: '—', effect: '—', p: '—', pAdjusted: '—', n: '0', outcome: 'not judged', mark: '—', symbol: '—', reason: 'no verdict (no results)' },
+      });
+    }
+    for (const v of vs) {
+      out.push({
+        exploratory,
+        row: {
+          ...base,
+          text: withoutBecause(p, v.text),
+          test: v.test,
+          statistic: v.statistic ? `${v.statistic.name}${v.statistic.df !== undefined ? `(${formatDf(v.statistic.df)})` : ''} = ${formatNumber(v.statistic.value)}` : '—',
+          effect: v.effect ? `${v.effect.name} = ${formatNumber(v.effect.value)} ${formatCi(v.effect.ci)}` : '—',
+          p: formatP(v.p),
+          pAdjusted: formatP(v.pAdjusted),
+          n: String(v.n),
+          outcome: v.outcome,
+          mark: marks[v.outcome],
+          symbol: symbols[v.outcome],
+          reason: v.reason,
+        },
+      });
+    }
+  });
+  return out;
+}
+
+export async function buildExperimentReport(r: ReportInput, opts: BuildOptions): Promise<ExperimentReport> {
+  const e = r.experiment;
+  const rows = r.table.rows;
+  const swept = new Set(e.sweeps.map((s) => s.name));
+  const explicit = new Set(e.explicit);
+  const setup: SetupItem[] = [];
+  const defaults: SetupItem[] = [];
+  for (const [name, v] of Object.entries(e.params)) {
+    if (swept.has(name)) continue;
+    (explicit.has(name) ? setup : defaults).push({ name, value: formatValue(v) });
+  }
+
+  // Sweep table: one row per grid point, in plan order.
+  const axes = e.sweeps.map((s) => s.name);
+  const byPoint = new Map<number, typeof rows>();
+  for (const row of rows) byPoint.set(row.point, [...(byPoint.get(row.point) ?? []), row]);
+  const tableRows = [...byPoint.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([, rs]) => ({
+      values: axes.map((a) => formatValue(rs[0]!.params[a]!)),
+      n: rs.length,
+      cells: e.measures.map((m) => {
+        const s = summarise(rs.map((x) => x.metrics[m]).filter((v): v is number => v !== undefined));
+        return s.n === 0 ? '—' : formatMeanCi(s.mean, s.half);
+      }),
+    }));
+
+  const predRows = predictionRows(e, r.verdicts, opts.statuses(e));
+  const charts: ChartReport[] = [];
+  for (const c of chartData(e.sweeps, e.measures, rows)) {
+    charts.push({ title: c.title, metric: c.metric, param: c.param, ascii: asciiChart(c), svg: opts.svg ? await svgChart(c) : '' });
+  }
+  const computed = new Map<string, number>();
+  for (const row of rows) computed.set(row.runId, row.wallMs);
+  const runTimes = [...computed.values()];
+  const statuses = opts.statuses(e);
+  return {
+    name: e.name,
+    slug: slugify(e.name),
+    file: opts.root ? relative(opts.root, e.file) : e.file,
+    runner: e.runner.name,
+    runnerDescription: e.runner.description,
+    setup,
+    defaults,
+    sweeps: e.sweeps.map((s) => ({ name: s.name, value: s.values.map(formatValue).join(', ') })),
+    seeds: e.seeds,
+    alpha: formatNumber(e.alpha),
+    correction: e.correction,
+    sweepTable: { axes, metrics: [...e.measures], rows: tableRows },
+    confirmatory: predRows.filter((x) => !x.exploratory).map((x) => x.row),
+    exploratory: predRows.filter((x) => x.exploratory).map((x) => x.row),
+    lockTampered: statuses.some((s) => s.status === 'tampered'),
+    lockProblems: opts.lockProblems?.(e) ?? [],
+    charts,
+    failed: groupFailures(r.table.failed, swept),
+    provenance: {
+      sublabVersion: opts.sublabVersion,
+      gitCommit: opts.git.commit ?? 'not a git repository',
+      gitDirty: opts.git.dirty === null ? 'unknown' : opts.git.dirty ? 'yes' : 'no',
+      backends: [...new Set(rows.map((x) => x.backend))].sort().join(', ') || '—',
+      machine: `${opts.machine.os}, ${opts.machine.cpu}, ${opts.machine.cores} cores`,
+      runs: computed.size,
+      cacheHits: r.cacheHits,
+      wallTime: duration(r.wallMs),
+      meanRunTime: runTimes.length ? duration(runTimes.reduce((a, b) => a + b, 0) / runTimes.length) : '—',
+      date: opts.date,
+    },
+  };
+}
+
+/**
+ * Failed runs grouped by error message (a model that cannot load fails every run the same way:
+ * one line listing the runs, not one paragraph per run).
+ */
+function groupFailures(failed: ResultTable['failed'], swept: ReadonlySet<string>): { params: string; error: string }[] {
+  const groups = new Map<string, string[]>();
+  for (const f of failed) {
+    const where = Object.entries(f.params)
+      .filter(([k]) => swept.has(k))
+      .map(([k, v]) => `${k} = ${formatValue(v)}`)
+      .concat(`seed ${f.seed}`)
+      .join(', ');
+    // The executor prefixes each message with the run it came from; the list already says that.
+    const error = f.error.replace(/^run [0-9a-f]+ \([^)]*\): /, '').replace(/^command run [0-9a-f]+ \(seed \d+\): /, '');
+    groups.set(error, [...(groups.get(error) ?? []), where]);
+  }
+  return [...groups.entries()].map(([error, runs]) => ({ params: runs.join('; '), error }));
+}
+
+function relative(root: string, file: string): string {
+  const norm = (s: string) => s.split('\\').join('/');
+  const r = norm(root).replace(/\/+$/, '') + '/';
+  const f = norm(file);
+  return f.startsWith(r) ? f.slice(r.length) : f;
+}
+
+export async function buildReportModel(results: readonly ReportInput[], opts: BuildOptions): Promise<ReportModel> {
+  const experiments: ExperimentReport[] = [];
+  const seen = new Map<string, number>();
+  for (const r of results) {
+    const rep = await buildExperimentReport(r, opts);
+    // Two experiments with the same name (different files) must not overwrite each other's report.
+    const k = seen.get(rep.slug) ?? 0;
+    seen.set(rep.slug, k + 1);
+    if (k) rep.slug = `${rep.slug}-${k + 1}`;
+    experiments.push(rep);
+  }
+  return { sublabVersion: opts.sublabVersion, generatedAt: opts.date, experiments };
+}

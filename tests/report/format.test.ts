@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { formatCi, formatMeanCi, formatNumber, formatP } from '../../src/report/format.ts';
+import { summarise } from '../../src/report/charts.ts';
+import { slugify, withoutBecause } from '../../src/report/model.ts';
+import { parseSource } from '../../src/language/parse.ts';
+
+describe('report number formatting', () => {
+  it('mean ± CI rounds the mean to the half-width’s second significant digit', () => {
+    expect(formatMeanCi(0.87341, 0.01234)).toBe('0.873 ± 0.012');
+    expect(formatMeanCi(12.345, 1.5)).toBe('12.3 ± 1.5');
+    expect(formatMeanCi(1234.5, 250)).toBe('1235 ± 250');
+    expect(formatMeanCi(0.5, null)).toBe('0.5');
+    expect(formatMeanCi(0.5, 0)).toBe('0.5 ± 0');
+  });
+
+  it('shares the verdict formatter for plain numbers and p-values', () => {
+    expect(formatP(0.0004)).toBe('< 0.001');
+    expect(formatP(0.0491)).toBe('0.049');
+    expect(formatNumber(0.00012345)).toBe('0.00012');
+    expect(formatCi([0.5912, 0.9655])).toBe('[0.59, 0.97]');
+  });
+
+  it('t-based 95% CI half-width matches a hand computation', () => {
+    // [1,2,3,4]: mean 2.5, sd 1.2910, t(0.975, 3) = 3.182446 → half = 3.182446 · 1.2910 / 2 = 2.05426
+    const s = summarise([1, 2, 3, 4]);
+    expect(s.mean).toBe(2.5);
+    expect(s.n).toBe(4);
+    expect(s.half!).toBeCloseTo(2.05426, 4);
+    expect(summarise([3]).half).toBeNull();
+    expect(summarise([NaN, 2, 4]).n).toBe(2);
+  });
+
+  it('slugs and because-stripped prediction text', () => {
+    expect(slugify('Weight decay: 1e-3 | <ß> & Co.')).toBe('weight-decay-1e-3-co');
+    expect(slugify('***')).toBe('experiment');
+    const { ast } = parseSource('experiment "e" {\n  runner superposition\n  predict child_loss < 1 for each sparsity because "why"\n}\n', 'x.exp');
+    const p = ast.experiments[0]!.predictions[0]!;
+    expect(withoutBecause(p, p.text)).toBe('predict child_loss < 1 for each sparsity');
+    expect(withoutBecause(p, p.text + ' [sparsity = 0.5]')).toBe('predict child_loss < 1 for each sparsity [sparsity = 0.5]');
+  });
+});
+
+describe('report model', () => {
+  it('groups failed runs by error and says when no results exist', async () => {
+    const { buildExperimentReport } = await import('../../src/report/model.ts');
+    const { renderReport } = await import('../../src/report/render.ts');
+    const { fixtureInput } = await import('./fixture.ts');
+    const { input } = fixtureInput();
+    const params = (s: number) => ({ ...input.experiment.params, sparsity: s });
+    const table = {
+      ...input.table,
+      rows: [],
+      failed: [
+        { runId: 'a', point: 0, seed: 0, params: params(0), error: 'run 0123abcd (sparsity = 0, seed 0): out of memory' },
+        { runId: 'b', point: 1, seed: 0, params: params(0.5), error: 'run 4567abcd (sparsity = 0.5, seed 0): out of memory' },
+        { runId: 'c', point: 2, seed: 1, params: params(0.9), error: 'NaN loss' },
+      ],
+    };
+    const rep = await buildExperimentReport({ ...input, table, verdicts: [] }, {
+      statuses: () => [],
+      sublabVersion: '0',
+      git: { commit: null, dirty: null },
+      machine: { os: 'x', cpu: 'y', cores: 1 },
+      date: 'd',
+    });
+    expect(rep.failed).toEqual([
+      { params: 'sparsity = 0, seed 0; sparsity = 0.5, seed 0', error: 'out of memory' },
+      { params: 'sparsity = 0.9, seed 1', error: 'NaN loss' },
+    ]);
+    expect(rep.provenance.gitCommit).toBe('not a git repository');
+    expect(rep.exploratory.map((r) => r.outcome)).toEqual(['not judged', 'not judged', 'not judged']);
+    const md = [...renderReport({ sublabVersion: '0', generatedAt: 'd', experiments: [rep] }, 'md').values()][0]!;
+    expect(md).toContain('No results: every run failed');
+    expect(md).toContain('- sparsity = 0, seed 0; sparsity = 0.5, seed 0: out of memory');
+  });
+});
