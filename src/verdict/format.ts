@@ -7,10 +7,10 @@ function trimMantissa(s: string): string {
 }
 
 /**
- * A number with `digits` significant digits (default 2), trailing zeros dropped: 0.042, -3.1, 24,
+ * A number with `digits` significant digits (default 3), trailing zeros dropped: 0.042, -3.1, 24,
  * 1234 (never rounded to "1200" in exponent form), 3e-4 / 2.5e+6 outside [1e-4, 1e6).
  */
-export function formatNumber(x: number, digits = 2): string {
+export function formatNumber(x: number, digits = 3): string {
   if (Number.isNaN(x)) return 'NaN';
   if (x === Infinity) return 'inf';
   if (x === -Infinity) return '-inf';

@@ -16,8 +16,8 @@ describe('report number formatting', () => {
   it('shares the verdict formatter for plain numbers and p-values', () => {
     expect(formatP(0.0004)).toBe('< 0.001');
     expect(formatP(0.0491)).toBe('0.049');
-    expect(formatNumber(0.00012345)).toBe('0.00012');
-    expect(formatCi([0.5912, 0.9655])).toBe('[0.59, 0.97]');
+    expect(formatNumber(0.00012345)).toBe('0.000123');
+    expect(formatCi([0.5912, 0.9655])).toBe('[0.591, 0.966]');
   });
 
   it('t-based 95% CI half-width matches a hand computation', () => {

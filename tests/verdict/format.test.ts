@@ -7,8 +7,8 @@ import { compare, experiment, konst, metric, predict, table, trend, sweepRows } 
 describe('formatNumber / formatP', () => {
   it('significant digits without trailing zeros', () => {
     expect(formatNumber(-3.0987)).toBe('-3.1');
-    expect(formatNumber(-0.04213)).toBe('-0.042');
-    expect(formatNumber(-0.0701)).toBe('-0.07');
+    expect(formatNumber(-0.04213)).toBe('-0.0421');
+    expect(formatNumber(-0.0701)).toBe('-0.0701');
     expect(formatNumber(24)).toBe('24');
     expect(formatNumber(1234.5)).toBe('1235');
     expect(formatNumber(0.00031)).toBe('0.00031');
@@ -64,8 +64,8 @@ describe('describeVerdict', () => {
   it('real verdicts: Spearman merges statistic and effect; one-sample names its test', () => {
     const rows = sweepRows('x', [1, 2, 3, 4, 5], 'y', [[1, 1.1], [2, 2.2], [3, 3.1], [4, 4.3], [5, 5.2]]);
     const [tr, os] = judgeExperiment(experiment([predict(trend('y', 'increases', 'x')), predict(compare(metric('y'), '>', konst(0)))], { correction: 'bonferroni' }), table(rows));
-    expect(describeVerdict(tr!)).toMatch(/^confirmed: Spearman rho = 0\.9\d \[95% CI 0\.\d+, [\d.]+\], p < 0\.001 \(Bonferroni < 0\.001\), n = 10$/);
+    expect(describeVerdict(tr!)).toMatch(/^confirmed: Spearman rho = 0\.9\d+ \[95% CI 0\.\d+, [\d.]+\], p < 0\.001 \(Bonferroni < 0\.001\), n = 10$/);
     // y > 0 is tested at each of the 5 sweep points (2 seeds each); the weakest point (x = 1) decides
-    expect(describeVerdict(os!)).toBe('inconclusive: one-sample t(1) = 21, mean 1.1 [95% CI 0.41, 1.7], p = 0.03 (Bonferroni 0.061), n = 10');
+    expect(describeVerdict(os!)).toBe('inconclusive: one-sample t(1) = 21, mean 1.05 [95% CI 0.415, 1.69], p = 0.03 (Bonferroni 0.061), n = 10');
   });
 });
