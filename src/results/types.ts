@@ -32,10 +32,13 @@ export interface ResultTable {
   extras: Record<string, Record<string, unknown>>;
 }
 
-/** Look up a column by name: params first, then keys, then metrics. */
+/**
+ * Look up a column by name: runner keys first (token_probe's row key `number` shadows its
+ * parameter `number`, as the checker assumes), then params, then metrics.
+ */
 export function column(row: ResultRow, name: string): Value | undefined {
-  if (name in row.params) return row.params[name];
   if (name in row.keys) return row.keys[name];
+  if (name in row.params) return row.params[name];
   if (name in row.metrics) return row.metrics[name];
   return undefined;
 }

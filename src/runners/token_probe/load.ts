@@ -1,0 +1,141 @@
+// Loads a causal LM through transformers.js (AutoTokenizer / AutoModelForCausalLM) from a hub id
+// or a local folder, with errors that say what is missing and how to get it.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { TokenProbeError } from './errors.ts';
+
+type TJS = typeof import('@huggingface/transformers');
+
+export interface LoadOptions {
+  model: string;
+  dtype?: string;
+  offline?: boolean;
+  /** 'cpu' (default), or a GPU execution provider onnxruntime-node offers ('cuda', 'dml', 'webgpu'). */
+  device?: string;
+}
+
+export interface LoadedModel {
+  name: string;
+  /** Local folder (for local models, or the cache folder a hub model was downloaded to), if known. */
+  dir?: string;
+  onnxFile: string;
+  dtype: string;
+  device: string;
+  tokenizer: import('@huggingface/transformers').PreTrainedTokenizer;
+  model: import('@huggingface/transformers').PreTrainedModel;
+  config: Record<string, unknown>;
+  vocabSize: number;
+  tjs: TJS;
+}
+
+/** transformers.js file name of each dtype's ONNX variant. */
+export const DTYPE_FILES: Record<string, string> = {
+  fp32: 'model.onnx', fp16: 'model_fp16.onnx', q8: 'model_quantized.onnx', int8: 'model_int8.onnx',
+  uint8: 'model_uint8.onnx', q4: 'model_q4.onnx', q4f16: 'model_q4f16.onnx', bnb4: 'model_bnb4.onnx',
+};
+
+const HOW_TO_GET =
+  'Download it on a machine with internet access (e.g. `huggingface-cli download onnx-community/Llama-3.2-1B-Instruct ' +
+  '--include "*.json" "onnx/model.onnx*" --local-dir models/Llama-3.2-1B-Instruct`) and pass the folder ' +
+  '(set model = "models/Llama-3.2-1B-Instruct"), or try the runner offline on the project\'s tiny model: ' +
+  '`npx sublab make-tiny-model DIR` and set model = "DIR".';
+
+/** A model argument names a local folder when it looks like a path or exists on disk. */
+export function isLocalModel(model: string): boolean {
+  return model.startsWith('.') || model.startsWith('/') || model.startsWith('~') || isAbsolute(model) || existsSync(model);
+}
+
+/** Checks a local model folder; throws a TokenProbeError naming what is missing. */
+export function checkModelFolder(dir: string, dtype: string): string {
+  if (!existsSync(dir)) throw new TokenProbeError(`model folder "${dir}" does not exist. ${HOW_TO_GET}`);
+  if (!statSync(dir).isDirectory()) throw new TokenProbeError(`model "${dir}" is a file, not a model folder. ${HOW_TO_GET}`);
+  const missing: string[] = [];
+  if (!existsSync(join(dir, 'config.json'))) missing.push('config.json');
+  if (!existsSync(join(dir, 'tokenizer.json'))) missing.push('tokenizer.json');
+  const file = DTYPE_FILES[dtype];
+  if (!file) throw new TokenProbeError(`unknown dtype "${dtype}"; one of ${Object.keys(DTYPE_FILES).join(', ')}`);
+  const onnxDir = join(dir, 'onnx');
+  if (!existsSync(join(onnxDir, file))) {
+    const have = existsSync(onnxDir) ? readdirSync(onnxDir).filter((f) => f.endsWith('.onnx')) : [];
+    const other = have.length ? ` (the folder has ${have.map((f) => 'onnx/' + f).join(', ')}: choose the matching dtype)` : '';
+    missing.push(`onnx/${file} for dtype ${dtype}${other}`);
+  }
+  // Large exports keep their weights in external data files that transformers.js must find too.
+  try {
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const ext = (cfg['transformers.js_config'] as { use_external_data_format?: unknown } | undefined)?.use_external_data_format;
+    const chunks = typeof ext === 'object' && ext !== null ? Number((ext as Record<string, unknown>)[file] ?? (ext as Record<string, unknown>)[file.replace(/\.onnx$/, '')] ?? 0) : Number(ext ?? 0);
+    for (let i = 0; i < chunks; i++) {
+      const name = `${file}_data${i === 0 ? '' : '_' + i}`;
+      if (!existsSync(join(onnxDir, name))) missing.push(`onnx/${name} (external weights of onnx/${file})`);
+    }
+  } catch {
+    // An unreadable config.json is reported by transformers.js with its own message.
+  }
+  if (missing.length) throw new TokenProbeError(`model folder "${dir}" lacks ${missing.join('; ')}. ${HOW_TO_GET}`);
+  return join(onnxDir, file);
+}
+
+const cache = new Map<string, Promise<LoadedModel>>();
+
+/** Loads (once per process and model/dtype/device) a causal LM and its tokenizer. */
+export function loadModel(opts: LoadOptions): Promise<LoadedModel> {
+  const key = JSON.stringify([opts.model, opts.dtype ?? 'fp32', opts.device ?? 'cpu', !!opts.offline]);
+  let p = cache.get(key);
+  if (!p) {
+    p = load(opts);
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
+
+async function load(opts: LoadOptions): Promise<LoadedModel> {
+  const dtype = opts.dtype ?? 'fp32';
+  const device = opts.device ?? 'cpu';
+  const tjs = await import('@huggingface/transformers');
+  const { env, AutoTokenizer, AutoModelForCausalLM } = tjs;
+  let id = opts.model;
+  let dir: string | undefined;
+  let onnxFile: string;
+  if (!id) throw new TokenProbeError(`no model given. ${HOW_TO_GET}`);
+  if (isLocalModel(id)) {
+    dir = resolve(id.startsWith('~') ? id.replace(/^~/, process.env.HOME ?? '~') : id);
+    onnxFile = checkModelFolder(dir, dtype);
+    // An absolute path is never mistaken for a hub id by transformers.js.
+    id = dir;
+  } else {
+    // Per load, so an offline experiment does not leave downloads disabled for a later one.
+    env.allowRemoteModels = !opts.offline;
+    const cached = env.cacheDir ? join(env.cacheDir, id) : undefined;
+    dir = cached && existsSync(cached) ? cached : undefined;
+    onnxFile = join(dir ?? '', 'onnx', DTYPE_FILES[dtype] ?? 'model.onnx');
+  }
+  try {
+    const tokenizer = await AutoTokenizer.from_pretrained(id, { local_files_only: !!opts.offline || !!dir && id === dir });
+    const model = await AutoModelForCausalLM.from_pretrained(id, {
+      dtype: dtype as 'fp32',
+      device: device as 'cpu',
+      local_files_only: !!opts.offline || (!!dir && id === dir),
+    });
+    const config = (model as unknown as { config: Record<string, unknown> }).config;
+    if (!dir && env.cacheDir && existsSync(join(env.cacheDir, opts.model))) {
+      dir = join(env.cacheDir, opts.model);
+      onnxFile = join(dir, 'onnx', DTYPE_FILES[dtype] ?? 'model.onnx');
+    }
+    const vocabSize = Number(config.vocab_size ?? 0);
+    return { name: opts.model, dir, onnxFile, dtype, device, tokenizer, model, config, vocabSize, tjs };
+  } catch (e) {
+    if (e instanceof TokenProbeError) throw e;
+    const msg = (e as Error).message ?? String(e);
+    if (dir === undefined) {
+      const why = opts.offline
+        ? 'offline is set and the model is not in the transformers.js cache'
+        : /fetch|network|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|getaddrinfo|Could not locate|404|not found/i.test(msg)
+          ? 'the download failed (no network access?)'
+          : 'loading failed';
+      throw new TokenProbeError(`could not load model "${opts.model}" (dtype ${dtype}): ${why}: ${msg}. ${HOW_TO_GET}`);
+    }
+    throw new TokenProbeError(`could not load model "${opts.model}" from ${dir} (dtype ${dtype}, device ${device}): ${msg}`);
+  }
+}
