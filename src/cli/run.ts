@@ -1,0 +1,309 @@
+// `sublab run FILE...`: run the experiments, print a table per experiment and every verdict.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Value } from '../language/ast.ts';
+import { formatDuration, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
+import { LanguageError, PlanError, runFile, type ExperimentResult } from '../exec/run-file.ts';
+import { summarizeTable } from '../exec/summary.ts';
+import { withoutBecause } from '../exec/labels.ts';
+import { describeVerdict, formatNumber } from '../verdict/format.ts';
+import type { Outcome, Verdict } from '../verdict/types.ts';
+import { UsageError, type Command } from './command.ts';
+
+const usage = `usage: sublab run FILE.exp... [options]
+
+Runs every experiment in the files (cached runs are not recomputed), prints a table per
+experiment (sweep point × metrics, mean ± 95% CI half-width (n)) and each prediction's verdict.
+
+options:
+  --json PATH        also write the rows and verdicts as JSON
+  --seeds N          override the number of seeds
+  --set key=value    override a parameter (repeatable); value parsed like an .exp literal
+  --fresh            ignore cached results (recompute and overwrite them)
+  --cache DIR        result cache directory (default $SUBLAB_CACHE or .sublab/cache in the project)
+  --retries N        extra attempts for a run that throws (default 0)
+  --no-progress      no progress bar or progress lines
+  --progress-json    progress as JSON lines on stderr (at most one a second, and the last)
+
+exit status: 0 every prediction confirmed; 1 any refuted or inconclusive (or a run failed);
+2 usage or language error.`;
+
+export interface RunArgs {
+  files: string[];
+  json?: string;
+  seeds?: number;
+  overrides: Record<string, Value>;
+  fresh: boolean;
+  cacheDir?: string;
+  retries: number;
+  progress: boolean | 'json';
+}
+
+/** A `--set` value read like an .exp literal: number, true/false, else string (quotes optional). */
+export function parseLiteral(text: string): Value {
+  const t = text.trim();
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number(t);
+  if (t === 'true') return true;
+  if (t === 'false') return false;
+  const q = /^"(.*)"$/.exec(t) ?? /^'(.*)'$/.exec(t);
+  return q ? q[1]! : t;
+}
+
+export function parseRunArgs(args: string[]): RunArgs {
+  const out: RunArgs = { files: [], overrides: {}, fresh: false, retries: 0, progress: true };
+  const rest = [...args];
+  const value = (flag: string, inline: string | undefined): string => {
+    if (inline !== undefined) return inline;
+    const v = rest.shift();
+    if (v === undefined || (v.startsWith('--') && v.length > 2)) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  const count = (flag: string, v: string, min: number): number => {
+    if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`${flag} expects an integer ≥ ${min}, got "${v}"`);
+    return Number(v);
+  };
+  while (rest.length) {
+    const a = rest.shift()!;
+    if (!a.startsWith('--') || a === '--') {
+      if (a !== '--') out.files.push(a);
+      else out.files.push(...rest.splice(0));
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const inline = eq > 0 ? a.slice(eq + 1) : undefined;
+    switch (flag) {
+      case '--json':
+        out.json = value(flag, inline);
+        break;
+      case '--seeds':
+        out.seeds = count(flag, value(flag, inline), 1);
+        break;
+      case '--set': {
+        const kv = value(flag, inline);
+        const i = kv.indexOf('=');
+        if (i <= 0) throw new UsageError(`--set expects key=value, got "${kv}"`);
+        const key = kv.slice(0, i).trim();
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`--set: "${key}" is not a parameter name`);
+        out.overrides[key] = parseLiteral(kv.slice(i + 1));
+        break;
+      }
+      case '--fresh':
+        out.fresh = true;
+        break;
+      case '--cache':
+        out.cacheDir = value(flag, inline);
+        break;
+      case '--retries':
+        out.retries = count(flag, value(flag, inline), 0);
+        break;
+      case '--no-progress':
+        out.progress = false;
+        break;
+      case '--progress-json':
+        out.progress = 'json';
+        break;
+      default:
+        throw new UsageError(`unknown option ${flag}`);
+    }
+  }
+  if (out.files.length === 0) throw new UsageError('no .exp file given');
+  for (const f of out.files) {
+    if (!fs.existsSync(f)) throw new UsageError(`no such file: ${f}`);
+  }
+  return out;
+}
+
+const mark: Record<Outcome, string> = { confirmed: '✔ confirmed', refuted: '✘ refuted', inconclusive: '? inconclusive' };
+
+function fmtValue(v: Value): string {
+  return typeof v === 'number' ? formatNumber(v) : typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+function pad(s: string, w: number, right = false): string {
+  const len = [...s].length;
+  return right ? ' '.repeat(Math.max(0, w - len)) + s : s + ' '.repeat(Math.max(0, w - len));
+}
+
+/** Text table: one line per sweep point, one column per swept parameter and per metric. */
+export function formatResultTable(r: ExperimentResult): string {
+  // Axes actually swept (a `--set` on a swept parameter collapses its axis).
+  const sweeps = Object.keys(r.plan.points[0]?.values ?? {});
+  const summary = summarizeTable(r.plan, r.table);
+  const metrics = r.experiment.measures;
+  const head = [...(sweeps.length ? sweeps : ['point']), ...metrics];
+  const body = summary.map((p) => [
+    ...(sweeps.length ? sweeps.map((s) => fmtValue(p.point.values[s]!)) : ['all']),
+    ...metrics.map((m) => {
+      const s = p.metrics[m]!;
+      if (s.n === 0) return '—  (0)';
+      return `${formatNumber(s.mean)}${s.half !== null ? ' ± ' + formatNumber(s.half) : ''} (${s.n})`;
+    }),
+  ]);
+  const widths = head.map((h, i) => Math.max([...h].length, ...body.map((b) => [...b[i]!].length)));
+  const line = (cells: string[]) => '  ' + cells.map((c, i) => pad(c, widths[i]!, i >= (sweeps.length || 1))).join('  │  ');
+  return [line(head), '  ' + widths.map((w) => '─'.repeat(w)).join('──┼──'), ...body.map(line)].join('\n');
+}
+
+function formatVerdictLine(v: Verdict): string {
+  // The rationale (`because "..."`) is in the file and the JSON; the table keeps to the claim.
+  const group = Object.keys(v.group).length ? ` [${Object.entries(v.group).map(([k, x]) => `${k} = ${String(x)}`).join(', ')}]` : '';
+  return `  ${pad(mark[v.outcome], 14)}  ${withoutBecause(v.prediction.text)}${group}  (line ${v.line})\n      ${describeVerdict(v)}`;
+}
+
+export function formatExperiment(r: ExperimentResult, relFile: string, seedsOverride?: number): string {
+  const exp = r.experiment;
+  const out: string[] = [];
+  out.push(`experiment "${exp.name}"  (${relFile})`);
+  for (const [k, v] of Object.entries(r.plan.overrides)) out.push(`  override: ${k} = ${fmtValue(v)} (from --set)`);
+  const seeds = new Set(r.plan.runs.map((x) => x.seed)).size;
+  if (seedsOverride !== undefined && exp.runner.seeded) out.push(`  override: seeds = ${seedsOverride} (from --seeds; the file says ${exp.seeds})`);
+  const runs = new Set(r.plan.runs.map((x) => x.id)).size;
+  const failed = new Set(r.table.failed.map((f) => f.runId)).size;
+  const computed = runs - r.cacheHits - failed;
+  out.push(
+    `  runner ${exp.runner.name} · ${r.plan.points.length} point${r.plan.points.length === 1 ? '' : 's'} × ${seeds} seed${seeds === 1 ? '' : 's'} = ${runs} runs · ${computed} computed, ${r.cacheHits} cached, ${failed} failed · ${formatDuration(r.wallMs)}` +
+      (r.table.rows[0] ? ` · backend ${[...new Set(r.table.rows.map((x) => x.backend))].join(', ')}` : ''),
+  );
+  out.push('', formatResultTable(r), '');
+  if (r.table.failed.length) {
+    out.push(`  ${r.table.failed.length} run${r.table.failed.length === 1 ? '' : 's'} failed (their rows are missing from the verdicts):`);
+    for (const f of r.table.failed) out.push(`    ✘ ${f.error}`);
+    out.push('');
+  }
+  for (const v of r.verdicts) out.push(formatVerdictLine(v));
+  const c = { confirmed: 0, refuted: 0, inconclusive: 0 };
+  for (const v of r.verdicts) c[v.outcome]++;
+  out.push('', `  ${r.verdicts.length} prediction${r.verdicts.length === 1 ? '' : 's'}: ${c.confirmed} confirmed, ${c.refuted} refuted, ${c.inconclusive} inconclusive`);
+  return out.join('\n');
+}
+
+/** The `--json` shape: rows flattened (params + keys + metrics + run_id, seed, backend, wall_ms). */
+export function experimentJson(r: ExperimentResult) {
+  const num = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? null : x);
+  return {
+    name: r.experiment.name,
+    file: r.experiment.file,
+    overrides: r.plan.overrides,
+    rows: r.table.rows.map((row) => ({
+      ...row.params,
+      ...row.keys,
+      ...Object.fromEntries(Object.entries(row.metrics).map(([k, v]) => [k, num(v)])),
+      run_id: row.runId,
+      seed: row.seed,
+      backend: row.backend,
+      wall_ms: row.wallMs,
+      cached: row.cached,
+    })),
+    failed: r.table.failed.map((f) => ({ run_id: f.runId, seed: f.seed, params: f.params, error: f.error })),
+    predictions: r.verdicts.map((v) => ({
+      text: v.text,
+      line: v.line,
+      group: v.group,
+      verdict: v.outcome,
+      test: v.test,
+      statistic: v.statistic ? num(v.statistic.value) : null,
+      statistic_name: v.statistic?.name ?? null,
+      effect: v.effect ? num(v.effect.value) : null,
+      effect_name: v.effect?.name ?? null,
+      ci: v.effect ? [num(v.effect.ci[0]), num(v.effect.ci[1])] : null,
+      p: num(v.p),
+      p_adjusted: num(v.pAdjusted),
+      n: v.n,
+      reason: v.reason,
+    })),
+  };
+}
+
+/** Machine-readable progress: one JSON object per line on stderr, throttled. */
+function jsonProgress(): ProgressRenderer {
+  let last = 0;
+  return {
+    update(p) {
+      const now = Date.now();
+      if (!p.finished && now - last < 1000) return;
+      last = now;
+      process.stderr.write(JSON.stringify({ progress: p }) + '\n');
+    },
+    stop() {},
+  };
+}
+
+export async function runCommand(args: string[]): Promise<number> {
+  let parsed: RunArgs;
+  try {
+    parsed = parseRunArgs(args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`sublab run: ${e.message}\n\n${usage}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\nsublab: interrupted; stopping (finished runs are kept; Ctrl-C again to quit now)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const results: ExperimentResult[] = [];
+  let exit = 0;
+  try {
+    for (const file of parsed.files) {
+      const rel = path.relative(process.cwd(), path.resolve(file)) || file;
+      const bar = parsed.progress === 'json' ? jsonProgress() : parsed.progress ? createProgressRenderer() : undefined;
+      try {
+        await runFile(file, {
+          overrides: parsed.overrides,
+          seeds: parsed.seeds,
+          fresh: parsed.fresh,
+          cacheDir: parsed.cacheDir,
+          retries: parsed.retries,
+          signal: controller.signal,
+          onProgress: bar ? (p) => bar.update(p) : undefined,
+          warn: (m) => {
+            bar?.stop();
+            process.stderr.write(`sublab: warning: ${m}\n`);
+          },
+          onExperiment: (r) => {
+            bar?.stop();
+            results.push(r);
+            process.stdout.write(formatExperiment(r, rel, parsed.seeds) + '\n\n');
+            if (r.table.failed.length || r.verdicts.some((v) => v.outcome !== 'confirmed')) exit = Math.max(exit, 1);
+          },
+        });
+      } catch (e) {
+        bar?.stop();
+        if (e instanceof LanguageError) {
+          process.stderr.write(e.message + '\n');
+          exit = 2;
+        } else if (e instanceof PlanError) {
+          process.stderr.write(`sublab run: ${e.message}\n`);
+          exit = 2;
+        } else if (controller.signal.aborted) {
+          process.stderr.write(`sublab run: interrupted; finished runs are cached, run the same command again to resume\n`);
+          return 130;
+        } else {
+          process.stderr.write(`sublab run: ${rel}: ${(e as Error).message}\n`);
+          exit = Math.max(exit, 1);
+        }
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (parsed.json) {
+    fs.mkdirSync(path.dirname(path.resolve(parsed.json)), { recursive: true });
+    fs.writeFileSync(parsed.json, JSON.stringify({ experiments: results.map(experimentJson) }, null, 2) + '\n');
+  }
+  return exit;
+}
+
+export const command: Command = {
+  summary: 'run experiments and judge their predictions',
+  usage,
+  run: runCommand,
+};

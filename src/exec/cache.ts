@@ -1,0 +1,382 @@
+// Content-addressed result cache: one JSON file per run id (the id already hashes runner, runner
+// version, result-relevant parameters and seed). Entries are written atomically and checksummed;
+// claim files keep several processes (or machines on a shared filesystem) from computing the same
+// run at the same time, and expire so a crashed worker's claim is taken over.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Value } from '../language/ast.ts';
+import type { RunOutput } from '../runners/schema.ts';
+
+export interface CacheEntry {
+  id: string;
+  runner: string;
+  params: Record<string, Value>;
+  seed: number;
+  output: RunOutput;
+  /** Compute time attributed to this run (group time / group size). */
+  wallMs: number;
+  /** ISO time the run was first computed. */
+  finishedAt: string;
+  /** sha256 (hex) of the canonical JSON of every other field. */
+  checksum: string;
+}
+
+export type CacheEntryInput = Omit<CacheEntry, 'checksum'>;
+
+export interface ClaimInfo {
+  pid: number;
+  host: string;
+  /** ms since epoch of the claim or its last refresh. */
+  time: number;
+  token: string;
+}
+
+export interface CacheOptions {
+  /** Receives one line per problem found (corrupt entry, stale claim taken over). */
+  warn?: (msg: string) => void;
+  /** A claim not refreshed for this long is stale (default 10 min). */
+  claimTtlMs?: number;
+}
+
+export type ReadResult =
+  | { status: 'hit'; entry: CacheEntry }
+  | { status: 'miss' }
+  | { status: 'corrupt'; file: string; reason: string };
+
+/** JSON with object keys sorted, so the checksum does not depend on key order. */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') {
+    // Mirrors JSON.stringify (NaN and ±Infinity become null) so a written entry re-hashes the same.
+    return JSON.stringify(v) ?? 'null';
+  }
+  if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
+  const obj = v as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}';
+}
+
+export function entryChecksum(e: CacheEntryInput): string {
+  const { id, runner, params, seed, output, wallMs, finishedAt } = e;
+  return createHash('sha256').update(canonicalJson({ id, runner, params, seed, output, wallMs, finishedAt })).digest('hex');
+}
+
+/** The nearest directory at or above `from` holding a package.json, else `from` itself. */
+export function projectRoot(from: string): string {
+  let dir = path.resolve(from);
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(from);
+    dir = up;
+  }
+}
+
+/** `explicit` (--cache), else $SUBLAB_CACHE, else `.sublab/cache` in the project of `expFile` (or cwd). */
+export function resolveCacheDir(explicit?: string, expFile?: string): string {
+  if (explicit) return path.resolve(explicit);
+  if (process.env.SUBLAB_CACHE) return path.resolve(process.env.SUBLAB_CACHE);
+  const from = expFile ? path.dirname(path.resolve(expFile)) : process.cwd();
+  return path.join(projectRoot(from), '.sublab', 'cache');
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const ID_RE = /^[A-Za-z0-9_.-]+$/;
+
+export class ResultCache {
+  readonly dir: string;
+  readonly claimTtlMs: number;
+  private readonly warn: (msg: string) => void;
+  /** Claims this process holds, by run id → token; released on exit. */
+  private readonly held = new Map<string, string>();
+  private static all = new Set<ResultCache>();
+  private static exitHooked = false;
+
+  constructor(dir: string, opts: CacheOptions = {}) {
+    this.dir = path.resolve(dir);
+    this.claimTtlMs = opts.claimTtlMs ?? 10 * 60_000;
+    this.warn = opts.warn ?? ((m) => process.stderr.write(`sublab: warning: ${m}\n`));
+    fs.mkdirSync(this.dir, { recursive: true });
+    ResultCache.all.add(this);
+    if (!ResultCache.exitHooked) {
+      ResultCache.exitHooked = true;
+      // A normal exit (or Ctrl-C handled by the CLI) frees claims at once; kill -9 leaves them to
+      // the dead-pid / expiry check.
+      process.on('exit', () => {
+        for (const c of ResultCache.all) c.releaseAll();
+      });
+    }
+  }
+
+  private check(id: string): void {
+    if (!ID_RE.test(id)) throw new Error(`invalid run id "${id}"`);
+  }
+
+  entryPath(id: string): string {
+    this.check(id);
+    return path.join(this.dir, `${id}.json`);
+  }
+
+  claimPath(id: string): string {
+    this.check(id);
+    return path.join(this.dir, `${id}.claim`);
+  }
+
+  /** Read and verify one entry; never returns a result whose checksum does not match. */
+  inspect(id: string): ReadResult {
+    const file = this.entryPath(id);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'miss' };
+      return { status: 'corrupt', file, reason: (e as Error).message };
+    }
+    let entry: CacheEntry;
+    try {
+      entry = JSON.parse(text) as CacheEntry;
+    } catch {
+      return { status: 'corrupt', file, reason: text.length === 0 ? 'empty file' : 'not valid JSON (truncated?)' };
+    }
+    if (!entry || typeof entry !== 'object' || typeof entry.checksum !== 'string' || !entry.output || !Array.isArray(entry.output.rows)) {
+      return { status: 'corrupt', file, reason: 'missing fields' };
+    }
+    if (entry.id !== id) return { status: 'corrupt', file, reason: `entry is for run ${String(entry.id)}` };
+    if (entryChecksum(entry) !== entry.checksum) return { status: 'corrupt', file, reason: 'checksum mismatch' };
+    return { status: 'hit', entry };
+  }
+
+  /** A verified entry, or undefined (a corrupt one is reported, moved aside and treated as missing). */
+  read(id: string): CacheEntry | undefined {
+    const r = this.inspect(id);
+    if (r.status === 'hit') return r.entry;
+    if (r.status === 'corrupt') {
+      this.warn(`corrupt cache entry ${r.file} (${r.reason}); it will be recomputed`);
+      try {
+        fs.renameSync(r.file, `${r.file}.corrupt-${process.pid}-${Date.now()}`);
+      } catch {
+        // Someone else moved or replaced it already.
+      }
+    }
+    return undefined;
+  }
+
+  has(id: string): boolean {
+    return this.inspect(id).status === 'hit';
+  }
+
+  /** Write atomically: temp file in the same directory, fsync, rename over the final name. */
+  write(input: CacheEntryInput): CacheEntry {
+    const entry: CacheEntry = { ...input, checksum: entryChecksum(input) };
+    const file = this.entryPath(entry.id);
+    const tmp = path.join(this.dir, `.${entry.id}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const fd = fs.openSync(tmp, 'wx');
+    try {
+      fs.writeSync(fd, JSON.stringify(entry));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    try {
+      // Make the rename itself durable; not every platform allows fsync on a directory.
+      const dfd = fs.openSync(this.dir, 'r');
+      try {
+        fs.fsyncSync(dfd);
+      } finally {
+        fs.closeSync(dfd);
+      }
+    } catch {
+      /* best effort */
+    }
+    return entry;
+  }
+
+  readClaim(id: string): ClaimInfo | undefined {
+    try {
+      const c = JSON.parse(fs.readFileSync(this.claimPath(id), 'utf8')) as ClaimInfo;
+      if (typeof c.pid === 'number' && typeof c.time === 'number') return c;
+      return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Why a claim is no longer valid, or undefined when its holder is alive. */
+  claimStaleReason(c: ClaimInfo | undefined, claimFile: string): string | undefined {
+    if (!c) {
+      // Unreadable: maybe being written this instant; stale only when the file itself is old.
+      try {
+        const age = Date.now() - fs.statSync(claimFile).mtimeMs;
+        return age > 5_000 ? 'unreadable claim file' : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    if (Date.now() - c.time > this.claimTtlMs) return `not refreshed for ${Math.round((Date.now() - c.time) / 1000)} s`;
+    if (c.host === os.hostname() && c.pid !== process.pid && !pidAlive(c.pid)) return `process ${c.pid} is gone`;
+    return undefined;
+  }
+
+  /**
+   * Try to claim a run for computation. true: this process now holds it (and must write the entry or
+   * release). false: a live worker holds it. A stale claim is taken over.
+   */
+  claim(id: string): boolean {
+    if (this.held.has(id)) return true;
+    const file = this.claimPath(id);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const token = `${os.hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
+      const info: ClaimInfo = { pid: process.pid, host: os.hostname(), time: Date.now(), token };
+      try {
+        const fd = fs.openSync(file, 'wx');
+        try {
+          fs.writeSync(fd, JSON.stringify(info));
+        } finally {
+          fs.closeSync(fd);
+        }
+        this.held.set(id, token);
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const current = this.readClaim(id);
+      const stale = this.claimStaleReason(current, file);
+      if (!stale) return false;
+      // Move the stale claim aside under a unique name, then check we moved the one we judged
+      // (not a fresh claim made in between); O_EXCL on the next turn decides who wins.
+      const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+      try {
+        fs.renameSync(file, aside);
+      } catch {
+        continue;
+      }
+      let moved: ClaimInfo | undefined;
+      try {
+        moved = JSON.parse(fs.readFileSync(aside, 'utf8')) as ClaimInfo;
+      } catch {
+        moved = undefined;
+      }
+      if (current && moved && moved.token !== current.token) {
+        // We displaced a live claim: put it back if the slot is still free.
+        try {
+          fs.linkSync(aside, file);
+        } catch {
+          /* someone claimed meanwhile; O_EXCL settles it */
+        }
+        fs.rmSync(aside, { force: true });
+        return false;
+      }
+      fs.rmSync(aside, { force: true });
+      this.warn(`took over stale claim on run ${id} (${stale})`);
+    }
+    return false;
+  }
+
+  /** Keep this process's claims alive during a long computation. */
+  refreshClaims(ids: Iterable<string> = this.held.keys()): void {
+    for (const id of ids) {
+      const token = this.held.get(id);
+      if (!token) continue;
+      const c = this.readClaim(id);
+      if (!c || c.token !== token) continue;
+      const tmp = `${this.claimPath(id)}.${process.pid}.tmp`;
+      try {
+        fs.writeFileSync(tmp, JSON.stringify({ ...c, time: Date.now() }));
+        fs.renameSync(tmp, this.claimPath(id));
+      } catch {
+        fs.rmSync(tmp, { force: true });
+      }
+    }
+  }
+
+  release(id: string): void {
+    const token = this.held.get(id);
+    if (!token) return;
+    this.held.delete(id);
+    const c = this.readClaim(id);
+    // Only remove our own claim, never one that took ours over.
+    if (c && c.token === token) fs.rmSync(this.claimPath(id), { force: true });
+  }
+
+  releaseAll(): void {
+    for (const id of [...this.held.keys()]) {
+      try {
+        this.release(id);
+      } catch {
+        /* exiting anyway */
+      }
+    }
+  }
+
+  heldClaims(): string[] {
+    return [...this.held.keys()];
+  }
+
+  /** Run ids with an entry file (valid or not). */
+  ids(): string[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    return names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => n.slice(0, -5)).sort();
+  }
+
+  /** Entries with their size; invalid ones flagged. */
+  list(): { id: string; file: string; bytes: number; entry?: CacheEntry; problem?: string }[] {
+    return this.ids().map((id) => {
+      const file = this.entryPath(id);
+      const bytes = fs.statSync(file).size;
+      const r = this.inspect(id);
+      return r.status === 'hit' ? { id, file, bytes, entry: r.entry } : { id, file, bytes, problem: r.status === 'corrupt' ? r.reason : 'missing' };
+    });
+  }
+
+  verify(): { ok: number; corrupt: { file: string; reason: string }[] } {
+    let ok = 0;
+    const corrupt: { file: string; reason: string }[] = [];
+    for (const id of this.ids()) {
+      const r = this.inspect(id);
+      if (r.status === 'hit') ok++;
+      else if (r.status === 'corrupt') corrupt.push({ file: r.file, reason: r.reason });
+    }
+    return { ok, corrupt };
+  }
+
+  /** Remove corrupt entries, stale claims, leftover temp files and moved-aside corrupt files. */
+  gc(): { removed: { file: string; reason: string }[] } {
+    const removed: { file: string; reason: string }[] = [];
+    const rm = (file: string, reason: string) => {
+      fs.rmSync(file, { force: true });
+      removed.push({ file, reason });
+    };
+    for (const c of this.verify().corrupt) rm(c.file, c.reason);
+    for (const name of fs.readdirSync(this.dir)) {
+      const file = path.join(this.dir, name);
+      if (name.endsWith('.tmp') || name.includes('.stale-')) {
+        // A temp file younger than a minute may belong to a writer right now.
+        const age = Date.now() - fs.statSync(file).mtimeMs;
+        if (age > 60_000) rm(file, 'leftover temp file');
+      } else if (name.includes('.json.corrupt-')) {
+        rm(file, 'corrupt entry moved aside');
+      } else if (name.endsWith('.claim')) {
+        const id = name.slice(0, -6);
+        const reason = this.claimStaleReason(this.readClaim(id), file);
+        if (reason) rm(file, `stale claim (${reason})`);
+      }
+    }
+    return { removed };
+  }
+}

@@ -1,0 +1,273 @@
+// The executor: plan → result table. Cached runs are read, the rest are claimed, grouped by sweep
+// point (runs that differ only by seed) and handed to the runner; every finished run is written to
+// the cache at once, so a crash loses only the runs in flight.
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { PlannedRun, ExperimentPlan } from '../plan/types.ts';
+import type { FailedRun, ResultRow, ResultTable } from '../results/types.ts';
+import type { Runner, RunOutput, RunSpec } from '../runners/schema.ts';
+import { loadRunner } from '../runners/registry.ts';
+import type { CacheEntry, ResultCache } from './cache.ts';
+import type { ExecProgress } from './progress.ts';
+
+export interface ExecOptions {
+  /** Result cache; undefined runs everything and stores nothing. */
+  cache?: ResultCache;
+  /** Ignore existing entries (recompute and overwrite them). */
+  fresh?: boolean;
+  /** Extra attempts for a group whose runner call throws (default 0). */
+  retries?: number;
+  onProgress?: (p: ExecProgress) => void;
+  /** Warnings (corrupt entries are reported by the cache itself). */
+  warn?: (msg: string) => void;
+  signal?: AbortSignal;
+  /** How often to look for a run another process is computing (default 250 ms). */
+  pollMs?: number;
+  /** Use this runner instead of the registry's (e.g. a worker that already loaded it). */
+  runner?: Runner;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+function describeRun(r: PlannedRun, sweeps: string[]): string {
+  const at = sweeps.map((k) => `${k} = ${String(r.params[k])}`).join(', ');
+  return `run ${r.id.slice(0, 12)} (${at ? at + ', ' : ''}seed ${r.seed})`;
+}
+
+/** Check a runner output for one run: rows present, metrics numeric, every measured metric there. */
+export function validateOutput(out: RunOutput | undefined, measures: readonly string[]): string | undefined {
+  if (!out || typeof out !== 'object' || !Array.isArray(out.rows)) return 'runner returned no rows array';
+  if (out.rows.length === 0) return 'runner returned no result rows';
+  for (const [i, row] of out.rows.entries()) {
+    if (!row || typeof row.metrics !== 'object' || row.metrics === null) return `row ${i + 1} has no metrics`;
+    const missing = measures.filter((m) => !(m in row.metrics));
+    if (missing.length) {
+      return `row ${i + 1} lacks measured metric${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (it has: ${Object.keys(row.metrics).join(', ') || 'none'})`;
+    }
+    for (const [k, v] of Object.entries(row.metrics)) {
+      if (typeof v !== 'number' && v !== null) return `row ${i + 1}: metric ${k} is ${JSON.stringify(v)}, not a number`;
+    }
+  }
+  return undefined;
+}
+
+function toRows(run: PlannedRun, e: Pick<CacheEntry, 'output' | 'wallMs' | 'finishedAt'>, cached: boolean): ResultRow[] {
+  return e.output.rows.map((r) => ({
+    runId: run.id,
+    point: run.point,
+    seed: run.seed,
+    params: run.params,
+    // JSON stores NaN as null; give the verdict engine a number back.
+    metrics: Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k, typeof v === 'number' ? v : NaN])),
+    keys: r.keys ?? {},
+    backend: e.output.backend,
+    wallMs: e.wallMs,
+    cached,
+    finishedAt: e.finishedAt,
+  }));
+}
+
+export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}): Promise<ResultTable> {
+  const exp = plan.experiment;
+  const cache = opts.cache;
+  const retries = Math.max(0, Math.floor(opts.retries ?? 0));
+  const pollMs = opts.pollMs ?? 250;
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`sublab: warning: ${m}\n`));
+  const sweepNames = exp.sweeps.map((s) => s.name);
+  const startedIso = new Date().toISOString();
+
+  // Runs with the same id (e.g. a sweep over an execution-only parameter) are computed once.
+  const byId = new Map<string, PlannedRun[]>();
+  for (const r of plan.runs) {
+    const list = byId.get(r.id);
+    if (list) list.push(r);
+    else byId.set(r.id, [r]);
+  }
+  const unique = [...byId.values()].map((l) => l[0]!);
+
+  const rowsById = new Map<string, ResultRow[]>();
+  const failedById = new Map<string, string>();
+  const extras: Record<string, Record<string, unknown>> = {};
+  const counts = { done: 0, cached: 0, failed: 0 };
+  let computeMs = 0;
+  let runnerLine: ExecProgress['runner'];
+
+  const emit = (finished = false) => {
+    if (!opts.onProgress) return;
+    const settled = counts.done + counts.cached + counts.failed;
+    const remaining = unique.length - settled;
+    opts.onProgress({
+      experiment: exp.name,
+      total: unique.length,
+      ...counts,
+      remaining,
+      etaMs: counts.done > 0 ? (computeMs / counts.done) * remaining : remaining === 0 ? 0 : null,
+      runner: finished ? undefined : runnerLine,
+      finished,
+    });
+  };
+
+  const accept = (id: string, e: CacheEntry | Omit<CacheEntry, 'checksum'>, cached: boolean) => {
+    const runs = byId.get(id)!;
+    rowsById.set(id, runs.flatMap((r) => toRows(r, e, cached)));
+    if (e.output.extras) extras[id] = e.output.extras;
+    if (cached) counts.cached++;
+    else counts.done++;
+  };
+
+  const acceptable = (e: CacheEntry | undefined) => e && (!opts.fresh || e.finishedAt >= startedIso);
+
+  // 1. What the cache already holds.
+  let pending: PlannedRun[] = [];
+  for (const r of unique) {
+    const e = cache && !opts.fresh ? cache.read(r.id) : undefined;
+    if (e) accept(r.id, e, true);
+    else pending.push(r);
+  }
+  emit();
+
+  let runner: Runner | undefined = opts.runner;
+  const getRunner = async () => (runner ??= await loadRunner(exp.runner.name));
+
+  const computeGroup = async (group: PlannedRun[]): Promise<void> => {
+    const r0 = group[0]!;
+    const rn = await getRunner();
+    // Open runners (command) get the .exp directory (for a relative `cwd`) and the measure list
+    // (to report a missing metric); both are added after hashing, so they do not change run ids.
+    const extra = exp.runner.open ? { __exp_dir: path.dirname(path.resolve(exp.file)), __measures: exp.measures.join(',') } : undefined;
+    const specs: RunSpec[] = group.map((r) => ({ id: r.id, params: extra ? { ...r.params, ...extra } : r.params, seed: r.seed }));
+    const ids = group.map((r) => r.id);
+    const refresh = cache ? setInterval(() => cache.refreshClaims(ids), Math.max(1000, cache.claimTtlMs / 3)) : undefined;
+    refresh?.unref();
+    try {
+      let lastError = '';
+      for (let attempt = 0; attempt <= retries; attempt++) {
+        if (opts.signal?.aborted) throw new Error('interrupted');
+        const t0 = performance.now();
+        let outs: RunOutput[];
+        try {
+          outs = await rn.run(specs, {
+            progress: (m) => {
+              runnerLine = m;
+              emit();
+            },
+            signal: opts.signal,
+            cacheDir: cache ? path.join(cache.dir, 'stages', exp.runner.name) : undefined,
+          });
+          if (!Array.isArray(outs) || outs.length !== specs.length) {
+            throw new Error(`runner ${exp.runner.name} returned ${Array.isArray(outs) ? outs.length : 'no'} outputs for ${specs.length} runs`);
+          }
+        } catch (e) {
+          lastError = errorText(e);
+          if (attempt < retries) warn(`${describeRun(r0, sweepNames)}${group.length > 1 ? ` and ${group.length - 1} more` : ''} failed (${lastError}); retrying (${attempt + 1}/${retries})`);
+          continue;
+        }
+        const ms = performance.now() - t0;
+        const finishedAt = new Date().toISOString();
+        computeMs += ms;
+        for (const [i, r] of group.entries()) {
+          const out = outs[i]!;
+          // Closed runners may leave a metric out on purpose (e.g. token_probe without geometry).
+          const bad = validateOutput(out, exp.runner.open ? exp.measures : []);
+          if (bad) {
+            failedById.set(r.id, `${describeRun(r, sweepNames)}: ${bad}`);
+            counts.failed++;
+          } else {
+            const input = { id: r.id, runner: r.runner, params: r.params, seed: r.seed, output: out, wallMs: ms / group.length, finishedAt };
+            const entry = cache ? cache.write(input) : input;
+            accept(r.id, entry, false);
+          }
+          cache?.release(r.id);
+        }
+        runnerLine = undefined;
+        emit();
+        return;
+      }
+      for (const r of group) {
+        failedById.set(r.id, `${describeRun(r, sweepNames)}: ${lastError}`);
+        counts.failed++;
+        cache?.release(r.id);
+      }
+      runnerLine = undefined;
+      emit();
+    } finally {
+      if (refresh) clearInterval(refresh);
+    }
+  };
+
+  /** Claim what can be claimed, compute it point by point; return the runs others hold. */
+  const work = async (runs: PlannedRun[]): Promise<PlannedRun[]> => {
+    const held: PlannedRun[] = [];
+    const points = new Map<number, PlannedRun[]>();
+    for (const r of runs) {
+      const l = points.get(r.point);
+      if (l) l.push(r);
+      else points.set(r.point, [r]);
+    }
+    for (const group of points.values()) {
+      if (opts.signal?.aborted) throw new Error('interrupted');
+      const mine: PlannedRun[] = [];
+      for (const r of group) {
+        if (cache && !cache.claim(r.id)) {
+          held.push(r);
+          continue;
+        }
+        // Someone may have finished it between our first look and the claim.
+        const e = cache ? cache.read(r.id) : undefined;
+        if (acceptable(e)) {
+          accept(r.id, e!, true);
+          cache!.release(r.id);
+          emit();
+        } else mine.push(r);
+      }
+      if (mine.length === 0) continue;
+      const rn = await getRunner();
+      const max = Math.max(1, Math.floor(rn.maxGroup?.(mine[0]!.params) ?? mine.length));
+      for (let i = 0; i < mine.length; i += max) await computeGroup(mine.slice(i, i + max));
+    }
+    return held;
+  };
+
+  try {
+    pending = await work(pending);
+    // 2. Runs another live process holds: wait for its entries; take over when its claim lapses.
+    while (pending.length > 0) {
+      if (opts.signal?.aborted) throw new Error('interrupted');
+      await sleep(pollMs);
+      const still: PlannedRun[] = [];
+      const free: PlannedRun[] = [];
+      for (const r of pending) {
+        const e = cache!.read(r.id);
+        if (acceptable(e)) {
+          accept(r.id, e!, true);
+          emit();
+          continue;
+        }
+        const c = cache!.readClaim(r.id);
+        if (!c || cache!.claimStaleReason(c, cache!.claimPath(r.id))) free.push(r);
+        else still.push(r);
+      }
+      pending = [...still, ...(free.length ? await work(free) : [])];
+    }
+  } finally {
+    for (const r of unique) cache?.release(r.id);
+  }
+  emit(true);
+
+  const rows: ResultRow[] = [];
+  const failed: FailedRun[] = [];
+  // Rows in plan order, whatever order they finished in.
+  for (const r of unique) {
+    const rs = rowsById.get(r.id);
+    if (rs) rows.push(...rs);
+    const err = failedById.get(r.id);
+    if (err !== undefined) for (const rr of byId.get(r.id)!) failed.push({ runId: rr.id, point: rr.point, seed: rr.seed, params: rr.params, error: err });
+  }
+  rows.sort((a, b) => a.point - b.point || a.seed - b.seed);
+  return { experiment: exp.name, file: exp.file, rows, failed, extras };
+}

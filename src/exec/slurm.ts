@@ -1,0 +1,190 @@
+// SLURM job arrays: split a plan into deterministic shares (one per array task), write the sbatch
+// script that runs `sublab worker` for each share, and submit it. Every task fills the same
+// (shared-filesystem) result cache, so `sublab run` afterwards finds everything cached.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Value } from '../language/ast.ts';
+import type { ExperimentPlan, PlannedRun } from '../plan/types.ts';
+
+export type MaxGroup = (params: Readonly<Record<string, Value>>) => number;
+
+/** One unit of work: runs of one sweep point that the runner would batch together. */
+export interface WorkUnit {
+  plan: number;
+  runs: PlannedRun[];
+}
+
+/**
+ * The plans' runs cut into work units, in a fixed order: per plan, unique run ids sorted by
+ * (point, seed, id), grouped by sweep point, each group chunked to at most the runner's batch size
+ * (`maxGroup`) and at most ceil(total / tasks), so small plans still spread over all tasks.
+ */
+export function workUnits(plans: readonly ExperimentPlan[], tasks: number, maxGroup: (plan: ExperimentPlan) => MaxGroup | undefined): WorkUnit[] {
+  const uniques = plans.map((p) => {
+    const seen = new Set<string>();
+    return p.runs
+      .filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)))
+      .sort((a, b) => a.point - b.point || a.seed - b.seed || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  });
+  const total = uniques.reduce((s, u) => s + u.length, 0);
+  const spread = Math.max(1, Math.ceil(total / Math.max(1, tasks)));
+  const units: WorkUnit[] = [];
+  uniques.forEach((runs, pi) => {
+    const mg = maxGroup(plans[pi]!);
+    const byPoint = new Map<number, PlannedRun[]>();
+    for (const r of runs) {
+      const l = byPoint.get(r.point);
+      if (l) l.push(r);
+      else byPoint.set(r.point, [r]);
+    }
+    for (const group of byPoint.values()) {
+      const batch = Math.max(1, Math.floor(mg?.(group[0]!.params) ?? group.length));
+      const size = Math.min(batch, spread);
+      for (let i = 0; i < group.length; i += size) units.push({ plan: pi, runs: group.slice(i, i + size) });
+    }
+  });
+  return units;
+}
+
+/**
+ * Task `task` of `tasks`: work unit k goes to task k % tasks. Returns one reduced plan per input
+ * plan (same experiment and points, only this task's runs, including every planned run that shares
+ * a chosen id so the executor maps rows as usual).
+ */
+export function shardPlans(
+  plans: readonly ExperimentPlan[],
+  task: number,
+  tasks: number,
+  maxGroup: (plan: ExperimentPlan) => MaxGroup | undefined = () => undefined,
+): ExperimentPlan[] {
+  if (!Number.isInteger(tasks) || tasks < 1) throw new Error(`tasks must be a whole number >= 1, got ${tasks}`);
+  if (!Number.isInteger(task) || task < 0 || task >= tasks) throw new Error(`task must be a whole number in 0..${tasks - 1}, got ${task}`);
+  const mine = plans.map(() => new Set<string>());
+  workUnits(plans, tasks, maxGroup).forEach((u, k) => {
+    if (k % tasks === task) for (const r of u.runs) mine[u.plan]!.add(r.id);
+  });
+  return plans.map((p, i) => ({ ...p, runs: p.runs.filter((r) => mine[i]!.has(r.id)) }));
+}
+
+/** POSIX single-quoting: safe for any string (spaces, $, quotes, backticks, newlines). */
+export function shellQuote(s: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A value on an `#SBATCH` line: sbatch itself splits these on blanks and honours double quotes. */
+function sbatchValue(s: string, what: string): string {
+  if (/["\n\r\\]/.test(s)) throw new Error(`${what} "${s}" contains a double quote, backslash or newline, which an #SBATCH line cannot carry`);
+  return /\s/.test(s) ? `"${s}"` : s;
+}
+
+export interface SbatchScriptOptions {
+  /** The .exp file (made absolute). */
+  file: string;
+  /** Directory the tasks `cd` to (the project). */
+  projectDir: string;
+  /** Shared result cache (made absolute). */
+  cacheDir: string;
+  tasks: number;
+  /** Where each task's stdout/stderr go (`%x-%A_%a.out|err`). */
+  logDir: string;
+  jobName: string;
+  /** Extra worker options: `--set k=v`, `--seeds N`, `--retries N`, in order. */
+  workerArgs: string[];
+  /** How to start sublab on the compute node; default ['node', <this package's bin/sublab.mjs>]. */
+  sublab?: string[];
+  /** User sbatch options, recorded in a comment (they are passed on sbatch's command line). */
+  sbatchOptions?: string[];
+}
+
+/** This package's CLI entry, absolute (the compute node resolves it on the shared filesystem). */
+export function sublabBin(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/sublab.mjs');
+}
+
+export function sbatchScript(o: SbatchScriptOptions): string {
+  if (!Number.isInteger(o.tasks) || o.tasks < 1) throw new Error(`tasks must be a whole number >= 1, got ${o.tasks}`);
+  const file = path.resolve(o.file);
+  const cacheDir = path.resolve(o.cacheDir);
+  const logDir = path.resolve(o.logDir);
+  const sublab = o.sublab ?? ['node', sublabBin()];
+  const worker = [...sublab, 'worker', file, '--task', '"$SLURM_ARRAY_TASK_ID"', '--tasks', String(o.tasks), '--cache', cacheDir, ...o.workerArgs];
+  const lines = [
+    '#!/bin/bash',
+    `#SBATCH --job-name=${sbatchValue(o.jobName, 'job name')}`,
+    `#SBATCH --array=0-${o.tasks - 1}`,
+    `#SBATCH --output=${sbatchValue(path.join(logDir, '%x-%A_%a.out'), 'log directory')}`,
+    `#SBATCH --error=${sbatchValue(path.join(logDir, '%x-%A_%a.err'), 'log directory')}`,
+    '#SBATCH --ntasks=1',
+    '',
+    `# Written by sublab for ${file}.`,
+    '# Each array task runs its share of the plan into the shared cache below; afterwards',
+    `#   sublab run ${shellQuote(file)} --cache ${shellQuote(cacheDir)}${o.workerArgs.length ? ' ' + o.workerArgs.map(shellQuote).join(' ') : ''}`,
+    '# finds every run cached.',
+    ...(o.sbatchOptions?.length ? [`# sbatch options given on the command line: ${o.sbatchOptions.map(shellQuote).join(' ')}`] : []),
+    'set -eu',
+    `cd ${shellQuote(path.resolve(o.projectDir))}`,
+    `exec ${worker.map((a) => (a === '"$SLURM_ARRAY_TASK_ID"' ? a : shellQuote(a))).join(' ')}`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** sbatch's argv: the user's options verbatim, then the script. */
+export function sbatchArgs(scriptPath: string, sbatchOptions: readonly string[] = []): string[] {
+  return [...sbatchOptions, scriptPath];
+}
+
+/** The job id from sbatch's stdout ("Submitted batch job 123" or `--parsable` "123[;cluster]"). */
+export function parseJobId(stdout: string): string | undefined {
+  const m = /Submitted batch job (\d+)/.exec(stdout) ?? /^\s*(\d+)(?:;\S+)?\s*$/m.exec(stdout);
+  return m?.[1];
+}
+
+/** sbatch is missing or refused the job; the message is meant for the user as is. */
+export class SbatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SbatchError';
+  }
+}
+
+/** Runs sbatch (argv array, never a shell) and returns the job id. */
+export function runSbatch(scriptPath: string, sbatchOptions: readonly string[] = [], sbatch = process.env.SUBLAB_SBATCH ?? 'sbatch'): Promise<{ jobId: string; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(sbatch, sbatchArgs(scriptPath, sbatchOptions), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      reject(
+        new SbatchError(
+          e.code === 'ENOENT'
+            ? `"${sbatch}" not found on PATH: sbatch is part of SLURM; run this on a cluster login node (or use --dry-run to only write the script)`
+            : `could not start ${sbatch}: ${e.message}`,
+        ),
+      );
+    });
+    child.on('close', (code, signal) => {
+      if (code !== 0) {
+        reject(new SbatchError(`${sbatch} failed (${signal ? `signal ${signal}` : `exit code ${code}`}): ${err.trim() || out.trim() || 'no output'}`));
+        return;
+      }
+      const jobId = parseJobId(out);
+      if (!jobId) reject(new SbatchError(`${sbatch} succeeded but printed no job id: ${out.trim()}`));
+      else resolve({ jobId, stdout: out });
+    });
+  });
+}
+
+/** Writes the script (creating its folder and the log folder); returns its absolute path. */
+export function writeScript(scriptPath: string, text: string, logDir: string): string {
+  const p = path.resolve(scriptPath);
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.mkdirSync(path.resolve(logDir), { recursive: true });
+  fs.writeFileSync(p, text, { mode: 0o755 });
+  return p;
+}

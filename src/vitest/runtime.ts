@@ -1,0 +1,75 @@
+// Runtime of a generated .exp test module: runs the file once (in beforeAll), then each prediction's
+// `it` only looks up its verdicts. Errors are built in the generated module (so their stack starts
+// at the prediction's line there, which the transform's sourcemap maps back into the .exp file).
+import { runFile, LanguageError, type ExperimentResult } from '../exec/run-file.ts';
+import { createProgressRenderer } from '../exec/progress.ts';
+import { describeVerdict } from '../verdict/format.ts';
+import type { Verdict } from '../verdict/types.ts';
+import type { Value } from '../language/ast.ts';
+import { valueMatches } from '../verdict/rows.ts';
+
+export interface ExpFileOptions {
+  /** 'skip' turns an inconclusive verdict into a skipped test (env SUBLAB_INCONCLUSIVE wins). */
+  inconclusive?: 'fail' | 'skip';
+}
+
+/** What a prediction's test must do: nothing (pass), skip with a note, or throw name: message. */
+export type Judgement = { kind: 'pass' } | { kind: 'skip'; note: string } | { kind: 'fail'; name: string; message: string };
+
+export interface ExpFileHandle {
+  run(): Promise<void>;
+  /** `group`: one `for each` group's values (its own test); absent: every verdict of the prediction. */
+  judge(experiment: number, prediction: number, group?: Record<string, Value>): Judgement;
+}
+
+function failedRunsNote(r: ExperimentResult): string {
+  const n = r.table.failed.length;
+  if (!n) return '';
+  const shown = r.table.failed.slice(0, 5).map((f) => `\n    ${f.error}`).join('');
+  return `\n  ${n} run${n === 1 ? '' : 's'} failed, so their rows are missing:${shown}${n > 5 ? `\n    … and ${n - 5} more` : ''}`;
+}
+
+/** Combine the verdicts of one prediction (several for `for each`) into one test outcome. */
+export function judgeVerdicts(text: string, verdicts: readonly Verdict[], inconclusive: 'fail' | 'skip', extra = ''): Judgement {
+  if (verdicts.length === 0) return { kind: 'fail', name: 'SublabError', message: `no verdict for "${text}" (no rows matched)${extra}` };
+  const bad = verdicts.filter((v) => v.outcome !== 'confirmed');
+  if (bad.length === 0) return { kind: 'pass' };
+  const groups = verdicts.length > 1;
+  // describeVerdict already starts with the outcome; a `for each` group adds its own text.
+  const lines = (vs: readonly Verdict[]) => vs.map((v) => `  ${groups ? `${v.text}: ` : ''}${describeVerdict(v)}`).join('\n');
+  const count = groups ? ` (${bad.length} of ${verdicts.length} groups)` : '';
+  if (bad.some((v) => v.outcome === 'refuted')) {
+    return { kind: 'fail', name: 'Refuted', message: `prediction refuted${count}: ${text}\n${lines(bad)}${extra}` };
+  }
+  const message = `prediction inconclusive${count}: the data cannot decide at the chosen alpha: ${text}\n${lines(bad)}${extra}`;
+  return inconclusive === 'skip' ? { kind: 'skip', note: message } : { kind: 'fail', name: 'Inconclusive', message };
+}
+
+export function expFile(file: string, opts: ExpFileOptions = {}): ExpFileHandle {
+  let results: ExperimentResult[] | undefined;
+  let error: string | undefined;
+  const env = process.env.SUBLAB_INCONCLUSIVE;
+  const inconclusive = env === 'skip' || env === 'fail' ? env : (opts.inconclusive ?? 'fail');
+  return {
+    async run() {
+      // Inside Vitest stderr is not a live terminal line we own: plain progress lines only.
+      const progress = createProgressRenderer({ tty: false, intervalMs: 30_000 });
+      try {
+        results = (await runFile(file, { onProgress: (p) => progress.update(p) })).experiments;
+      } catch (e) {
+        error = e instanceof LanguageError ? e.message : `${file}: ${(e as Error).message}`;
+      }
+    },
+    judge(i, j, group) {
+      if (error !== undefined) return { kind: 'fail', name: 'SublabError', message: error };
+      const r = results?.[i];
+      if (!r) return { kind: 'fail', name: 'SublabError', message: `experiment ${i + 1} of ${file} did not run` };
+      const pred = r.experiment.predictions[j];
+      if (!pred) return { kind: 'fail', name: 'SublabError', message: `prediction ${j + 1} of "${r.experiment.name}" not found` };
+      let vs = r.verdicts.filter((v) => v.prediction.loc.offset === pred.loc.offset);
+      if (group) vs = vs.filter((v) => Object.entries(group).every(([k, x]) => v.group[k] !== undefined && valueMatches(v.group[k], '=', x)));
+      const text = group ? `${pred.text} [${Object.entries(group).map(([k, x]) => `${k} = ${String(x)}`).join(', ')}]` : pred.text;
+      return judgeVerdicts(text, vs, inconclusive, failedRunsNote(r));
+    },
+  };
+}
