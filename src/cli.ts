@@ -10,6 +10,8 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   report: () => import('./cli/report.ts'),
   runners: () => import('./cli/runners.ts'),
   cache: () => import('./cli/cache.ts'),
+  submit: () => import('./cli/submit.ts'),
+  worker: () => import('./cli/worker.ts'),
   'make-tiny-model': () => import('./cli/make-tiny-model.ts'),
 };
 

@@ -95,6 +95,8 @@ export interface SbatchScriptOptions {
   workerArgs: string[];
   /** How to start sublab on the compute node; default ['node', <this package's bin/sublab.mjs>]. */
   sublab?: string[];
+  /** Shell lines run before the worker on the compute node (e.g. `module load nodejs/20`). */
+  setup?: string[];
   /** User sbatch options, recorded in a comment (they are passed on sbatch's command line). */
   sbatchOptions?: string[];
 }
@@ -125,6 +127,7 @@ export function sbatchScript(o: SbatchScriptOptions): string {
     '# finds every run cached.',
     ...(o.sbatchOptions?.length ? [`# sbatch options given on the command line: ${o.sbatchOptions.map(shellQuote).join(' ')}`] : []),
     'set -eu',
+    ...(o.setup?.length ? ['# --setup lines:', ...o.setup] : []),
     `cd ${shellQuote(path.resolve(o.projectDir))}`,
     `exec ${worker.map((a) => (a === '"$SLURM_ARRAY_TASK_ID"' ? a : shellQuote(a))).join(' ')}`,
     '',
