@@ -10,7 +10,7 @@ export const commandSchema: RunnerSchema = {
   params: [
     { name: 'command', type: 'string', default: '', description: 'program and arguments, split on whitespace (never run through a shell), e.g. "python3 train.py"' },
     { name: 'cwd', type: 'string', default: '.', description: 'working directory, relative to the .exp file' },
-    { name: 'timeout', type: 'number', default: 3600, min: 0, description: 'seconds before the program is killed', executionOnly: true },
+    { name: 'timeout', type: 'number', default: 3600, min: 0, description: 'seconds before the program is killed (SIGTERM, then SIGKILL after 2 s); 0 = no limit', executionOnly: true },
     { name: 'seed', type: 'integer', default: 0, min: 0, description: 'base seed: run i of `seeds N` uses seed + i' },
   ],
   metrics: [],

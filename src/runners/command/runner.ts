@@ -1,0 +1,222 @@
+// The `command` runner: runs a user's own program once per run. Parameters go in as one JSON object
+// on stdin (never spliced into a command line or a shell), result rows come back as JSON lines on
+// stdout. Every failure names the run (id and seed) so a sweep's log says which run broke.
+//
+// Conventions the executor may use (both optional, both stripped from what the program sees):
+// * `__exp_dir`: directory of the .exp file; a relative `cwd` is resolved against it
+//   (against the process's working directory when absent).
+// * `__measures`: the experiment's `measure` names joined by commas; every row must then carry each
+//   of them as a number, else the run fails with "missing metric".
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Value } from '../../language/ast.ts';
+import type { Runner, RunContext, RunOutput, RunOutputRow, RunSpec } from '../schema.ts';
+import { commandSchema } from './schema.ts';
+
+/** Most stderr kept in a run's extras: its head and its tail, the middle elided. */
+const STDERR_HEAD = 4 * 1024;
+const STDERR_TAIL = 28 * 1024;
+/** Grace period between SIGTERM and SIGKILL on timeout or cancel. */
+const KILL_GRACE_MS = 2000;
+
+export type CommandErrorKind = 'config' | 'spawn' | 'timeout' | 'exit' | 'json' | 'no-rows' | 'missing-metric' | 'cancelled';
+
+export class CommandRunError extends Error {
+  constructor(
+    message: string,
+    readonly kind: CommandErrorKind,
+    readonly runId: string,
+    readonly seed: number,
+    readonly stderr?: string,
+  ) {
+    super(message);
+    this.name = 'CommandRunError';
+  }
+}
+
+/** Keep the head and tail of long stderr, saying how much was cut. */
+export function truncateMiddle(text: string, head = STDERR_HEAD, tail = STDERR_TAIL): string {
+  if (text.length <= head + tail) return text;
+  const cut = text.length - head - tail;
+  return `${text.slice(0, head)}\n[... ${cut} characters of stderr elided ...]\n${text.slice(text.length - tail)}`;
+}
+
+function lastLines(text: string, n = 15, maxChars = 2000): string {
+  const lines = text.replace(/\s+$/, '').split('\n');
+  const tail = lines.slice(-n).join('\n');
+  return tail.length > maxChars ? '…' + tail.slice(tail.length - maxChars) : tail;
+}
+
+function shorten(s: string, max = 200): string {
+  return s.length > max ? s.slice(0, max) + '…' : s;
+}
+
+/** The program's argv: `command` split on whitespace, no shell, no quoting rules. */
+export function splitCommand(command: string): string[] {
+  return command.split(/\s+/).filter((s) => s.length > 0);
+}
+
+/** What the program reads on stdin: every parameter but the executor's `__` ones, plus the seed. */
+export function programInput(params: Readonly<Record<string, Value>>, seed: number): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const [k, v] of Object.entries(params)) if (!k.startsWith('__')) out[k] = v;
+  out.seed = seed;
+  return out;
+}
+
+/**
+ * Parse stdout as JSON lines. Blank lines are skipped; every other line must be a JSON object whose
+ * fields are numbers (metrics) or strings/booleans (key columns). Throws a plain message on the
+ * first bad line (the caller adds the run's name).
+ */
+export function parseRows(stdout: string, measures: readonly string[] = []): RunOutputRow[] {
+  const rows: RunOutputRow[] = [];
+  const lines = stdout.split('\n');
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '') return;
+    const where = `stdout line ${i + 1}`;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch (e) {
+      throw new RowError('json', `${where} is not valid JSON (${(e as Error).message}): ${shorten(line)}`);
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      throw new RowError('json', `${where} is not a JSON object (expected {"metric": number, ...}): ${shorten(line)}`);
+    }
+    const metrics: Record<string, number> = {};
+    const keys: Record<string, Value> = {};
+    for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+      if (typeof v === 'number') metrics[k] = v;
+      else if (typeof v === 'string' || typeof v === 'boolean') keys[k] = v;
+      else throw new RowError('json', `${where}: field "${k}" is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : 'an object'}; fields must be numbers (metrics) or strings/booleans (keys): ${shorten(line)}`);
+    }
+    for (const mname of measures) {
+      if (!(mname in metrics)) {
+        const why = mname in keys ? `is not a number (${JSON.stringify(keys[mname])})` : 'is missing';
+        throw new RowError('missing-metric', `${where}: metric "${mname}" ${why}; the row has metrics ${Object.keys(metrics).join(', ') || '(none)'}`);
+      }
+    }
+    rows.push(Object.keys(keys).length > 0 ? { metrics, keys } : { metrics });
+  });
+  return rows;
+}
+
+class RowError extends Error {
+  constructor(
+    readonly kind: CommandErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function measuresOf(params: Readonly<Record<string, Value>>): string[] {
+  const m = params.__measures;
+  if (m === undefined || m === '') return [];
+  return String(m)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunOutput> {
+  const name = `command run ${spec.id} (seed ${spec.seed})`;
+  const fail = (kind: CommandErrorKind, msg: string, stderr?: string): CommandRunError => new CommandRunError(`${name}: ${msg}`, kind, spec.id, spec.seed, stderr);
+
+  const command = spec.params.command;
+  if (typeof command !== 'string' || splitCommand(command).length === 0) {
+    throw fail('config', 'parameter "command" is empty: set command = "python3 train.py" (program and arguments, no shell)');
+  }
+  const [program, ...args] = splitCommand(command);
+  const cwdParam = String(spec.params.cwd ?? '.');
+  const base = typeof spec.params.__exp_dir === 'string' ? spec.params.__exp_dir : process.cwd();
+  const cwd = path.resolve(base, cwdParam);
+  const timeoutS = Number(spec.params.timeout ?? 0);
+  const measures = measuresOf(spec.params);
+  const input = JSON.stringify(programInput(spec.params, spec.seed)) + '\n';
+  const started = performance.now();
+
+  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean }>((resolve, reject) => {
+    const child = spawn(program!, args, { cwd, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let errLen = 0;
+    let timedOut = false;
+    let cancelled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const kill = (): void => {
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    };
+    const timer = timeoutS > 0 ? setTimeout(() => { timedOut = true; kill(); }, timeoutS * 1000) : undefined;
+    const onAbort = (): void => { cancelled = true; kill(); };
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => {
+      err.push(d);
+      errLen += d.length;
+      // Bound memory for chatty programs: keep roughly the head and a generous tail.
+      if (errLen > 8 * (STDERR_HEAD + STDERR_TAIL) && err.length > 2) {
+        const all = Buffer.concat(err).toString('utf8');
+        err.length = 0;
+        const kept = truncateMiddle(all);
+        err.push(Buffer.from(kept));
+        errLen = kept.length;
+      }
+    });
+    // A program that never reads stdin closes the pipe: not an error of the run.
+    child.stdin.on('error', () => {});
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (timer) clearTimeout(timer);
+      ctx.signal?.removeEventListener('abort', onAbort);
+      const hint = e.code === 'ENOENT' ? ` (is "${program}" installed and on PATH, and does cwd ${cwd} exist?)` : '';
+      reject(fail('spawn', `could not start "${program}": ${e.message}${hint}`));
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      ctx.signal?.removeEventListener('abort', onAbort);
+      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, cancelled });
+    });
+    child.stdin.end(input);
+  });
+
+  const wallS = (performance.now() - started) / 1000;
+  const stderr = truncateMiddle(result.stderr);
+  const tail = result.stderr.trim() ? `\n--- last lines of stderr ---\n${lastLines(result.stderr)}` : ' (stderr was empty)';
+  if (result.cancelled) throw fail('cancelled', `cancelled after ${wallS.toFixed(1)} s`, stderr);
+  if (result.timedOut) throw fail('timeout', `timed out after ${timeoutS} s (parameter timeout); the program was killed${tail}`, stderr);
+  if (result.code !== 0) {
+    const how = result.code === null ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
+    throw fail('exit', `"${command}" ${how}${tail}`, stderr);
+  }
+  let rows: RunOutputRow[];
+  try {
+    rows = parseRows(result.stdout, measures);
+  } catch (e) {
+    if (e instanceof RowError) throw fail(e.kind, e.message, stderr);
+    throw e;
+  }
+  if (rows.length === 0) {
+    throw fail('no-rows', `"${command}" printed no result rows on stdout (expected JSON lines like {"accuracy": 0.93})${tail}`, stderr);
+  }
+  return { rows, backend: 'external', extras: { stderr, wall_s: wallS, command: [program, ...args] } };
+}
+
+export const runner: Runner = {
+  schema: commandSchema,
+  async run(specs: readonly RunSpec[], ctx: RunContext): Promise<RunOutput[]> {
+    const outputs: RunOutput[] = [];
+    for (const [i, spec] of specs.entries()) {
+      ctx.progress({ phase: 'command', done: i, total: specs.length, detail: spec.id });
+      outputs.push(await runOne(spec, ctx));
+    }
+    ctx.progress({ phase: 'command', done: specs.length, total: specs.length });
+    return outputs;
+  },
+  // Each run is its own process: let the executor's worker pool spread them.
+  maxGroup: () => 1,
+};
