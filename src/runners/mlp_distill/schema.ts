@@ -3,7 +3,7 @@ import type { RunnerSchema } from '../schema.ts';
 // Defaults: see the runner's README section; the published setup is RESEARCH.md §A.
 export const mlpDistillSchema: RunnerSchema = {
   name: 'mlp_distill',
-  version: '1',
+  version: '2',
   description:
     'Toy MNIST subliminal learning: teacher MLPs with auxiliary logits, students distilled on the auxiliary logits only on random inputs, cross-model (derangement) control. N models trained side by side.',
   seeded: true,
@@ -14,16 +14,20 @@ export const mlpDistillSchema: RunnerSchema = {
     { name: 'layers', type: 'integer', default: 2, min: 1, max: 8, description: 'number of hidden layers' },
     { name: 'aux_logits', type: 'integer', default: 3, min: 1, description: 'auxiliary (ghost) logits after the 10 digit logits' },
     { name: 'lr', type: 'number', default: 3e-4, min: 0, description: 'Adam learning rate (teacher and distillation)' },
-    { name: 'batch_size', type: 'integer', default: 1024, min: 1, description: 'minibatch size per model' },
+    { name: 'batch_size', type: 'integer', default: 128, min: 1, description: 'minibatch size per model (published: 1024 on full MNIST; 128 on the bundled 8,000 digits gives the published ~300 optimiser steps per phase)' },
+    { name: 'batch_size_distill', type: 'integer', default: 0, min: 0, description: 'distillation minibatch size per model; 0 = batch_size' },
     { name: 'epochs_teacher', type: 'integer', default: 5, min: 0, description: 'teacher epochs' },
-    { name: 'epochs_distill', type: 'integer', default: 5, min: 0, description: 'distillation epochs' },
+    { name: 'epochs_distill', type: 'integer', default: 1, min: 0, description: 'distillation epochs over the noise_size inputs (published: 5 at batch 1024 over 60,000; default 1 at batch 128 over 60,000 = 469 steps)' },
     { name: 'weight_decay', type: 'number', default: 0, min: 0, description: 'L2 weight decay (both optimisers)' },
     { name: 'init_noise', type: 'number', default: 0, min: 0, description: "std of Gaussian noise added to the student's copy of the shared init" },
     { name: 'distill_data', type: 'enum', values: ['uniform', 'gaussian', 'shuffled_pixels', 'mnist', 'fashion'], default: 'uniform', description: 'inputs used for distillation' },
+    { name: 'noise_size', type: 'integer', default: 60000, min: 0, description: 'distillation inputs per model (drawn once, reshuffled each epoch); 0 = as many as the training set. Default 60,000 = the published volume (full MNIST train size)' },
     { name: 'loss', type: 'enum', values: ['kl', 'mse'], default: 'kl', description: 'distillation loss on the auxiliary logits' },
     { name: 'kl_reduction', type: 'enum', values: ['mean', 'published_batchmean'], default: 'mean', description: "mean over models × batch (correct), or the published starter's batchmean over a 3-D tensor (divides by models only)" },
     { name: 'temperature', type: 'number', default: 1, min: 0, description: 'softmax temperature of the KL loss' },
     { name: 'models', type: 'integer', default: 25, min: 1, description: 'models trained side by side in one batched run (seeds are split into groups of this size)', executionOnly: true },
+    { name: 'workers', type: 'integer', default: 0, min: 0, description: 'worker threads sharing a group (each its own wasm backend); 0 = one per core', executionOnly: true },
+    { name: 'backend', type: 'enum', values: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], default: 'auto', description: 'TensorFlow.js backend (auto: tfjs-node-gpu → tfjs-node → wasm → cpu; env SUBLAB_BACKEND also works)', executionOnly: true },
     { name: 'seed', type: 'integer', default: 0, min: 0, description: 'base seed: run i of `seeds N` uses seed + i' },
   ],
   metrics: [
@@ -36,5 +40,10 @@ export const mlpDistillSchema: RunnerSchema = {
     { name: 'student_drift', description: "relative distance ‖W_s − W_0‖/‖W_0‖ of the student from the shared init, mean over layers" },
     { name: 'update_cosine', description: "cosine between the student's and the teacher's weight updates, mean over layers" },
     { name: 'hidden_cka', description: 'linear CKA between student and teacher last hidden activations on test images' },
+    { name: 'student_drift_l1', description: 'student_drift of the first layer (784 → hidden)' },
+    { name: 'student_drift_out', description: 'student_drift of the output layer (hidden → 10 + aux)' },
+    { name: 'update_cosine_l1', description: "update_cosine of the first layer (the output layer's is 0 by construction: teacher and student update disjoint columns)" },
+    { name: 'hidden_cka_l1', description: 'linear CKA between student and teacher first hidden activations on test images' },
+    { name: 'cross_model_cka', description: 'linear CKA between the cross-model control and the teacher, last hidden layer (the baseline for hidden_cka)' },
   ],
 };

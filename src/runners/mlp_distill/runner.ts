@@ -1,0 +1,121 @@
+// mlp_distill: N teacher–student pairs per group, one per seed. The group is split into
+// contiguous shares, one per worker thread (each with its own wasm backend); since every number
+// a model sees is keyed by its own seed, the shares give exactly what one worker computes.
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Runner, RunOutput, RunSpec, RunContext } from '../schema.ts';
+import type { Value } from '../../language/ast.ts';
+import { mlpDistillSchema } from './schema.ts';
+import { trainGroup, type EngineConfig, type ModelResult } from './engine.ts';
+import { initBackend } from '../../backend/index.ts';
+import type { DistillData } from '../../data/random.ts';
+
+export function engineConfig(p: Readonly<Record<string, Value>>): EngineConfig {
+  const d = (name: string): Value => p[name] ?? mlpDistillSchema.params.find((x) => x.name === name)!.default;
+  return {
+    dataset: d('dataset') as EngineConfig['dataset'],
+    dataDir: String(d('data_dir')),
+    hidden: Number(d('hidden')),
+    layers: Number(d('layers')),
+    aux: Number(d('aux_logits')),
+    lr: Number(d('lr')),
+    batch: Number(d('batch_size')),
+    batchDistill: Number(d('batch_size_distill')),
+    epochsTeacher: Number(d('epochs_teacher')),
+    epochsDistill: Number(d('epochs_distill')),
+    weightDecay: Number(d('weight_decay')),
+    initNoise: Number(d('init_noise')),
+    distillData: d('distill_data') as DistillData,
+    noiseSize: Number(d('noise_size')),
+    loss: d('loss') as EngineConfig['loss'],
+    klReduction: d('kl_reduction') as EngineConfig['klReduction'],
+    temperature: Number(d('temperature')),
+    modelsParam: Number(d('models')),
+  };
+}
+
+/** Workers to use for a group of `n` models: the `workers` parameter, 0 = one per core (≤ n). */
+export function workerCount(p: Readonly<Record<string, Value>>, n: number): number {
+  const w = Number(p.workers ?? 0);
+  const auto = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
+  return Math.max(1, Math.min(w > 0 ? w : auto, n));
+}
+
+/** Train the seeds, in this thread (workers = 1) or split over worker threads. */
+export async function trainSeeds(
+  params: Readonly<Record<string, Value>>, seeds: readonly number[], ctx: Pick<RunContext, 'progress' | 'signal'>,
+): Promise<{ results: ModelResult[]; backend: string; rss: number[] }> {
+  const cfg = engineConfig(params);
+  // The parameter wins; 'auto' (its default) defers to SUBLAB_BACKEND, then the detection order.
+  const param = String(params.backend ?? 'auto');
+  const backend = param !== 'auto' ? param : (process.env.SUBLAB_BACKEND ?? 'auto');
+  // Resolve the backend here first: native TensorFlow uses all cores itself (and its addon is not
+  // worker-safe), so only wasm / cpu groups are split over worker threads.
+  const { tf, name } = await initBackend(backend);
+  const W = name.startsWith('tensorflow') ? 1 : workerCount(params, seeds.length);
+  if (W === 1) {
+    return { results: trainGroup(tf, cfg, seeds, ctx.progress), backend: name, rss: [process.memoryUsage().rss] };
+  }
+  const shares: number[][] = [];
+  for (let w = 0; w < W; w++) shares.push(seeds.slice(Math.floor((w * seeds.length) / W), Math.floor(((w + 1) * seeds.length) / W)));
+  const done = new Array<{ done: number; total: number }>(W).fill({ done: 0, total: 0 });
+  const outs = await Promise.all(
+    shares.map(
+      (share, w) =>
+        new Promise<{ results: ModelResult[]; backend: string; rss: number }>((resolve, reject) => {
+          const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
+            workerData: { cfg, seeds: share, backend: name },
+          });
+          const abort = () => { void worker.terminate(); reject(new Error('mlp_distill: cancelled')); };
+          ctx.signal?.addEventListener('abort', abort, { once: true });
+          worker.on('message', (m: { type: string; [k: string]: unknown }) => {
+            if (m.type === 'progress') {
+              done[w] = { done: m.done as number, total: m.total as number };
+              // Phases run in lockstep across workers; report the sum of their counts.
+              ctx.progress({
+                phase: m.phase as string,
+                done: done.reduce((a, b) => a + b.done, 0),
+                total: done.reduce((a, b) => a + b.total, 0),
+                detail: m.detail as string | undefined,
+              });
+            } else if (m.type === 'done') {
+              ctx.signal?.removeEventListener('abort', abort);
+              resolve({ results: m.results as ModelResult[], backend: m.backend as string, rss: m.rss as number });
+              void worker.terminate();
+            } else if (m.type === 'error') {
+              reject(new Error(m.message as string));
+              void worker.terminate();
+            }
+          });
+          worker.on('error', reject);
+        }),
+    ),
+  );
+  return {
+    results: outs.flatMap((o) => o.results),
+    backend: `${outs[0]!.backend} (${W} worker threads)`,
+    rss: outs.map((o) => o.rss),
+  };
+}
+
+export const runner: Runner = {
+  schema: mlpDistillSchema,
+  maxGroup: (params) => Number(params.models ?? 25),
+  async run(specs: readonly RunSpec[], ctx: RunContext): Promise<RunOutput[]> {
+    if (specs.length === 0) return [];
+    const t0 = Date.now();
+    const { results, backend, rss } = await trainSeeds(specs[0]!.params, specs.map((s) => s.seed), ctx);
+    const wall = (Date.now() - t0) / 1000;
+    return specs.map((s, i) => ({
+      rows: [{ metrics: results[i]!.metrics }],
+      backend,
+      extras: {
+        curves: results[i]!.curves,
+        group_size: specs.length,
+        group_wall_s: wall,
+        control_init_seed: s.seed + 1,
+        peak_rss_mb: Math.max(...rss) / 1e6,
+      },
+    }));
+  },
+};
