@@ -8,6 +8,7 @@
 import type * as tfType from '@tensorflow/tfjs-core';
 import { Rng, fillDistillRows, type DistillData } from '../../data/random.ts';
 import { loadDataset, IMAGE_SIZE, type Dataset } from '../../data/mnist.ts';
+import { dataIdentity, loadTeacher, saveTeacher, teacherKey, teacherKeyMaterial, type TeacherEntry } from './teacher-cache.ts';
 
 type TF = typeof tfType;
 type T2 = tfType.Tensor2D;
@@ -36,12 +37,21 @@ export interface EngineConfig {
   /** Override for tests: use only the first k train / test images (0 = all). */
   trainLimit?: number;
   testLimit?: number;
+  /**
+   * Reuse trained teachers across runs (teacher-cache.ts): `dir` holds them, `tag` names the
+   * runner version and resolved backend. Absent: no caching.
+   */
+  teacherCache?: { dir: string; tag: string };
 }
 
 export interface ModelResult {
   seed: number;
   metrics: Record<string, number>;
   curves: Record<string, number[]>;
+  /** With a teacher cache: whether this seed's teacher was loaded ('hit') or trained ('miss'). */
+  teacherCache?: 'hit' | 'miss';
+  /** Non-fatal problems (e.g. a corrupt cached teacher that was retrained). */
+  warnings?: string[];
 }
 
 export type Progress = (msg: { phase: string; done: number; total: number; detail?: string }) => void;
@@ -262,15 +272,32 @@ export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], 
   const firstHidden = (n: Net): T2 => tf.tidy(() => forward(tf, n, testX).acts[1]!);
 
   const inits = seeds.map((s) => initParams(s, dims));
-  const teachers = inits.map((p) => makeNet(tf, dims, p));
-  results.forEach((r, i) => { r.metrics.reference_acc = accuracy(teachers[i]!); });
+  // Cached teachers: load what exists; only the others are trained below.
+  const tc = cfg.teacherCache;
+  const data = tc ? { sha256: dataIdentity(ds, nTrain, nTest), nTrain, nTest } : undefined;
+  const materials = seeds.map((s) => (tc ? teacherKeyMaterial(cfg, s, data!, tc.tag) : {}));
+  const keys = materials.map((m) => (tc ? teacherKey(m) : ''));
+  const cached: (TeacherEntry | undefined)[] = seeds.map((_, i) =>
+    tc ? loadTeacher(tc.dir, keys[i]!, dims, (msg) => { console.warn(msg); (results[i]!.warnings ??= []).push(msg); }) : undefined);
+  const toTrain = seeds.map((_, i) => i).filter((i) => !cached[i]);
+  const teachers = inits.map((p, i) => makeNet(tf, dims, cached[i] ?? p));
+  results.forEach((r, i) => {
+    const c = cached[i];
+    if (tc) r.teacherCache = c ? 'hit' : 'miss';
+    if (c) {
+      r.metrics.reference_acc = c.referenceAcc;
+      for (const [k, v] of Object.entries(c.curves)) r.curves[k] = [...v];
+    } else r.metrics.reference_acc = accuracy(teachers[i]!);
+  });
+  const cacheNote = tc ? ` (teachers: ${toTrain.length} trained, ${seeds.length - toTrain.length} loaded)` : '';
 
   // ---- teacher: cross-entropy on the digit logits only ----
   const xBuf = new Float32Array(Math.max(B, BD) * IMAGE_SIZE);
   const yBuf = new Float32Array(B * 10);
-  const totalT = cfg.epochsTeacher * seeds.length;
+  const totalT = cfg.epochsTeacher * toTrain.length;
+  if (tc && toTrain.length === 0) progress({ phase: 'teacher', done: seeds.length, total: seeds.length, detail: `loaded from cache${cacheNote}` });
   for (let e = 0; e < cfg.epochsTeacher; e++) {
-    for (let i = 0; i < seeds.length; i++) {
+    for (const [ti, i] of toTrain.entries()) {
       const net = teachers[i]!;
       const perm = Rng.of(seeds[i]!, 'shuffle-teacher', e).permutation(nTrain);
       let lossSum = 0;
@@ -296,11 +323,29 @@ export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], 
       }
       push(results[i]!.curves, 'teacher_loss', lossSum / nTrain);
       push(results[i]!.curves, 'teacher_acc', accuracy(net));
-      progress({ phase: 'teacher', done: e * seeds.length + i + 1, total: totalT, detail: `epoch ${e + 1}/${cfg.epochsTeacher}` });
+      progress({ phase: 'teacher', done: e * toTrain.length + ti + 1, total: totalT, detail: `epoch ${e + 1}/${cfg.epochsTeacher}${cacheNote}` });
     }
   }
   teachers.forEach((t) => disposeAdam(t));
-  results.forEach((r, i) => { r.metrics.teacher_acc = accuracy(teachers[i]!); });
+  results.forEach((r, i) => { r.metrics.teacher_acc = cached[i]?.teacherAcc ?? accuracy(teachers[i]!); });
+  if (tc) {
+    for (const i of toTrain) {
+      const r = results[i]!, t = teachers[i]!;
+      const entry: TeacherEntry = {
+        W: t.W.map((w) => w.dataSync() as Float32Array), b: t.b.map((b) => b.dataSync() as Float32Array),
+        referenceAcc: r.metrics.reference_acc!, teacherAcc: r.metrics.teacher_acc!,
+        curves: { ...r.curves }, // only the teacher curves exist at this point
+      };
+      try {
+        saveTeacher(tc.dir, keys[i]!, materials[i]!, entry);
+      } catch (err) {
+        // A full or read-only disk costs reuse, not the run.
+        const msg = `mlp_distill: could not cache the teacher of seed ${seeds[i]} (${(err as Error).message})`;
+        console.warn(msg);
+        (r.warnings ??= []).push(msg);
+      }
+    }
+  }
   const teacherW = teachers.map((t) => t.W.map((w) => w.dataSync() as Float32Array));
 
   // ---- students: four arms per model, fresh Adam, same inputs and teacher targets ----
@@ -369,7 +414,7 @@ export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], 
       push(r.curves, 'student_drift', dyn.student_drift!);
       push(r.curves, 'update_cosine', dyn.update_cosine!);
       push(r.curves, 'hidden_cka', cka(arms.student, teacher, lastHidden));
-      progress({ phase: 'distill', done: e * seeds.length + i + 1, total: totalD, detail: `epoch ${e + 1}/${cfg.epochsDistill}` });
+      progress({ phase: 'distill', done: e * seeds.length + i + 1, total: totalD, detail: `epoch ${e + 1}/${cfg.epochsDistill}${cacheNote}` });
     }
   }
 

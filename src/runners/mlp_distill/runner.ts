@@ -43,7 +43,7 @@ export function workerCount(p: Readonly<Record<string, Value>>, n: number): numb
 
 /** Train the seeds, in this thread (workers = 1) or split over worker threads. */
 export async function trainSeeds(
-  params: Readonly<Record<string, Value>>, seeds: readonly number[], ctx: Pick<RunContext, 'progress' | 'signal'>,
+  params: Readonly<Record<string, Value>>, seeds: readonly number[], ctx: Pick<RunContext, 'progress' | 'signal' | 'cacheDir'>,
 ): Promise<{ results: ModelResult[]; backend: string; rss: number[] }> {
   const cfg = engineConfig(params);
   // The parameter wins; 'auto' (its default) defers to SUBLAB_BACKEND, then the detection order.
@@ -52,6 +52,9 @@ export async function trainSeeds(
   // Resolve the backend here first: native TensorFlow uses all cores itself (and its addon is not
   // worker-safe), so only wasm / cpu groups are split over worker threads.
   const { tf, name } = await initBackend(backend);
+  // Trained teachers are reused across runs that differ only in distillation parameters. The
+  // backend is part of the key: kernels may differ in the last bits, and reuse must be exact.
+  if (ctx.cacheDir) cfg.teacherCache = { dir: ctx.cacheDir, tag: `${mlpDistillSchema.name}@${mlpDistillSchema.version}/${name}` };
   const W = name.startsWith('tensorflow') ? 1 : workerCount(params, seeds.length);
   if (W === 1) {
     return { results: trainGroup(tf, cfg, seeds, ctx.progress), backend: name, rss: [process.memoryUsage().rss] };
@@ -115,6 +118,8 @@ export const runner: Runner = {
         group_wall_s: wall,
         control_init_seed: s.seed + 1,
         peak_rss_mb: Math.max(...rss) / 1e6,
+        ...(results[i]!.teacherCache ? { teacher_cache: results[i]!.teacherCache } : {}),
+        ...(results[i]!.warnings?.length ? { warnings: results[i]!.warnings } : {}),
       },
     }));
   },

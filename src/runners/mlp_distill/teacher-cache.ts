@@ -1,0 +1,198 @@
+// Cache of trained teachers (issue 7, "reuse inside runners"): a sweep over a distillation-only
+// factor (temperature, loss, noise_size, ...) trains each seed's teacher once. Everything the
+// distillation phase takes from the teacher phase is stored: the final weights and biases, the
+// teacher curves, teacher_acc and reference_acc. Nothing else carries over: every random stream is
+// keyed by (seed, name[, epoch]) and the init is a pure function of the seed (see engine.ts), so
+// a loaded teacher gives bit-identical results.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { threadId } from 'node:worker_threads';
+import type { Dataset } from '../../data/mnist.ts';
+import { IMAGE_SIZE } from '../../data/mnist.ts';
+
+/** Bump when the file layout or the meaning of a stored field changes. */
+const FORMAT = 1;
+const MAGIC = Buffer.from('SLTEACH1', 'ascii');
+
+export interface TeacherEntry {
+  W: Float32Array[];
+  b: Float32Array[];
+  referenceAcc: number;
+  teacherAcc: number;
+  /** Per-epoch teacher_loss and teacher_acc. */
+  curves: Record<string, number[]>;
+}
+
+/** The engine fields that affect teacher init and training (not the distillation-only ones). */
+export interface TeacherParams {
+  dataset: string;
+  dataDir: string;
+  hidden: number;
+  layers: number;
+  aux: number;
+  lr: number;
+  batch: number;
+  epochsTeacher: number;
+  weightDecay: number;
+}
+
+/** JSON with object keys sorted at every level, so equal content gives equal bytes. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+const dataHashes = new WeakMap<Dataset, Map<string, string>>();
+/** sha256 of exactly the images and labels the teacher sees (train and test slices), memoised. */
+export function dataIdentity(ds: Dataset, nTrain: number, nTest: number): string {
+  const k = `${nTrain}/${nTest}`;
+  let m = dataHashes.get(ds);
+  if (!m) dataHashes.set(ds, (m = new Map()));
+  const hit = m.get(k);
+  if (hit) return hit;
+  const h = createHash('sha256');
+  const bytes = (a: Float32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  h.update(`${nTrain} ${nTest}\n`);
+  h.update(bytes(ds.trainX.subarray(0, nTrain * IMAGE_SIZE)));
+  h.update(bytes(ds.trainY.subarray(0, nTrain)));
+  h.update(bytes(ds.testX.subarray(0, nTest * IMAGE_SIZE)));
+  h.update(bytes(ds.testY.subarray(0, nTest)));
+  const d = h.digest('hex');
+  m.set(k, d);
+  return d;
+}
+
+let engineSource: string | undefined;
+/** sha256 of engine.ts: any edit of the training code invalidates cached teachers (conservative). */
+function engineHash(): string {
+  if (engineSource === undefined) {
+    try {
+      engineSource = createHash('sha256').update(readFileSync(new URL('./engine.ts', import.meta.url))).digest('hex');
+    } catch {
+      engineSource = 'unknown';
+    }
+  }
+  return engineSource;
+}
+
+/** What the key is made of (exposed for reports and tests). */
+export function teacherKeyMaterial(
+  p: TeacherParams, seed: number, data: { sha256: string; nTrain: number; nTest: number }, tag: string,
+): Record<string, unknown> {
+  return {
+    format: FORMAT,
+    tag, // runner name, schema version and resolved backend (kernels differ in the last bits)
+    engine_sha256: engineHash(),
+    dataset: p.dataset,
+    data_dir: p.dataDir ? path.resolve(p.dataDir) : '',
+    data_sha256: data.sha256,
+    n_train: data.nTrain,
+    n_test: data.nTest,
+    hidden: p.hidden,
+    layers: p.layers,
+    aux_logits: p.aux,
+    lr: p.lr,
+    batch_size: p.batch,
+    epochs_teacher: p.epochsTeacher,
+    weight_decay: p.weightDecay,
+    seed,
+  };
+}
+
+export function teacherKey(material: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(material)).digest('hex');
+}
+
+export function teacherFile(dir: string, key: string): string {
+  return path.join(dir, 'teachers', `${key}.bin`);
+}
+
+// Non-finite numbers (a diverged teacher's loss) do not survive JSON; store them as strings.
+const encodeNum = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `__num:${v}` : v);
+const decodeNum = (_k: string, v: unknown) => (typeof v === 'string' && v.startsWith('__num:') ? Number(v.slice(6)) : v);
+
+/**
+ * Layout: magic (8 bytes) · u32 LE header length · header JSON · float32 LE weights then biases
+ * (lengths in the header) · sha256 of all the preceding bytes. Written to a temp file and renamed,
+ * so readers never see a partial file.
+ */
+export function saveTeacher(dir: string, key: string, material: Record<string, unknown>, e: TeacherEntry): void {
+  const header = Buffer.from(
+    JSON.stringify(
+      {
+        key, material,
+        wLens: e.W.map((w) => w.length), bLens: e.b.map((b) => b.length),
+        referenceAcc: e.referenceAcc, teacherAcc: e.teacherAcc, curves: e.curves,
+      },
+      encodeNum,
+    ),
+    'utf8',
+  );
+  const nFloats = [...e.W, ...e.b].reduce((a, x) => a + x.length, 0);
+  const body = Buffer.alloc(MAGIC.length + 4 + header.length + nFloats * 4);
+  MAGIC.copy(body, 0);
+  body.writeUInt32LE(header.length, MAGIC.length);
+  header.copy(body, MAGIC.length + 4);
+  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let off = MAGIC.length + 4 + header.length;
+  for (const a of [...e.W, ...e.b]) for (let i = 0; i < a.length; i++, off += 4) dv.setFloat32(off, a[i]!, true);
+  const sum = createHash('sha256').update(body).digest();
+  const file = teacherFile(dir, key);
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${threadId}-${Math.random().toString(36).slice(2)}`;
+  try {
+    writeFileSync(tmp, Buffer.concat([body, sum]));
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Load a cached teacher. Missing file: undefined. Unreadable, corrupt (checksum), or not matching
+ * the key or the layer sizes: undefined and a warning, so the caller retrains (and overwrites it).
+ */
+export function loadTeacher(dir: string, key: string, dims: number[], warn: (msg: string) => void): TeacherEntry | undefined {
+  const file = teacherFile(dir, key);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') warn(`mlp_distill: cannot read cached teacher ${file} (${(err as Error).message}); retraining it`);
+    return undefined;
+  }
+  const bad = (why: string): undefined => {
+    warn(`mlp_distill: cached teacher ${file} ignored (${why}); retraining it`);
+    return undefined;
+  };
+  if (buf.length < MAGIC.length + 4 + 32) return bad('file too short');
+  const body = buf.subarray(0, buf.length - 32);
+  if (!createHash('sha256').update(body).digest().equals(buf.subarray(buf.length - 32))) return bad('checksum mismatch');
+  if (!body.subarray(0, MAGIC.length).equals(MAGIC)) return bad('unknown format');
+  const hLen = body.readUInt32LE(MAGIC.length);
+  let h: { key: string; wLens: number[]; bLens: number[]; referenceAcc: number; teacherAcc: number; curves: Record<string, number[]> };
+  try {
+    h = JSON.parse(body.subarray(MAGIC.length + 4, MAGIC.length + 4 + hLen).toString('utf8'), decodeNum);
+  } catch {
+    return bad('bad header');
+  }
+  const wantW = dims.slice(0, -1).map((d, l) => d * dims[l + 1]!), wantB = dims.slice(1);
+  if (h.key !== key) return bad('key mismatch');
+  if (canonicalJson(h.wLens) !== canonicalJson(wantW) || canonicalJson(h.bLens) !== canonicalJson(wantB)) return bad('layer sizes differ');
+  let off = MAGIC.length + 4 + hLen;
+  if (body.length - off !== [...wantW, ...wantB].reduce((a, x) => a + x, 0) * 4) return bad('wrong payload size');
+  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const read = (n: number) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++, off += 4) a[i] = dv.getFloat32(off, true);
+    return a;
+  };
+  const W = wantW.map(read), b = wantB.map(read);
+  return { W, b, referenceAcc: h.referenceAcc, teacherAcc: h.teacherAcc, curves: h.curves };
+}
