@@ -5,6 +5,7 @@ import type { Value } from '../language/ast.ts';
 import { formatDuration, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
 import { LanguageError, PlanError, runFile, type ExperimentResult } from '../exec/run-file.ts';
 import { summarizeTable } from '../exec/summary.ts';
+import { resolveJobs } from '../exec/pool.ts';
 import { withoutBecause } from '../exec/labels.ts';
 import { describeVerdict, formatNumber } from '../verdict/format.ts';
 import type { Outcome, Verdict } from '../verdict/types.ts';
@@ -22,6 +23,9 @@ options:
   --fresh            ignore cached results (recompute and overwrite them)
   --cache DIR        result cache directory (default $SUBLAB_CACHE or .sublab/cache in the project)
   --retries N        extra attempts for a run that throws (default 0)
+  --jobs N|auto      processes computing runs at once, each with its own TensorFlow.js backend
+                     (default $SUBLAB_JOBS, else 1; auto: one per CPU core). They share the
+                     work through the cache, so --jobs needs it.
   --no-progress      no progress bar or progress lines
   --progress-json    progress as JSON lines on stderr (at most one a second, and the last)
 
@@ -37,6 +41,8 @@ export interface RunArgs {
   cacheDir?: string;
   retries: number;
   progress: boolean | 'json';
+  /** undefined: $SUBLAB_JOBS or 1. */
+  jobs?: number | 'auto';
 }
 
 /** A `--set` value read like an .exp literal: number, true/false, else string (quotes optional). */
@@ -97,6 +103,11 @@ export function parseRunArgs(args: string[]): RunArgs {
       case '--retries':
         out.retries = count(flag, value(flag, inline), 0);
         break;
+      case '--jobs': {
+        const v = value(flag, inline);
+        out.jobs = v === 'auto' ? 'auto' : count(flag, v, 1);
+        break;
+      }
       case '--no-progress':
         out.progress = false;
         break;
@@ -262,6 +273,7 @@ export async function runCommand(args: string[]): Promise<number> {
           fresh: parsed.fresh,
           cacheDir: parsed.cacheDir,
           retries: parsed.retries,
+          jobs: parsed.jobs === undefined ? undefined : resolveJobs(parsed.jobs),
           signal: controller.signal,
           onProgress: bar ? (p) => bar.update(p) : undefined,
           warn: (m) => {

@@ -25,6 +25,20 @@ export interface ExecOptions {
   pollMs?: number;
   /** Use this runner instead of the registry's (e.g. a worker that already loaded it). */
   runner?: Runner;
+  /**
+   * With `fresh`: accept entries finished at or after this ISO time instead of this call's start
+   * (parallel workers of one `--fresh` run share the parent's start, so none recomputes another's run).
+   */
+  freshSince?: string;
+  /** Called as each unique run settles (the parallel pool aggregates these across processes). */
+  onRun?: (id: string, outcome: 'computed' | 'cached' | 'failed', error?: string) => void;
+  /**
+   * Runs that already failed in this session (e.g. in another process of a `--jobs` pool): `get`
+   * gives the error. Such a run is recorded failed without another attempt (unless the cache has
+   * it). Checked again right after claiming, so a failure recorded before its claim was released
+   * is never retried by a process that claims it later.
+   */
+  failedBefore?: { get(id: string): string | undefined };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -118,16 +132,28 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
     if (e.output.extras) extras[id] = e.output.extras;
     if (cached) counts.cached++;
     else counts.done++;
+    opts.onRun?.(id, cached ? 'cached' : 'computed');
   };
 
-  const acceptable = (e: CacheEntry | undefined) => e && (!opts.fresh || e.finishedAt >= startedIso);
+  /** Record `r` failed when it already failed elsewhere in this session; true if so. */
+  const failedEarlier = (r: PlannedRun): boolean => {
+    const err = opts.failedBefore?.get(r.id);
+    if (err === undefined) return false;
+    failedById.set(r.id, `${describeRun(r, sweepNames)}: ${err}`);
+    counts.failed++;
+    opts.onRun?.(r.id, 'failed', err);
+    return true;
+  };
+
+  const cutoff = opts.fresh ? (opts.freshSince ?? startedIso) : undefined;
+  const acceptable = (e: CacheEntry | undefined) => e && (cutoff === undefined || e.finishedAt >= cutoff);
 
   // 1. What the cache already holds.
   let pending: PlannedRun[] = [];
   for (const r of unique) {
-    const e = cache && !opts.fresh ? cache.read(r.id) : undefined;
-    if (e) accept(r.id, e, true);
-    else pending.push(r);
+    const e = cache && (!opts.fresh || opts.freshSince) ? cache.read(r.id) : undefined;
+    if (acceptable(e)) accept(r.id, e!, true);
+    else if (!failedEarlier(r)) pending.push(r);
   }
   emit();
 
@@ -177,6 +203,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
           if (bad) {
             failedById.set(r.id, `${describeRun(r, sweepNames)}: ${bad}`);
             counts.failed++;
+            opts.onRun?.(r.id, 'failed', bad);
           } else {
             const input = { id: r.id, runner: r.runner, params: r.params, seed: r.seed, output: out, wallMs: ms / group.length, finishedAt };
             const entry = cache ? cache.write(input) : input;
@@ -191,6 +218,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
       for (const r of group) {
         failedById.set(r.id, `${describeRun(r, sweepNames)}: ${lastError}`);
         counts.failed++;
+        opts.onRun?.(r.id, 'failed', lastError);
         cache?.release(r.id);
       }
       runnerLine = undefined;
@@ -223,6 +251,9 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
           accept(r.id, e!, true);
           cache!.release(r.id);
           emit();
+        } else if (failedEarlier(r)) {
+          cache?.release(r.id);
+          emit();
         } else mine.push(r);
       }
       if (mine.length === 0) continue;
@@ -245,6 +276,10 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
         const e = cache!.read(r.id);
         if (acceptable(e)) {
           accept(r.id, e!, true);
+          emit();
+          continue;
+        }
+        if (failedEarlier(r)) {
           emit();
           continue;
         }

@@ -12,6 +12,7 @@ import { judgeExperiment } from '../verdict/judge.ts';
 import type { Verdict } from '../verdict/types.ts';
 import { ResultCache, resolveCacheDir } from './cache.ts';
 import { executePlan } from './executor.ts';
+import { resolveJobs, startPool, type Pool } from './pool.ts';
 import type { ExecProgress } from './progress.ts';
 
 export interface ExperimentResult {
@@ -41,6 +42,11 @@ export interface RunFileOptions {
   source?: string;
   /** Called after each experiment, before the next one starts. */
   onExperiment?: (r: ExperimentResult) => void;
+  /**
+   * Processes computing runs at once (default $SUBLAB_JOBS, else 1). Above 1, jobs − 1 child
+   * processes share the work through the cache (see pool.ts); needs the cache.
+   */
+  jobs?: number;
 }
 
 /** The file does not compile; carries the diagnostics. */
@@ -62,7 +68,11 @@ export class PlanError extends Error {
   }
 }
 
-export async function runFile(file: string, opts: RunFileOptions = {}): Promise<{ compile: CompileResult; experiments: ExperimentResult[] }> {
+/** Compile and plan every experiment of a file (shared with the parallel pool's children). */
+export function planAll(
+  file: string,
+  opts: Pick<RunFileOptions, 'source' | 'overrides' | 'seeds'> = {},
+): { compile: CompileResult; plans: ExperimentPlan[] } {
   const compile = compileFile(file, opts.source !== undefined ? { source: opts.source } : undefined);
   if (hasErrors(compile.diagnostics)) throw new LanguageError(compile);
   const plans: ExperimentPlan[] = [];
@@ -74,23 +84,45 @@ export async function runFile(file: string, opts: RunFileOptions = {}): Promise<
       throw new PlanError(`${file}: experiment "${exp.name}": ${(e as Error).message}`, exp.name);
     }
   }
+  return { compile, plans };
+}
+
+export async function runFile(file: string, opts: RunFileOptions = {}): Promise<{ compile: CompileResult; experiments: ExperimentResult[] }> {
+  const { compile, plans } = planAll(file, opts);
   const cache = opts.cache === false ? undefined : new ResultCache(resolveCacheDir(opts.cacheDir, file), { warn: opts.warn });
+  const jobs = resolveJobs(opts.jobs);
   const experiments: ExperimentResult[] = [];
-  for (const plan of plans) {
-    const t0 = performance.now();
-    const table = await executePlan(plan, {
-      cache,
-      fresh: opts.fresh,
-      retries: opts.retries,
-      onProgress: opts.onProgress,
-      warn: opts.warn,
-      signal: opts.signal,
-    });
-    const verdicts = judgeExperiment(plan.experiment, table);
-    const cacheHits = new Set(table.rows.filter((r) => r.cached).map((r) => r.runId)).size;
-    const result: ExperimentResult = { experiment: plan.experiment, plan, table, verdicts, wallMs: performance.now() - t0, cacheHits };
-    experiments.push(result);
-    opts.onExperiment?.(result);
+  let pool: Pool | undefined;
+  if (jobs > 1 && !cache) opts.warn?.('--jobs needs the result cache (the processes share work through it); running in one process');
+  try {
+    // Children only pay off when something is left to compute.
+    if (jobs > 1 && cache && plans.some((p) => p.runs.some((r) => opts.fresh || !cache.has(r.id)))) {
+      pool = await startPool({
+        file,
+        source: opts.source,
+        overrides: opts.overrides,
+        seeds: opts.seeds,
+        cache,
+        fresh: opts.fresh,
+        retries: opts.retries,
+        jobs,
+        plans,
+        warn: opts.warn,
+        signal: opts.signal,
+      });
+    }
+    for (const [k, plan] of plans.entries()) {
+      const t0 = performance.now();
+      const execOpts = { cache, fresh: opts.fresh, retries: opts.retries, onProgress: opts.onProgress, warn: opts.warn, signal: opts.signal };
+      const table = pool ? await pool.execute(k, execOpts) : await executePlan(plan, execOpts);
+      const verdicts = judgeExperiment(plan.experiment, table);
+      const cacheHits = new Set(table.rows.filter((r) => r.cached).map((r) => r.runId)).size;
+      const result: ExperimentResult = { experiment: plan.experiment, plan, table, verdicts, wallMs: performance.now() - t0, cacheHits };
+      experiments.push(result);
+      opts.onExperiment?.(result);
+    }
+  } finally {
+    await pool?.close();
   }
   return { compile, experiments };
 }
