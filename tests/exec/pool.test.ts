@@ -187,10 +187,12 @@ describe('worker pool', () => {
     let stderr = '';
     parent.stderr.on('data', (d) => (stderr += String(d)));
     const done = new Promise<{ code: number | null }>((r) => parent.on('close', (code) => r({ code })));
+    // Only the pool's workers: tsx may also have an esbuild service process under the parent.
     const kids = () =>
-      spawnSync('ps', ['-o', 'pid=', '--ppid', String(parent.pid)], { encoding: 'utf8' })
+      spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(parent.pid)], { encoding: 'utf8' })
         .stdout.split('\n')
-        .map((l) => Number(l.trim()))
+        .filter((l) => l.includes('pool-child'))
+        .map((l) => Number(l.trim().split(/\s+/)[0]))
         .filter((n) => n > 0);
     // Wait until the child is computing (holds a claim), then interrupt the parent alone.
     let children: number[] = [];
