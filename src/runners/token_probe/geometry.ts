@@ -19,7 +19,8 @@ export interface Unembedding {
   expected(p: ArrayLike<number>): Float64Array;
 }
 
-function halfToFloat(h: number): number {
+/** IEEE half-precision bits → number (Node 20 has no Float16Array). */
+export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;

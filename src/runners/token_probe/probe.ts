@@ -2,6 +2,7 @@
 // prefix computed once and reused through past key values) and autoregressive scoring of
 // multi-token continuations (product of token probabilities).
 import type { LoadedModel } from './load.ts';
+import { halfToFloat } from './geometry.ts';
 
 type Tensor = import('@huggingface/transformers').Tensor;
 type Past = Record<string, Tensor>;
@@ -19,14 +20,6 @@ export function newStats(): ProbeStats {
   return { prompts: 0, sequences: 0, forwardCalls: 0, tokens: 0, ms: 0 };
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 function floatData(t: Tensor): ArrayLike<number> {
   const d = t.data as unknown;
