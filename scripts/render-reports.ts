@@ -8,6 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeReports } from '../src/cli/report.ts';
+import { gitInfo } from '../src/prereg/lock.ts';
 import { formats, type Format } from '../src/report/render.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,13 +42,14 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   process.chdir(root); // report paths and git provenance relative to the project
+  const git = gitInfo(root); // once, before the first report dirties the tree
   let failed = 0;
   for (const file of todo) {
     const rel = path.relative(experiments, path.dirname(file));
     const out = path.join(root, 'reports', rel.startsWith('..') ? '' : rel);
     process.stderr.write(`${path.relative(root, file)} …\n`);
     try {
-      const written = await writeReports({ files: [file], formats: fmts, out }, (s) => process.stderr.write(`  ${s}\n`));
+      const written = await writeReports({ files: [file], formats: fmts, out, git }, (s) => process.stderr.write(`  ${s}\n`));
       for (const w of written) process.stdout.write(`wrote ${path.relative(root, w)}\n`);
     } catch (e) {
       failed++;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 import { LanguageError, PlanError, runFile, type ExperimentResult } from '../exec/run-file.ts';
-import { gitInfo, lockPathFor, readLock, type LockState } from '../prereg/lock.ts';
+import { gitInfo, lockPathFor, readLock, type GitInfo, type LockState } from '../prereg/lock.ts';
 import { firstResultAt, predictionStatuses } from '../prereg/status.ts';
 import { buildReportModel, currentMachine } from '../report/model.ts';
 import { formats, renderReport, type Format } from '../report/render.ts';
@@ -31,6 +31,11 @@ export interface ReportOptions {
   out: string;
   templates?: string;
   cacheDir?: string;
+  /**
+   * Provenance taken once before anything is written; callers writing several batches pass it so
+   * the reports written first do not make the later ones look "dirty".
+   */
+  git?: GitInfo;
 }
 
 export function parseReportArgs(args: string[]): ReportOptions {
@@ -84,7 +89,7 @@ export async function writeReports(o: ReportOptions, log: (s: string) => void = 
     },
     lockProblems: (e) => lockOf(e.file).problems.map((p) => `${path.relative(process.cwd(), lockOf(e.file).path)}:${p.line}: ${p.message}`),
     sublabVersion: version,
-    git: gitInfo(process.cwd()),
+    git: o.git ?? gitInfo(process.cwd()),
     machine: currentMachine(),
     date: new Date().toISOString(),
     svg: o.formats.includes('html'),
