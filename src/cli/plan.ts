@@ -2,7 +2,7 @@ import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 import { parseCommandArgs, positiveInt, withUsage } from './args.ts';
 import { compileFile, formatDiagnostics } from '../language/compile.ts';
-import { parseOverride, planExperiment } from '../plan/plan.ts';
+import { planExperiment } from '../plan/plan.ts';
 import type { Value } from '../language/ast.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
 import { showValue } from '../language/check.ts';
@@ -65,8 +65,7 @@ export const command: Command = {
           continue;
         }
         for (const exp of r.experiments) {
-          const overrides: Record<string, Value> = {};
-          for (const [k, v] of sets) overrides[k] = parseOverride(exp.runner, k, v);
+          const overrides: Record<string, Value> = Object.fromEntries(sets); // typed by the planner
           try {
             plans.push(planExperiment(exp, { overrides, ...(seeds !== undefined ? { seeds } : {}) }));
           } catch (err) {

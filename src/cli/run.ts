@@ -45,15 +45,7 @@ export interface RunArgs {
   jobs?: number | 'auto';
 }
 
-/** A `--set` value read like an .exp literal: number, true/false, else string (quotes optional). */
-export function parseLiteral(text: string): Value {
-  const t = text.trim();
-  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number(t);
-  if (t === 'true') return true;
-  if (t === 'false') return false;
-  const q = /^"(.*)"$/.exec(t) ?? /^'(.*)'$/.exec(t);
-  return q ? q[1]! : t;
-}
+export { parseLiteral } from '../plan/plan.ts';
 
 export function parseRunArgs(args: string[]): RunArgs {
   const out: RunArgs = { files: [], overrides: {}, fresh: false, retries: 0, progress: true };
@@ -91,7 +83,8 @@ export function parseRunArgs(args: string[]): RunArgs {
         if (i <= 0) throw new UsageError(`--set expects key=value, got "${kv}"`);
         const key = kv.slice(0, i).trim();
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`--set: "${key}" is not a parameter name`);
-        out.overrides[key] = parseLiteral(kv.slice(i + 1));
+        // Kept as text: the planner types it by the parameter's declared type.
+        out.overrides[key] = kv.slice(i + 1);
         break;
       }
       case '--fresh':

@@ -13,7 +13,6 @@ import { executePlan } from '../exec/executor.ts';
 import { shardPlans, type MaxGroup } from '../exec/slurm.ts';
 import { parseCommandArgs, withUsage } from './args.ts';
 import { UsageError, type Command } from './command.ts';
-import { parseLiteral } from './run.ts';
 
 const usage = `usage: sublab worker FILE.exp [--task I] [--tasks N] [options]
 
@@ -77,7 +76,7 @@ export function parseSets(sets: readonly string[] | undefined): Record<string, V
     if (i <= 0) throw new UsageError(`--set expects key=value, got "${kv}"`);
     const key = kv.slice(0, i).trim();
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`--set: "${key}" is not a parameter name`);
-    out[key] = parseLiteral(kv.slice(i + 1));
+    out[key] = kv.slice(i + 1); // typed by the planner, exactly as for sublab run
   }
   return out;
 }

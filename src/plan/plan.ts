@@ -48,18 +48,28 @@ function typeOk(spec: ParamSpec, v: Value): string | undefined {
   }
 }
 
+/** A value written like an .exp literal: number, true/false, else string (quotes optional). */
+export function parseLiteral(text: string): Value {
+  const t = text.trim();
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number(t);
+  if (t === 'true') return true;
+  if (t === 'false') return false;
+  const q = /^"(.*)"$/.exec(t) ?? /^'(.*)'$/.exec(t);
+  return q ? q[1]! : t;
+}
+
 /**
  * Turns a command-line `--set name=text` into a typed value using the parameter's declared type
- * (so `--set number=087` stays the string "087" for a string parameter).
+ * (so `--set number=087` stays the string "087" for a string parameter). Parameters the schema
+ * does not declare (open runners) are read as literals.
  */
 export function parseOverride(runner: RunnerSchema, name: string, text: string): Value {
   const spec = runner.params.find((p) => p.name === name);
-  const asNumber = /^[-+]?(?:\d[\d_]*(?:\.\d[\d_]*)?|\.\d[\d_]*)(?:[eE][-+]?\d+)?$/.test(text) ? Number(text.replace(/_/g, '')) : undefined;
-  if (spec?.type === 'number' || spec?.type === 'integer') return asNumber ?? text;
-  if (spec?.type === 'boolean') return text === 'true' ? true : text === 'false' ? false : text;
-  if (spec) return text;
-  if (asNumber !== undefined) return asNumber;
-  return text === 'true' ? true : text === 'false' ? false : text;
+  const literal = parseLiteral(text);
+  if (!spec) return literal;
+  if (spec.type === 'number' || spec.type === 'integer') return typeof literal === 'number' ? literal : text;
+  if (spec.type === 'boolean') return typeof literal === 'boolean' ? literal : text;
+  return typeof literal === 'string' ? literal : text.trim();
 }
 
 function validateOverrides(exp: CheckedExperiment, overrides: Record<string, Value>): void {
@@ -76,7 +86,10 @@ function validateOverrides(exp: CheckedExperiment, overrides: Record<string, Val
 }
 
 export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Record<string, Value>; seeds?: number } = {}): ExperimentPlan {
-  const overrides = { ...(opts.overrides ?? {}) };
+  // Overrides given as text (the CLI's `--set`, a worker's settings) are typed here, by the one
+  // schema, so `run`, `plan`, `worker` and `submit` plan identical runs from the same text.
+  const overrides: Record<string, Value> = {};
+  for (const [k, v] of Object.entries(opts.overrides ?? {})) overrides[k] = typeof v === 'string' ? parseOverride(exp.runner, k, v) : v;
   validateOverrides(exp, overrides);
   if (opts.seeds !== undefined && (!Number.isInteger(opts.seeds) || opts.seeds < 1)) {
     throw new Error(`seeds must be a whole number >= 1, got ${opts.seeds}`);

@@ -60,7 +60,8 @@ describe('argument parsing', () => {
     const f = fx('confirmed.exp');
     expect(parseRunArgs([f, '--set', 'lr=0.01', '--set=variant=ablated', '--seeds', '4', '--json', 'o.json', '--fresh', '--cache', 'c', '--retries=2'])).toEqual({
       files: [f],
-      overrides: { lr: 0.01, variant: 'ablated' },
+      // --set values stay text here; the planner types them by the schema (see tests/plan).
+      overrides: { lr: '0.01', variant: 'ablated' },
       seeds: 4,
       json: 'o.json',
       fresh: true,

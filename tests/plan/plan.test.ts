@@ -85,6 +85,15 @@ describe('planExperiment', () => {
     expect(parseOverride(mlp, 'lr', '3e-4')).toBe(3e-4);
     expect(parseOverride(getSchema('command')!, 'epochs', '3')).toBe(3);
   });
+
+  it('types text overrides (the CLI\'s --set) by the schema, so every command plans the same runs', () => {
+    const exp = checked(`experiment "p" { runner token_probe sweep animal in ["owls", "cats"] }`);
+    const fromText = planExperiment(exp, { overrides: { number: '087', digits: '4', offline: 'true' } });
+    const typed = planExperiment(exp, { overrides: { number: '087', digits: 4, offline: true } });
+    expect(fromText.overrides).toEqual({ number: '087', digits: 4, offline: true });
+    expect(fromText.runs.map((r) => r.id)).toEqual(typed.runs.map((r) => r.id));
+    expect(() => planExperiment(exp, { overrides: { digits: 'four' } })).toThrow(/"digits" expects an integer/);
+  });
 });
 
 describe('runId', () => {
