@@ -8,6 +8,7 @@
 // * `__measures`: the experiment's `measure` names joined by commas; every row must then carry each
 //   of them as a number, else the run fails with "missing metric".
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Value } from '../../language/ast.ts';
 import type { Runner, RunContext, RunOutput, RunOutputRow, RunSpec } from '../schema.ts';
@@ -18,8 +19,30 @@ const STDERR_HEAD = 4 * 1024;
 const STDERR_TAIL = 28 * 1024;
 /** Grace period between SIGTERM and SIGKILL on timeout or cancel. */
 const KILL_GRACE_MS = 2000;
+/** How long stdout/stderr may stay open after the program exited (held by its descendants). */
+const PIPE_GRACE_MS = 500;
+const MB = 1024 * 1024;
+/** Most a run may print on stdout before it is stopped (parameter max_output_mb). */
+export const DEFAULT_MAX_OUTPUT_MB = 64;
 
-export type CommandErrorKind = 'config' | 'spawn' | 'timeout' | 'exit' | 'json' | 'no-rows' | 'missing-metric' | 'cancelled';
+function outputLimitBytes(params: Readonly<Record<string, Value>>): number {
+  const v = Number(params.max_output_mb ?? DEFAULT_MAX_OUTPUT_MB);
+  return (Number.isFinite(v) && v > 0 ? Math.min(v, 1024) : DEFAULT_MAX_OUTPUT_MB) * MB;
+}
+
+/** Process groups of programs still running; killed if sublab exits while they run. */
+const liveGroups = new Set<number>();
+process.on('exit', () => {
+  for (const g of liveGroups) {
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
+
+export type CommandErrorKind = 'config' | 'spawn' | 'timeout' | 'exit' | 'json' | 'no-rows' | 'missing-metric' | 'cancelled' | 'output';
 
 export class CommandRunError extends Error {
   constructor(
@@ -138,23 +161,82 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunOutput> {
   const input = JSON.stringify(programInput(spec.params, spec.seed)) + '\n';
   const started = performance.now();
 
-  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean }>((resolve, reject) => {
-    const child = spawn(program!, args, { cwd, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+  try {
+    const st = statSync(cwd);
+    if (!st.isDirectory()) throw fail('config', `cwd ${cwd} is not a directory (parameter cwd = ${JSON.stringify(cwdParam)}, relative to the .exp file)`);
+  } catch (e) {
+    if (e instanceof CommandRunError) throw e;
+    throw fail('config', `cwd ${cwd} does not exist (parameter cwd = ${JSON.stringify(cwdParam)}, relative to the .exp file)`);
+  }
+  const maxOutput = outputLimitBytes(spec.params);
+
+  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean; overflow: boolean; lingered: boolean }>((resolve, reject) => {
+    // Own process group (detached), so a timeout, a cancel or the end of the run reaches every
+    // process the program started, not just the program itself.
+    const child = spawn(program!, args, { cwd, shell: false, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const group = child.pid;
+    if (group !== undefined) liveGroups.add(group);
     const out: Buffer[] = [];
+    let outLen = 0;
     const err: Buffer[] = [];
     let errLen = 0;
     let timedOut = false;
     let cancelled = false;
+    let overflow = false;
+    let lingered = false;
+    let settled = false;
+    let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let killTimer: NodeJS.Timeout | undefined;
-    const kill = (): void => {
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    let pipeTimer: NodeJS.Timeout | undefined;
+    const killGroup = (sig: NodeJS.Signals): void => {
+      if (group === undefined) return;
+      try {
+        process.kill(-group, sig);
+      } catch {
+        // ESRCH: the whole group is gone already.
+      }
+    };
+    const kill = (first: NodeJS.Signals = 'SIGTERM'): void => {
+      killGroup(first);
+      if (first !== 'SIGTERM') setTimeout(() => killGroup('SIGTERM'), 200).unref();
+      killTimer ??= setTimeout(() => {
+        killGroup('SIGKILL');
+        // The program is dead; only descendants still holding the pipes can keep them open.
+        finish();
+      }, KILL_GRACE_MS);
     };
     const timer = timeoutS > 0 ? setTimeout(() => { timedOut = true; kill(); }, timeoutS * 1000) : undefined;
-    const onAbort = (): void => { cancelled = true; kill(); };
+    // Ctrl-C: the program is in its own process group, so the terminal's SIGINT no longer reaches
+    // it; forward it, then escalate as on a timeout.
+    const onAbort = (): void => { cancelled = true; kill('SIGINT'); };
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      if (pipeTimer) clearTimeout(pipeTimer);
+      ctx.signal?.removeEventListener('abort', onAbort);
+      // Whatever the program left behind in its group ends with the run.
+      killGroup('SIGKILL');
+      if (group !== undefined) liveGroups.delete(group);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      const info = exitInfo ?? { code: child.exitCode, signal: child.signalCode };
+      resolve({ ...info, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, cancelled, overflow, lingered });
+    };
 
-    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stdout.on('data', (d: Buffer) => {
+      if (overflow) return;
+      outLen += d.length;
+      if (outLen > maxOutput) {
+        // Bounded memory: stop reading and end the run.
+        overflow = true;
+        kill();
+        return;
+      }
+      out.push(d);
+    });
     child.stderr.on('data', (d: Buffer) => {
       err.push(d);
       errLen += d.length;
@@ -170,17 +252,24 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunOutput> {
     // A program that never reads stdin closes the pipe: not an error of the run.
     child.stdin.on('error', () => {});
     child.on('error', (e: NodeJS.ErrnoException) => {
-      if (timer) clearTimeout(timer);
-      ctx.signal?.removeEventListener('abort', onAbort);
-      const hint = e.code === 'ENOENT' ? ` (is "${program}" installed and on PATH, and does cwd ${cwd} exist?)` : '';
-      reject(fail('spawn', `could not start "${program}": ${e.message}${hint}`));
-    });
-    child.on('close', (code, signal) => {
+      if (settled) return;
+      settled = true;
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       ctx.signal?.removeEventListener('abort', onAbort);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, cancelled });
+      if (group !== undefined) liveGroups.delete(group);
+      const hint = e.code === 'ENOENT' ? ` (is "${program}" installed and on PATH?)` : e.code === 'EACCES' ? ' (is it executable?)' : '';
+      reject(fail('spawn', `could not start "${program}": ${e.code ?? e.message}${hint}`));
     });
+    child.on('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      // Descendants may still hold stdout/stderr open: wait a short grace for the pipes, then stop.
+      pipeTimer = setTimeout(() => {
+        lingered = true;
+        finish();
+      }, PIPE_GRACE_MS);
+    });
+    child.on('close', () => finish());
     child.stdin.end(input);
   });
 
@@ -188,6 +277,9 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunOutput> {
   const stderr = truncateMiddle(result.stderr);
   const tail = result.stderr.trim() ? `\n--- last lines of stderr ---\n${lastLines(result.stderr)}` : ' (stderr was empty)';
   if (result.cancelled) throw fail('cancelled', `cancelled after ${wallS.toFixed(1)} s`, stderr);
+  if (result.overflow) {
+    throw fail('output', `printed more than ${maxOutput / MB} MB on stdout (parameter max_output_mb; default ${DEFAULT_MAX_OUTPUT_MB}); the program was stopped`, stderr);
+  }
   if (result.timedOut) throw fail('timeout', `timed out after ${timeoutS} s (parameter timeout); the program was killed${tail}`, stderr);
   if (result.code !== 0) {
     const how = result.code === null ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
