@@ -51,12 +51,14 @@ export async function cacheCommand(args: string[]): Promise<number> {
         out.write(`${it.id}  ${it.entry.runner.padEnd(14)} seed ${String(it.entry.seed).padEnd(5)} ${human(it.bytes).padStart(10)}  ${it.entry.finishedAt}\n`);
       } else out.write(`${it.id}  INVALID (${it.problem})  ${it.file}\n`);
     }
+    for (const f of cache.foreign()) out.write(`not a sublab entry (name is no run id): ${f}\n`);
     out.write(`${items.length} entr${items.length === 1 ? 'y' : 'ies'}, ${human(total)} in ${cache.dir}\n`);
     return 0;
   }
   if (sub === 'verify') {
     const r = cache.verify();
     for (const c of r.corrupt) out.write(`corrupt: ${c.file} (${c.reason})\n`);
+    for (const f of cache.foreign()) out.write(`not a sublab entry (name is no run id): ${f}\n`);
     out.write(`${r.ok} valid, ${r.corrupt.length} corrupt in ${cache.dir}${r.corrupt.length ? ' (sublab cache gc removes them)' : ''}\n`);
     return r.corrupt.length ? 1 : 0;
   }

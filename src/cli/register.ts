@@ -10,6 +10,9 @@ import type { CheckedExperiment } from '../language/checked.ts';
 import { appendEntries, gitInfo, lockPathFor, readLock, type LockState } from '../prereg/lock.ts';
 import { planRegistration } from '../prereg/register.ts';
 import { predictionStatuses } from '../prereg/status.ts';
+import { storedEvidence } from '../prereg/evidence.ts';
+import { withFileLock } from '../prereg/filelock.ts';
+import { escapeControl as safe } from '../language/diagnostics.ts';
 
 const usage = `usage: sublab register FILE.exp... [--amend --reason TEXT] [--status]
 
@@ -88,37 +91,54 @@ export const command: Command = {
 
     const rel = (p: string) => path.relative(process.cwd(), p) || p;
     let failed = false;
-    const now = new Date();
     for (const [lp, exps] of byLock) {
-      const lock = readLock(lp);
-      if (lock.tampered) {
-        process.stderr.write(`${rel(lp)}: the lock fails verification (edited by hand?); nothing in it is trusted:\n${problems(lock)}\nRestore it from version control; sublab never rewrites a lock.\n`);
-        failed = true;
-        continue;
-      }
       if (o.status) {
+        const lock = readLock(lp);
+        if (lock.tampered) {
+          process.stderr.write(`${rel(lp)}: the lock fails verification (edited by hand?); nothing in it is trusted:\n${problems(lock)}\nRestore it from version control; sublab never rewrites a lock.\n`);
+          failed = true;
+          continue;
+        }
         for (const e of exps) {
-          process.stdout.write(`${e.name} (${rel(e.file)}):\n`);
-          for (const s of predictionStatuses(e, lock, null)) {
-            process.stdout.write(`  ${s.label.padEnd(28)} line ${s.prediction.loc.line}: ${s.text}${s.amendReason ? ` (amended: ${s.amendReason})` : ''}\n`);
+          process.stdout.write(`${safe(e.name)} (${rel(e.file)}):\n`);
+          for (const s of predictionStatuses(e, lock, storedEvidence(e))) {
+            process.stdout.write(`  ${s.label.padEnd(28)} line ${s.prediction.loc.line}: ${safe(s.text)}${s.amendReason ? ` (amended: ${safe(s.amendReason)})` : ''}${s.detail ? `\n  ${''.padEnd(28)} (${s.detail})` : ''}\n`);
           }
         }
         continue;
       }
-      const plan = planRegistration(exps, lock, { amend: o.amend, reason: o.reason, now, git: gitInfo(path.dirname(lp)) });
-      const refused = plan.actions.filter((a) => a.action === 'refused');
-      for (const a of plan.actions) {
-        const where = `${rel(path.join(path.dirname(lp), a.file))}:${a.line}`;
-        const label = { register: 'registered', amend: 'amended', unchanged: 'unchanged', refused: 'REFUSED' }[a.action];
-        process.stdout.write(`${label.padEnd(10)} ${where}  ${a.text}${a.message ? `\n           ${a.message}` : ''}\n`);
-      }
-      if (refused.length) {
-        process.stderr.write(`${rel(lp)}: nothing written (${refused.length} prediction(s) changed since registration).\n`);
-        failed = true;
-        continue;
-      }
-      appendEntries(lock, plan.entries);
-      process.stdout.write(`${rel(lp)}: ${plan.entries.length} entr${plan.entries.length === 1 ? 'y' : 'ies'} appended.\n`);
+      // Read, plan and append under an exclusive lock: two registers on one folder must not both
+      // chain onto the same last entry.
+      const ok = await withFileLock(lp, () => {
+        const lock = readLock(lp);
+        if (lock.tampered) {
+          process.stderr.write(`${rel(lp)}: the lock fails verification (edited by hand?); nothing in it is trusted:\n${problems(lock)}\nRestore it from version control; sublab never rewrites a lock.\n`);
+          return false;
+        }
+        // What results existed when this entry is written is recorded in it, for good.
+        const since = new Map(exps.map((e) => [e, storedEvidence(e).firstAt?.toISOString() ?? null]));
+        const plan = planRegistration(exps, lock, { amend: o.amend, reason: o.reason, now: new Date(), git: gitInfo(path.dirname(lp)), resultsSince: (e) => since.get(e) ?? null });
+        const refused = plan.actions.filter((a) => a.action === 'refused');
+        for (const a of plan.actions) {
+          const where = `${rel(path.join(path.dirname(lp), a.file))}:${a.line}`;
+          const label = { register: 'registered', amend: 'amended', unchanged: 'unchanged', refused: 'REFUSED' }[a.action];
+          process.stdout.write(`${label.padEnd(10)} ${where}  ${safe(a.text)}${a.message ? `\n           ${safe(a.message)}` : ''}\n`);
+        }
+        if (refused.length) {
+          process.stderr.write(`${rel(lp)}: nothing written (${refused.length} prediction(s) changed since registration).\n`);
+          return false;
+        }
+        for (const e of exps) {
+          const t = since.get(e);
+          if (t && plan.entries.some((x) => x.experiment === e.name)) {
+            process.stderr.write(`note: results of experiment "${safe(e.name)}" already exist (since ${t}); the lock records it, so these predictions are shown as exploratory.\n`);
+          }
+        }
+        appendEntries(lock, plan.entries);
+        process.stdout.write(`${rel(lp)}: ${plan.entries.length} entr${plan.entries.length === 1 ? 'y' : 'ies'} appended.\n`);
+        return true;
+      });
+      if (!ok) failed = true;
     }
     return failed ? 1 : 0;
   },

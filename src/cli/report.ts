@@ -6,7 +6,8 @@ import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 import { LanguageError, PlanError, runFile, type ExperimentResult } from '../exec/run-file.ts';
 import { gitInfo, lockPathFor, readLock, type GitInfo, type LockState } from '../prereg/lock.ts';
-import { firstResultAt, predictionStatuses } from '../prereg/status.ts';
+import { predictionStatuses } from '../prereg/status.ts';
+import { resultEvidence } from '../prereg/evidence.ts';
 import { buildReportModel, currentMachine } from '../report/model.ts';
 import { formats, renderReport, type Format } from '../report/render.ts';
 import { version } from '../version.ts';
@@ -85,7 +86,7 @@ export async function writeReports(o: ReportOptions, log: (s: string) => void = 
   const model = await buildReportModel(results, {
     statuses: (e) => {
       const r = results.find((x) => x.experiment === e)!;
-      return predictionStatuses(e, lockOf(e.file), firstResultAt(r.table.rows));
+      return predictionStatuses(e, lockOf(e.file), resultEvidence(e, r.table.rows));
     },
     lockProblems: (e) => lockOf(e.file).problems.map((p) => `${path.relative(process.cwd(), lockOf(e.file).path)}:${p.line}: ${p.message}`),
     sublabVersion: version,

@@ -17,13 +17,28 @@ export interface CacheEntry {
   output: RunOutput;
   /** Compute time attributed to this run (group time / group size). */
   wallMs: number;
-  /** ISO time the run was first computed. */
+  /** ISO time this result was computed. */
   finishedAt: string;
+  /** git commit (and dirty flag) of the .exp file's repository when computed; absent: unknown. */
+  git?: EntryGit;
+  /**
+   * The first computation of this run in this cache, kept when `--fresh` recomputes it: results
+   * existed since then, whatever a later recomputation says (preregistration status reads it).
+   */
+  first?: { finishedAt: string; git?: EntryGit };
   /** sha256 (hex) of the canonical JSON of every other field. */
   checksum: string;
 }
 
 export type CacheEntryInput = Omit<CacheEntry, 'checksum'>;
+
+export interface EntryGit {
+  commit: string | null;
+  dirty: boolean | null;
+}
+
+/** Largest cache entry read (an entry is one run's rows; anything bigger is not one of ours). */
+export const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 
 export interface ClaimInfo {
   pid: number;
@@ -58,8 +73,9 @@ export function canonicalJson(v: unknown): string {
 }
 
 export function entryChecksum(e: CacheEntryInput): string {
-  const { id, runner, params, seed, output, wallMs, finishedAt } = e;
-  return createHash('sha256').update(canonicalJson({ id, runner, params, seed, output, wallMs, finishedAt })).digest('hex');
+  // git and first are left out when absent, so entries written before they existed still verify.
+  const { id, runner, params, seed, output, wallMs, finishedAt, git, first } = e;
+  return createHash('sha256').update(canonicalJson({ id, runner, params, seed, output, wallMs, finishedAt, git, first })).digest('hex');
 }
 
 /** The nearest directory at or above `from` holding a package.json, else `from` itself. */
@@ -79,6 +95,15 @@ export function resolveCacheDir(explicit?: string, expFile?: string): string {
   if (process.env.SUBLAB_CACHE) return path.resolve(process.env.SUBLAB_CACHE);
   const from = expFile ? path.dirname(path.resolve(expFile)) : process.cwd();
   return path.join(projectRoot(from), '.sublab', 'cache');
+}
+
+export function fileKind(st: fs.Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a file';
 }
 
 function pidAlive(pid: number): boolean {
@@ -137,10 +162,14 @@ export class ResultCache {
     const file = this.entryPath(id);
     let text: string;
     try {
+      // Never open a FIFO, device or directory that happens to carry an entry's name (it could hang).
+      const st = fs.lstatSync(file);
+      if (!st.isFile()) return { status: 'corrupt', file, reason: `not a regular file (${fileKind(st)})` };
+      if (st.size > MAX_ENTRY_BYTES) return { status: 'corrupt', file, reason: `${st.size} bytes, more than any entry (${MAX_ENTRY_BYTES})` };
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'miss' };
-      return { status: 'corrupt', file, reason: (e as Error).message };
+      return { status: 'corrupt', file, reason: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
     }
     let entry: CacheEntry;
     try {
@@ -163,6 +192,7 @@ export class ResultCache {
     if (r.status === 'corrupt') {
       this.warn(`corrupt cache entry ${r.file} (${r.reason}); it will be recomputed`);
       try {
+        if (!fs.lstatSync(r.file).isFile()) return undefined; // not ours to move; recomputed entries cannot replace it either
         fs.renameSync(r.file, `${r.file}.corrupt-${process.pid}-${Date.now()}`);
       } catch {
         // Someone else moved or replaced it already.
@@ -204,8 +234,10 @@ export class ResultCache {
 
   readClaim(id: string): ClaimInfo | undefined {
     try {
+      const st = fs.lstatSync(this.claimPath(id));
+      if (!st.isFile() || st.size > 64 * 1024) return undefined;
       const c = JSON.parse(fs.readFileSync(this.claimPath(id), 'utf8')) as ClaimInfo;
-      if (typeof c.pid === 'number' && typeof c.time === 'number') return c;
+      if (c && typeof c.pid === 'number' && typeof c.time === 'number') return c;
       return undefined;
     } catch {
       return undefined;
@@ -331,14 +363,30 @@ export class ResultCache {
     } catch {
       return [];
     }
-    return names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => n.slice(0, -5)).sort();
+    return names.filter((n) => n.endsWith('.json') && !n.startsWith('.') && ID_RE.test(n.slice(0, -5))).map((n) => n.slice(0, -5)).sort();
+  }
+
+  /** `*.json` names in the directory that cannot be run ids (not sublab's). */
+  foreign(): string[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    return names.filter((n) => n.endsWith('.json') && !n.startsWith('.') && !ID_RE.test(n.slice(0, -5))).map((n) => path.join(this.dir, n));
   }
 
   /** Entries with their size; invalid ones flagged. */
   list(): { id: string; file: string; bytes: number; entry?: CacheEntry; problem?: string }[] {
     return this.ids().map((id) => {
       const file = this.entryPath(id);
-      const bytes = fs.statSync(file).size;
+      let bytes = 0;
+      try {
+        bytes = fs.lstatSync(file).size;
+      } catch {
+        /* vanished meanwhile */
+      }
       const r = this.inspect(id);
       return r.status === 'hit' ? { id, file, bytes, entry: r.entry } : { id, file, bytes, problem: r.status === 'corrupt' ? r.reason : 'missing' };
     });
@@ -359,15 +407,30 @@ export class ResultCache {
   gc(): { removed: { file: string; reason: string }[] } {
     const removed: { file: string; reason: string }[] = [];
     const rm = (file: string, reason: string) => {
-      fs.rmSync(file, { force: true });
-      removed.push({ file, reason });
+      try {
+        // Only plain files: a directory or FIFO under an entry's name is reported, never removed.
+        const st = fs.lstatSync(file);
+        if (!st.isFile()) {
+          this.warn(`${file} is ${fileKind(st)}, not a cache entry; left in place (remove it by hand)`);
+          return;
+        }
+        fs.rmSync(file, { force: true });
+        removed.push({ file, reason });
+      } catch {
+        /* vanished meanwhile */
+      }
     };
     for (const c of this.verify().corrupt) rm(c.file, c.reason);
     for (const name of fs.readdirSync(this.dir)) {
       const file = path.join(this.dir, name);
       if (name.endsWith('.tmp') || name.includes('.stale-')) {
         // A temp file younger than a minute may belong to a writer right now.
-        const age = Date.now() - fs.statSync(file).mtimeMs;
+        let age = 0;
+        try {
+          age = Date.now() - fs.lstatSync(file).mtimeMs;
+        } catch {
+          continue;
+        }
         if (age > 60_000) rm(file, 'leftover temp file');
       } else if (name.includes('.json.corrupt-')) {
         rm(file, 'corrupt entry moved aside');

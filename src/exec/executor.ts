@@ -7,7 +7,8 @@ import type { PlannedRun, ExperimentPlan } from '../plan/types.ts';
 import type { FailedRun, ResultRow, ResultTable } from '../results/types.ts';
 import type { Runner, RunOutput, RunSpec } from '../runners/schema.ts';
 import { loadRunner } from '../runners/registry.ts';
-import type { CacheEntry, ResultCache } from './cache.ts';
+import { gitInfo } from '../prereg/lock.ts';
+import type { CacheEntry, EntryGit, ResultCache } from './cache.ts';
 import type { ExecProgress } from './progress.ts';
 
 export interface ExecOptions {
@@ -70,19 +71,48 @@ export function validateOutput(out: RunOutput | undefined, measures: readonly st
   return undefined;
 }
 
-function toRows(run: PlannedRun, e: Pick<CacheEntry, 'output' | 'wallMs' | 'finishedAt'>, cached: boolean): ResultRow[] {
+const NON_FINITE = { Infinity: Infinity, '-Infinity': -Infinity, NaN: NaN } as const;
+
+/**
+ * JSON turns NaN and ±Infinity into null; record which metrics were non-finite in the row itself
+ * (`nonFinite`), so a cached row says what the runner returned and the verdict stage can count it
+ * as unusable instead of losing it.
+ */
+export function markNonFinite(out: RunOutput): RunOutput {
+  let changed = false;
+  const rows = out.rows.map((r) => {
+    const bad: Record<string, 'Infinity' | '-Infinity' | 'NaN'> = {};
+    for (const [k, v] of Object.entries(r.metrics)) {
+      if (typeof v === 'number' && !Number.isFinite(v)) bad[k] = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+    }
+    if (Object.keys(bad).length === 0) return r;
+    changed = true;
+    return { ...r, nonFinite: { ...r.nonFinite, ...bad } };
+  });
+  return changed ? { ...out, rows } : out;
+}
+
+function toRows(run: PlannedRun, e: Pick<CacheEntry, 'output' | 'wallMs' | 'finishedAt' | 'git' | 'first'>, cached: boolean): ResultRow[] {
+  const first = e.first ?? { finishedAt: e.finishedAt, git: e.git };
   return e.output.rows.map((r) => ({
     runId: run.id,
     point: run.point,
     seed: run.seed,
     params: run.params,
-    // JSON stores NaN as null; give the verdict engine a number back.
-    metrics: Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k, typeof v === 'number' ? v : NaN])),
+    // JSON stores NaN and ±Infinity as null; give the verdict engine the number back.
+    metrics: Object.fromEntries(
+      Object.entries(r.metrics).map(([k, v]) => {
+        const nf = r.nonFinite?.[k];
+        return [k, nf !== undefined ? NON_FINITE[nf] : typeof v === 'number' ? v : NaN];
+      }),
+    ),
     keys: r.keys ?? {},
     backend: e.output.backend,
     wallMs: e.wallMs,
     cached,
     finishedAt: e.finishedAt,
+    firstAt: first.finishedAt,
+    ...(first.git !== undefined ? { firstCommit: first.git.commit } : {}),
   }));
 }
 
@@ -158,6 +188,9 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   emit();
 
   let runner: Runner | undefined = opts.runner;
+  // The commit results are computed at (once per call, only when something is computed).
+  let git: EntryGit | undefined;
+  const gitNow = (): EntryGit => (git ??= gitInfo(path.dirname(path.resolve(exp.file))));
   const getRunner = async () => (runner ??= await loadRunner(exp.runner.name));
 
   const computeGroup = async (group: PlannedRun[]): Promise<void> => {
@@ -205,7 +238,20 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
             counts.failed++;
             opts.onRun?.(r.id, 'failed', bad);
           } else {
-            const input = { id: r.id, runner: r.runner, params: r.params, seed: r.seed, output: out, wallMs: ms / group.length, finishedAt };
+            // --fresh recomputes, but the first result of this run stays on record.
+            const prev = cache && opts.fresh ? cache.inspect(r.id) : undefined;
+            const first = prev?.status === 'hit' ? (prev.entry.first ?? { finishedAt: prev.entry.finishedAt, ...(prev.entry.git ? { git: prev.entry.git } : {}) }) : undefined;
+            const input = {
+              id: r.id,
+              runner: r.runner,
+              params: r.params,
+              seed: r.seed,
+              output: markNonFinite(out),
+              wallMs: ms / group.length,
+              finishedAt,
+              git: gitNow(),
+              ...(first ? { first } : {}),
+            };
             const entry = cache ? cache.write(input) : input;
             accept(r.id, entry, false);
           }

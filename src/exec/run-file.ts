@@ -11,6 +11,8 @@ import type { ResultTable } from '../results/types.ts';
 import { judgeExperiment } from '../verdict/judge.ts';
 import type { Verdict } from '../verdict/types.ts';
 import { ResultCache, resolveCacheDir } from './cache.ts';
+import { firstResultAt } from '../prereg/status.ts';
+import { recordSeen } from '../prereg/seen.ts';
 import { executePlan } from './executor.ts';
 import { resolveJobs, startPool, type Pool } from './pool.ts';
 import type { ExecProgress } from './progress.ts';
@@ -115,6 +117,9 @@ export async function runFile(file: string, opts: RunFileOptions = {}): Promise<
       const t0 = performance.now();
       const execOpts = { cache, fresh: opts.fresh, retries: opts.retries, onProgress: opts.onProgress, warn: opts.warn, signal: opts.signal };
       const table = pool ? await pool.execute(k, execOpts) : await executePlan(plan, execOpts);
+      // Results of this setup exist from now on, whatever later happens to the cache.
+      const first = firstResultAt(table.rows);
+      if (first) recordSeen(plan.experiment, first);
       const verdicts = judgeExperiment(plan.experiment, table);
       const cacheHits = new Set(table.rows.filter((r) => r.cached).map((r) => r.runId)).size;
       const result: ExperimentResult = { experiment: plan.experiment, plan, table, verdicts, wallMs: performance.now() - t0, cacheHits };

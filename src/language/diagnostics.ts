@@ -21,15 +21,34 @@ export function diagnosticAt(loc: Loc, message: string, code: string, severity: 
   return { severity, file: loc.file, line: loc.line, column: loc.column, length, message, code };
 }
 
+// C0 controls but tab and newline, DEL, C1 controls, line/paragraph separators and bidi overrides:
+// anything that could drive a terminal (ESC [ …, OSC …) or reorder what the reader sees.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text safe to print on a terminal: control characters shown as `\xNN` / `\uNNNN`, never emitted. */
+export function escapeControl(s: string): string {
+  return s.replace(CONTROL, (c) => {
+    const n = c.charCodeAt(0);
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** A source line for display: each control character becomes one U+FFFD, so carets stay aligned. */
+function displayLine(s: string): string {
+  return s.replace(CONTROL, '\ufffd');
+}
+
 /**
  * `path:line:col: error: message`, then the source line and a caret under the span:
  * the compiler format editors know how to jump to.
  */
 export function formatDiagnostic(d: Diagnostic, source?: string): string {
-  const head = `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`;
+  const head = escapeControl(`${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`);
   if (source === undefined) return head;
-  const lineText = source.split(/\r?\n/)[d.line - 1];
-  if (lineText === undefined) return head;
+  // CR-only (old Mac) files count lines by CR, as the lexer does.
+  const raw = source.split(/\r\n|\r|\n/)[d.line - 1];
+  if (raw === undefined) return head;
+  const lineText = displayLine(raw);
   const gutter = `${String(d.line).padStart(4)} | `;
   const pad = ' '.repeat(gutter.length - 2) + '| ';
   const caretPad = lineText.slice(0, Math.max(0, d.column - 1)).replace(/[^\t]/g, ' ');

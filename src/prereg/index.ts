@@ -3,12 +3,14 @@
 import type { CheckedExperiment } from '../language/checked.ts';
 import type { ResultRow } from '../results/types.ts';
 import { lockPathFor, readLock } from './lock.ts';
-import { firstResultAt, predictionStatuses, type PredictionStatus } from './status.ts';
+import { predictionStatuses, type PredictionStatus } from './status.ts';
+import { resultEvidence } from './evidence.ts';
 
 export { normalisePrediction, predictionHash, setupHash } from './normalise.ts';
 export { lockPathFor, readLock, parseLock, gitInfo, type LockEntry, type LockState } from './lock.ts';
-export { predictionStatuses, firstResultAt, statusLabels, type PredictionStatus, type RegistrationStatus } from './status.ts';
+export { predictionStatuses, firstResultAt, statusLabels, type PredictionStatus, type RegistrationStatus, type ResultEvidence } from './status.ts';
+export { resultEvidence, storedEvidence } from './evidence.ts';
 
 export function statusesForResult(result: { experiment: CheckedExperiment; table: { rows: readonly ResultRow[] } }): PredictionStatus[] {
-  return predictionStatuses(result.experiment, readLock(lockPathFor(result.experiment.file)), firstResultAt(result.table.rows));
+  return predictionStatuses(result.experiment, readLock(lockPathFor(result.experiment.file)), resultEvidence(result.experiment, result.table.rows));
 }

@@ -34,6 +34,11 @@ export interface LockEntry {
   /** ISO time of registration. */
   time: string;
   git: GitInfo;
+  /**
+   * Earliest result of the experiment sublab knew of when this entry was written (ISO), or null:
+   * none. Absent in entries written before sublab recorded it.
+   */
+  resultsSince?: string | null;
   /** amend only: the entryHash of the entry this one replaces, and why. */
   supersedes?: string;
   reason?: string;

@@ -12,6 +12,8 @@ export interface RegisterOptions {
   reason?: string;
   now?: Date;
   git: GitInfo;
+  /** Earliest result of each experiment known now (recorded in its new entries); default: none known. */
+  resultsSince?: (exp: CheckedExperiment) => string | null;
 }
 
 export interface RegisterAction {
@@ -37,6 +39,7 @@ export function planRegistration(experiments: readonly CheckedExperiment[], lock
   for (const exp of experiments) {
     const file = lockRelative(lock.path, exp.file);
     const setup = setupHash(exp);
+    const resultsSince = opts.resultsSince?.(exp) ?? null;
     for (const m of matchPredictions(exp.predictions, activeEntries(lock, file, exp.name))) {
       const because = m.prediction.because?.value;
       const act = { experiment: exp.name, file, line: m.prediction.loc.line, text: m.text };
@@ -50,6 +53,7 @@ export function planRegistration(experiments: readonly CheckedExperiment[], lock
         setupHash: setup,
         time,
         git: opts.git,
+        resultsSince,
       };
       if (!m.entry) {
         entries.push(input);

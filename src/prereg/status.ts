@@ -1,9 +1,11 @@
-// Registration status of each prediction of an experiment, from the lock and the time of the
-// experiment's first result. Pure: reads nothing, writes nothing (a run never touches the lock).
+// Registration status of each prediction of an experiment, from the lock and the evidence of when
+// the experiment's first result existed (its time, and where known the git commit it was computed
+// at). Reads nothing but git, and that only when results carry a commit; writes nothing.
 import type { Prediction } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import type { ResultRow } from '../results/types.ts';
 import { lockRelative, type LockEntry, type LockState } from './lock.ts';
+import { lockGit, type LockGit } from './git.ts';
 import { normalisePrediction, predictionHash, setupHash } from './normalise.ts';
 
 export type RegistrationStatus =
@@ -38,6 +40,8 @@ export interface PredictionStatus {
   changes?: ('text' | 'setup')[];
   /** Set when the matched entry is an amendment. */
   amendReason?: string;
+  /** Why a registered prediction is not confirmatory, when it is not plain timing. */
+  detail?: string;
 }
 
 /**
@@ -49,12 +53,34 @@ export function firstResultAt(rows: readonly ResultRow[]): Date | null {
   if (rows.length === 0) return null;
   let first: number | undefined;
   for (const r of rows) {
-    if (!r.finishedAt) return new Date(0);
-    const t = Date.parse(r.finishedAt);
+    // firstAt: the first computation of the run, which `--fresh` does not erase.
+    const at = r.firstAt ?? r.finishedAt;
+    if (!at) return new Date(0);
+    const t = Date.parse(at);
     if (Number.isNaN(t)) return new Date(0);
     if (first === undefined || t < first) first = t;
   }
   return new Date(first!);
+}
+
+/** What is known about the experiment's results when statuses are computed. */
+export interface ResultEvidence {
+  /** Earliest time results are known to have existed (rows, cache history, results ledger); null: none. */
+  firstAt: Date | null;
+  /** git commits the first results were computed at (those recorded). */
+  commits: readonly string[];
+  /** The lock's git view; default: looked up when `commits` is not empty. null: no git. */
+  git?: LockGit | null;
+}
+
+/** Commits the rows' first results were computed at (unique; rows without one are skipped). */
+export function firstCommits(rows: readonly ResultRow[]): string[] {
+  return [...new Set(rows.map((r) => r.firstCommit).filter((c): c is string => typeof c === 'string' && c.length > 0))];
+}
+
+/** Evidence from result rows alone. */
+export function rowsEvidence(rows: readonly ResultRow[]): ResultEvidence {
+  return { firstAt: firstResultAt(rows), commits: firstCommits(rows) };
 }
 
 /** Entries of one experiment still in force: those no later amendment supersedes. */
@@ -111,11 +137,21 @@ export function matchPredictions(predictions: readonly Prediction[], entries: re
   return out;
 }
 
+/**
+ * `firstResult`: when the first result existed (a Date, or null for none), or the fuller evidence
+ * (also the commits results were computed at). A prediction is confirmatory ("registered before its
+ * first result") only when all of these hold: its entry did not record results existing when it
+ * was written; its entry is older than the first result known; and, where results carry a git
+ * commit, the entry was committed in that commit or before it.
+ */
 export function predictionStatuses(
   experiment: CheckedExperiment,
   lock: LockState,
-  firstResult: Date | null,
+  firstResult: Date | null | ResultEvidence,
 ): PredictionStatus[] {
+  const ev: ResultEvidence = firstResult === null || firstResult instanceof Date ? { firstAt: firstResult, commits: [] } : firstResult;
+  let gitView: LockGit | null | undefined = ev.git;
+  const theGit = () => (gitView === undefined ? (gitView = lockGit(lock.path)) : gitView);
   const file = lockRelative(lock.path, experiment.file);
   const setup = setupHash(experiment);
   const matches = matchPredictions(experiment.predictions, lock.tampered ? [] : activeEntries(lock, file, experiment.name));
@@ -136,8 +172,20 @@ export function predictionStatuses(
     if (!m.exact) changes.push('text');
     if (e.setupHash !== setup) changes.push('setup');
     if (changes.length) return make('changed', { entry: e, changes, amendReason });
-    if (firstResult === null) return make('registered', { entry: e, amendReason });
-    const before = Date.parse(e.time) < firstResult.getTime();
-    return make(before ? 'registered-before' : 'registered-after', { entry: e, amendReason });
+    const after = (why: string) => make('registered-after', { entry: e, amendReason, detail: why });
+    // What the lock recorded when this entry was written cannot be undone by a later --fresh or cache.
+    if (typeof e.resultsSince === 'string') return after(`results existed since ${e.resultsSince} when it was registered`);
+    if (ev.firstAt === null) return make('registered', { entry: e, amendReason });
+    if (!(Date.parse(e.time) < ev.firstAt.getTime())) return make('registered-after', { entry: e, amendReason });
+    if (ev.commits.length) {
+      const g = theGit();
+      if (g) {
+        const committed = g.entryCommit(e.entryHash);
+        if (!committed) return after(`the lock entry was not committed before the results were computed at ${ev.commits[0]!.slice(0, 12)}`);
+        const bad = ev.commits.find((c) => !g.precedes(committed, c));
+        if (bad) return after(`the lock entry, committed in ${committed.slice(0, 12)}, is not in the history of ${bad.slice(0, 12)} where results were computed`);
+      }
+    }
+    return make('registered-before', { entry: e, amendReason });
   });
 }

@@ -13,6 +13,10 @@ export interface ResultRow {
   cached: boolean;
   /** ISO time the run finished (first computed, not when read from cache). */
   finishedAt?: string;
+  /** ISO time this run's result first existed in the cache (kept across `--fresh`). */
+  firstAt?: string;
+  /** git commit that first result was computed at; null: outside git; absent: not recorded. */
+  firstCommit?: string | null;
 }
 
 export interface FailedRun {

@@ -70,6 +70,8 @@ export interface RunOutput {
 
 export interface RunOutputRow {
   metrics: Record<string, number>;
+  /** Set by the executor: metrics that were NaN or ±Infinity (JSON would store them as null). */
+  nonFinite?: Record<string, 'Infinity' | '-Infinity' | 'NaN'>;
   /** Runner-produced key columns (see RunnerSchema.keys). */
   keys?: Record<string, Value>;
 }

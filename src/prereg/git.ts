@@ -1,0 +1,78 @@
+// What git knows about a lock: the commit each entry was first committed in, whether one commit
+// comes before another, and the lock as committed at HEAD (so a deleted last line is noticed).
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+export interface LockGit {
+  /** The first commit whose lock holds the entry; null when the entry is not committed. */
+  entryCommit(entryHash: string): string | null;
+  /** true when `ancestor` is `commit` or comes before it in history (false when unknown). */
+  precedes(ancestor: string, commit: string): boolean;
+  /** The lock's text at HEAD; null when it is not committed there. */
+  headText(): string | null;
+}
+
+function git(cwd: string, args: string[], maxBuffer = 64 * 1024 * 1024): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer });
+}
+
+/** null when the lock's folder is not in a git work tree with a commit (or git is missing). */
+export function lockGit(lockPath: string): LockGit | null {
+  if (process.env.SUBLAB_NO_GIT) return null;
+  const dir = path.dirname(path.resolve(lockPath));
+  let root: string;
+  try {
+    root = git(dir, ['rev-parse', '--show-toplevel']).trim();
+    git(dir, ['rev-parse', '--verify', '-q', 'HEAD']);
+  } catch {
+    return null;
+  }
+  const rel = path.relative(root, path.resolve(lockPath)).split(path.sep).join('/');
+  let firstCommit: Map<string, string> | undefined;
+  const ancestry = new Map<string, boolean>();
+  return {
+    entryCommit(entryHash) {
+      if (!firstCommit) {
+        firstCommit = new Map();
+        try {
+          // Oldest first; every added line of the lock, under the commit that added it.
+          const log = git(root, ['log', '--reverse', '--no-color', '--format=%x01%H', '-p', '--unified=0', '--', rel]);
+          let commit = '';
+          for (const line of log.split('\n')) {
+            if (line.startsWith('\x01')) commit = line.slice(1).trim();
+            else if (line.startsWith('+{') && commit) {
+              const m = /"entryHash":"([0-9a-f]{64})"/.exec(line);
+              if (m && !firstCommit.has(m[1]!)) firstCommit.set(m[1]!, commit);
+            }
+          }
+        } catch {
+          /* no history: nothing committed */
+        }
+      }
+      return firstCommit.get(entryHash) ?? null;
+    },
+    precedes(ancestor, commit) {
+      if (ancestor === commit) return true;
+      const key = `${ancestor}..${commit}`;
+      let v = ancestry.get(key);
+      if (v === undefined) {
+        try {
+          git(root, ['merge-base', '--is-ancestor', ancestor, commit]);
+          v = true;
+        } catch {
+          // Not an ancestor, or a commit this clone does not have: not proven.
+          v = false;
+        }
+        ancestry.set(key, v);
+      }
+      return v;
+    },
+    headText() {
+      try {
+        return git(root, ['show', `HEAD:${rel}`]);
+      } catch {
+        return null;
+      }
+    },
+  };
+}
