@@ -2,7 +2,8 @@
 // prediction per registration. Only ever appended. Each entry carries the hash of the entry before
 // it and a hash of its own content, so a hand edit anywhere breaks the chain and is reported.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, readFileSync } from 'node:fs';
+import { lockGit } from './git.ts';
 import path from 'node:path';
 import { canonicalJson, sha256 } from './normalise.ts';
 
@@ -112,9 +113,42 @@ export function parseLock(text: string, lockPath = LOCK_NAME): LockState {
   return { path: lockPath, entries, problems, tampered: problems.length > 0 };
 }
 
-export function readLock(lockPath: string): LockState {
-  if (!existsSync(lockPath)) return { path: lockPath, entries: [], problems: [], tampered: false };
-  return parseLock(readFileSync(lockPath, 'utf8'), lockPath);
+/** Largest lock read (about 100,000 entries); a bigger one is refused, not loaded. */
+export const MAX_LOCK_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Read and verify a lock. Where git is there and the lock is committed, the entries committed at
+ * HEAD must still be its first entries: the chain alone cannot notice its last line deleted.
+ */
+export function readLock(lockPath: string, opts: { git?: boolean } = {}): LockState {
+  let st;
+  try {
+    st = lstatSync(lockPath);
+  } catch {
+    return { path: lockPath, entries: [], problems: [], tampered: false };
+  }
+  const refuse = (message: string): LockState => ({ path: lockPath, entries: [], problems: [{ line: 0, message }], tampered: true });
+  if (!st.isFile()) return refuse(`${st.isDirectory() ? 'a directory' : 'not a regular file'}, not a lock file`);
+  if (st.size > MAX_LOCK_BYTES) return refuse(`${st.size} bytes, more than the ${MAX_LOCK_BYTES} a lock may have`);
+  let text: string;
+  try {
+    text = readFileSync(lockPath, 'utf8');
+  } catch (e) {
+    return refuse(`cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const state = parseLock(text, lockPath);
+  if (opts.git !== false && !state.tampered) {
+    const head = lockGit(lockPath)?.headText();
+    if (head) {
+      const committed = parseLock(head, lockPath).entries;
+      const i = committed.findIndex((c, k) => state.entries[k]?.entryHash !== c.entryHash);
+      if (i >= 0) {
+        state.problems.push({ line: i + 1, message: `differs from the lock committed at HEAD: its entry ${i + 1} (${committed[i]!.entryHash.slice(0, 12)}) is missing or changed (lines deleted since the last commit?)` });
+        state.tampered = true;
+      }
+    }
+  }
+  return state;
 }
 
 /** The entries `inputs` would become when appended to `state` (pure: writes nothing). */
