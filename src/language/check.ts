@@ -1,4 +1,5 @@
 // Semantic checks of one experiment (after `extends` has been merged) against its runner's schema.
+import { runCountProblem, seedProblem } from '../plan/limits.ts';
 import type * as A from './ast.ts';
 import type { CheckedExperiment } from './checked.ts';
 import { diagnosticAt, type Diagnostic } from './diagnostics.ts';
@@ -177,6 +178,23 @@ export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagn
     if (!schema.seeded) warn(setup.seeds.loc, `runner ${schema.name} is deterministic: seeds has no effect (one run per sweep point)`, 'seeds-ignored');
   }
   if (!schema.seeded) seeds = 1;
+  {
+    // The same limit the planner enforces, said at check time (with the `seeds` line).
+    const points = sweeps.reduce((n, sw) => n * sw.values.length, 1);
+    const tooMany = runCountProblem(points, seeds);
+    if (tooMany) err(setup.seeds?.count.loc ?? setup.runner.loc, tooMany, 'too-many-runs');
+    if (schema.seeded) {
+      const bases = sweepByName.get('seed') ?? [params.seed];
+      for (const b of bases) {
+        const bad = typeof b === 'number' ? seedProblem(b, seeds) : undefined;
+        const at = setup.sweeps.find((x) => x.name.name === 'seed') ?? setup.sets.find((x) => x.name.name === 'seed');
+        if (bad) {
+          err(at?.loc ?? setup.runner.loc, bad, 'bad-seed');
+          break;
+        }
+      }
+    }
+  }
   let alpha = DEFAULT_ALPHA;
   if (setup.alpha) {
     const a = setup.alpha.value;

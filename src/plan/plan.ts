@@ -5,6 +5,8 @@ import type { Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import type { ParamSpec, RunnerSchema } from '../runners/schema.ts';
 import type { ExperimentPlan, PlannedRun, SweepPoint } from './types.ts';
+import { runCountProblem, seedProblem } from './limits.ts';
+import { commandFiles } from './files.ts';
 
 /** JSON with object keys sorted at every level, so equal content always gives equal text. */
 export function canonicalJson(v: unknown): string {
@@ -19,14 +21,18 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export function runId(runner: RunnerSchema, params: Record<string, Value>, seed: number): string {
+/**
+ * `files`: sha256 of the files the run depends on (the command runner's program and inputs), by
+ * path; hashed in only when given, so the ids of every other runner stay as they were.
+ */
+export function runId(runner: RunnerSchema, params: Record<string, Value>, seed: number, files?: Record<string, string>): string {
   const executionOnly = new Set(runner.params.filter((p) => p.executionOnly).map((p) => p.name));
   const relevant: Record<string, Value> = {};
   for (const [k, v] of Object.entries(params)) {
     if (k === 'seed' || executionOnly.has(k)) continue;
     relevant[k] = v;
   }
-  const text = canonicalJson({ runner: runner.name, version: runner.version, params: relevant, seed });
+  const text = canonicalJson(files ? { runner: runner.name, version: runner.version, params: relevant, seed, files } : { runner: runner.name, version: runner.version, params: relevant, seed });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
@@ -98,6 +104,12 @@ export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Recor
   // An overridden swept parameter collapses its axis to the override.
   const axes = exp.sweeps.filter((s) => !(s.name in overrides));
 
+  // Refuse an oversized grid before building it.
+  const nSeedsEarly = exp.runner.seeded ? (opts.seeds ?? exp.seeds) : 1;
+  const gridSize = axes.reduce((n, a) => n * a.values.length, 1);
+  const tooBig = runCountProblem(gridSize, nSeedsEarly);
+  if (tooBig) throw new Error(tooBig);
+
   const points: SweepPoint[] = [];
   const walk = (i: number, values: Record<string, Value>) => {
     if (i === axes.length) {
@@ -110,16 +122,22 @@ export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Recor
   walk(0, {});
 
   const nSeeds = exp.runner.seeded ? (opts.seeds ?? exp.seeds) : 1;
+  const fileHashes = exp.runner.name === 'command' ? commandFiles(exp) : undefined;
   const runs: PlannedRun[] = [];
   for (const point of points) {
     // `seed` may itself be swept: the point's value is then the base seed.
     const base = point.values.seed ?? fixed.seed;
     const baseSeed = typeof base === 'number' ? base : 0;
+    // Seeds past 32 bits would alias smaller ones (or, past 2^53, each other): refuse them.
+    if (exp.runner.seeded) {
+      const bad = seedProblem(baseSeed, nSeeds);
+      if (bad) throw new Error(bad);
+    }
     for (let i = 0; i < nSeeds; i++) {
       const seed = baseSeed + i;
       // params.seed is the run's own seed, so a run's params describe it completely.
       const params: Record<string, Value> = { ...fixed, ...point.values, seed };
-      runs.push({ id: runId(exp.runner, params, seed), runner: exp.runner.name, runnerVersion: exp.runner.version, params, seed, point: point.index });
+      runs.push({ id: runId(exp.runner, params, seed, fileHashes?.(params)), runner: exp.runner.name, runnerVersion: exp.runner.version, params, seed, point: point.index });
     }
   }
   return { experiment: exp, points, runs, overrides };
