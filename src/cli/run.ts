@@ -5,6 +5,7 @@ import type { Value } from '../language/ast.ts';
 import { formatDuration, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
 import { LanguageError, PlanError, runFile, type ExperimentResult } from '../exec/run-file.ts';
 import { summarizeTable } from '../exec/summary.ts';
+import { unusableRows } from '../exec/executor.ts';
 import { resolveJobs } from '../exec/pool.ts';
 import { withoutBecause } from '../exec/labels.ts';
 import { describeVerdict, formatNumber } from '../verdict/format.ts';
@@ -155,6 +156,11 @@ function formatVerdictLine(v: Verdict): string {
   return `  ${pad(mark[v.outcome], 14)}  ${withoutBecause(v.prediction.text)}${group}  (line ${v.line})\n      ${describeVerdict(v)}`;
 }
 
+function unusableNote(r: ExperimentResult): string {
+  const n = unusableRows(r.table.rows, r.experiment.measures).length;
+  return n ? `, ${n} unusable row${n === 1 ? '' : 's'}` : '';
+}
+
 export function formatExperiment(r: ExperimentResult, relFile: string, seedsOverride?: number): string {
   const exp = r.experiment;
   const out: string[] = [];
@@ -166,10 +172,17 @@ export function formatExperiment(r: ExperimentResult, relFile: string, seedsOver
   const failed = new Set(r.table.failed.map((f) => f.runId)).size;
   const computed = runs - r.cacheHits - failed;
   out.push(
-    `  runner ${exp.runner.name} · ${r.plan.points.length} point${r.plan.points.length === 1 ? '' : 's'} × ${seeds} seed${seeds === 1 ? '' : 's'} = ${runs} runs · ${computed} computed, ${r.cacheHits} cached, ${failed} failed · ${formatDuration(r.wallMs)}` +
+    `  runner ${exp.runner.name} · ${r.plan.points.length} point${r.plan.points.length === 1 ? '' : 's'} × ${seeds} seed${seeds === 1 ? '' : 's'} = ${runs} runs · ${computed} computed, ${r.cacheHits} cached, ${failed} failed${unusableNote(r)} · ${formatDuration(r.wallMs)}` +
       (r.table.rows[0] ? ` · backend ${[...new Set(r.table.rows.map((x) => x.backend))].join(', ')}` : ''),
   );
   out.push('', formatResultTable(r), '');
+  const unusable = unusableRows(r.table.rows, exp.measures);
+  if (unusable.length) {
+    out.push(`  ${unusable.length} row${unusable.length === 1 ? '' : 's'} unusable (a metric is not a finite number; the verdicts cannot use ${unusable.length === 1 ? 'it' : 'them'}):`);
+    for (const u of unusable.slice(0, 10)) out.push(`    ! run ${u.row.runId.slice(0, 12)} (seed ${u.row.seed}): ${u.metrics.map((m) => `${m} = ${String(u.row.metrics[m])}`).join(', ')}`);
+    if (unusable.length > 10) out.push(`    … and ${unusable.length - 10} more`);
+    out.push('');
+  }
   if (r.table.failed.length) {
     out.push(`  ${r.table.failed.length} run${r.table.failed.length === 1 ? '' : 's'} failed (their rows are missing from the verdicts):`);
     for (const f of r.table.failed) out.push(`    ✘ ${f.error}`);

@@ -352,3 +352,13 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   rows.sort((a, b) => a.point - b.point || a.seed - b.seed);
   return { experiment: exp.name, file: exp.file, rows, failed, extras };
 }
+
+/** Rows with a measured metric that is NaN or ±Infinity: unusable, and counted as such. */
+export function unusableRows(rows: readonly ResultRow[], measures: readonly string[]): { row: ResultRow; metrics: string[] }[] {
+  const out: { row: ResultRow; metrics: string[] }[] = [];
+  for (const row of rows) {
+    const bad = measures.filter((m) => m in row.metrics && !Number.isFinite(row.metrics[m]));
+    if (bad.length) out.push({ row, metrics: bad });
+  }
+  return out;
+}
