@@ -8,7 +8,8 @@ import type { FailedRun, ResultRow, ResultTable } from '../results/types.ts';
 import type { Runner, RunOutput, RunSpec } from '../runners/schema.ts';
 import { loadRunner } from '../runners/registry.ts';
 import { gitInfo } from '../prereg/lock.ts';
-import type { CacheEntry, EntryGit, ResultCache } from './cache.ts';
+import os from 'node:os';
+import type { CacheEntry, ClaimInfo, EntryGit, ResultCache } from './cache.ts';
 import type { ExecProgress } from './progress.ts';
 
 export interface ExecOptions {
@@ -40,6 +41,10 @@ export interface ExecOptions {
    * is never retried by a process that claims it later.
    */
   failedBefore?: { get(id: string): string | undefined };
+  /** After waiting this long on a run another process claimed, say who holds it (default 5 s). */
+  claimNoticeMs?: number;
+  /** Processes whose claims are expected (the pool's own children): waiting on them is not reported. */
+  ownPids?: ReadonlySet<number>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -310,6 +315,26 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
     return held;
   };
 
+  // A run held by another live process is waited for; after a few seconds, say by whom and how to
+  // take it over, once per holder.
+  const waitStart = Date.now();
+  const noticed = new Set<string>();
+  const noticeMs = opts.claimNoticeMs ?? 5000;
+  const clock = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const noticeClaim = (r: PlannedRun, c: ClaimInfo) => {
+    if (Date.now() - waitStart < noticeMs || noticed.has(c.token)) return;
+    if (c.host === os.hostname() && opts.ownPids?.has(c.pid)) return;
+    noticed.add(c.token);
+    const others = pending.filter((p) => p !== r && cache!.readClaim(p.id)?.token === c.token).length;
+    const ago = Math.max(0, Math.round((Date.now() - c.time) / 1000));
+    warn(
+      `waiting for ${describeRun(r, sweepNames)}${others ? ` and ${others} more` : ''}: claimed by process ${c.pid} on host ${c.host} ` +
+        `(claim last refreshed ${clock(c.time)}, ${ago} s ago). It is taken over when that process is gone or its claim is not refreshed ` +
+        `for ${Math.round(cache!.claimTtlMs / 1000)} s (at ${clock(c.time + cache!.claimTtlMs)}); if no sublab is computing it, ` +
+        `delete ${cache!.claimPath(r.id)} to take it over now.`,
+    );
+  };
+
   try {
     pending = await work(pending);
     // 2. Runs another live process holds: wait for its entries; take over when its claim lapses.
@@ -331,7 +356,10 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
         }
         const c = cache!.readClaim(r.id);
         if (!c || cache!.claimStaleReason(c, cache!.claimPath(r.id))) free.push(r);
-        else still.push(r);
+        else {
+          still.push(r);
+          noticeClaim(r, c);
+        }
       }
       pending = [...still, ...(free.length ? await work(free) : [])];
     }

@@ -291,6 +291,8 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
       freshSince,
       runner: runners.get(plan.experiment.runner.name),
       failedBefore: book,
+      // Waiting on our own children's claims is the point of the pool, not worth a notice.
+      ownPids: new Set(children.map((c) => c.worker.pid)),
       onRun: (run, outcome, error) => {
         if (outcome === 'failed') book.record(run, error ?? 'failed');
         record({ plan: k, run, outcome, error }, self);
