@@ -51,8 +51,9 @@ export function regularizedIncompleteBeta(x: number, a: number, b: number): numb
   return 1 - (front * betaContinuedFraction(1 - x, b, a)) / b;
 }
 
-function normalUpper(z: number): number {
-  // Only reached for df = Infinity (the normal limit); 1e-7 relative accuracy is plenty there.
+/** Upper tail of the standard normal, P(Z >= z) (erfc, |rel err| < 1.2e-7). */
+export function normalUpper(z: number): number {
+  // df = Infinity (the normal limit), Page's L normal approximation, power calculations.
   return 0.5 * erfc(z / Math.SQRT2);
 }
 

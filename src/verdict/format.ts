@@ -47,12 +47,52 @@ export function formatDf(df: number): string {
   return Number.isInteger(df) ? String(df) : String(Math.round(df * 10) / 10);
 }
 
+function ciLabel(level: number | undefined): string {
+  return `${formatNumber(100 * (level ?? 0.95), 3)}% CI`;
+}
+
+/** "seeds 0–9", "seeds 0, 2, 5", "seeds 0–3, 7–9". */
+export function formatSeeds(seeds: readonly number[]): string {
+  const runs: string[] = [];
+  let i = 0;
+  while (i < seeds.length) {
+    let j = i;
+    while (j + 1 < seeds.length && seeds[j + 1] === seeds[j]! + 1) j++;
+    runs.push(j > i + 1 ? `${seeds[i]}–${seeds[j]}` : j === i + 1 ? `${seeds[i]}, ${seeds[j]}` : String(seeds[i]));
+    i = j + 1;
+  }
+  const text = runs.length > 6 ? `${runs.slice(0, 6).join(', ')}, …` : runs.join(', ');
+  return `seed${seeds.length === 1 ? '' : 's'} ${text}`;
+}
+
+/** "10 per point" or "x = 0: 10, x = 1: 9", for verdicts over several sweep points. */
+export function formatPerPoint(v: Verdict): string {
+  const pts = (v.rows?.points ?? []).filter((p) => p.used > 0);
+  if (pts.length < 2) return '';
+  const u = pts[0]!.used;
+  return pts.every((p) => p.used === u) ? `${u} per point` : pts.map((p) => `${p.label}: ${p.used}`).join(', ');
+}
+
+/** "MDE 0.71 (dz 0.996), ~281 seeds needed": what would decide an inconclusive verdict. */
+export function formatPower(v: Verdict): string {
+  const pw = v.power;
+  if (!pw) return '';
+  const std = pw.mdeStandardized !== null ? ` (${v.standardized?.name === "Hedges' g" ? 'd' : 'dz'} ${formatNumber(pw.mdeStandardized)})` : '';
+  const need = pw.nNeeded === null ? 'no n decides the observed effect of 0' : `~${pw.nNeeded === Infinity ? '> 1e6' : pw.nNeeded} ${pw.unit} needed`;
+  return `MDE ${formatNumber(pw.mde)}${std}, ${need}`;
+}
+
 /**
  * One line with the numbers, e.g.
- * `refuted: paired t(24) = -3.1, mean diff -0.042 [95% CI -0.07, -0.014], p = 0.0049 (Holm 0.0098), n = 25`.
- * Untested and exact verdicts print their reason instead of the numbers they do not have.
+ * `refuted: paired t(24) = -3.1, mean diff -0.042 [95% CI -0.07, -0.014], dz -0.62, p = 0.0049 (Holm 0.0098), n = 25`.
+ * Untested and exact verdicts print their reason instead of the numbers they do not have. Rows
+ * that could not be used, and for inconclusive verdicts the MDE and seeds needed, follow.
  */
 export function describeVerdict(v: Verdict): string {
+  const extra: string[] = [];
+  if (v.rowsNote) extra.push(v.rowsNote);
+  const powerText = formatPower(v);
+  if (powerText) extra.push(powerText);
   if (v.p === null || v.statistic === null) return `${v.outcome}: ${v.reason}`;
   const parts: string[] = [];
   const st = v.statistic;
@@ -61,20 +101,26 @@ export function describeVerdict(v: Verdict): string {
   if (merged) {
     const e = v.effect!;
     const head = v.test.endsWith(` ${st.name}`) ? v.test : `${v.test} ${st.name}`;
-    parts.push(`${head}${df} = ${formatNumber(e.value)} [95% CI ${formatNumber(e.ci[0])}, ${formatNumber(e.ci[1])}]`);
+    parts.push(`${head}${df} = ${formatNumber(e.value)} [${ciLabel(e.level)} ${formatNumber(e.ci[0])}, ${formatNumber(e.ci[1])}]`);
   } else {
     const head = st.name === 't' && / t$/.test(v.test) ? `${v.test}${df}` : `${v.test}, ${st.name}${df}`;
     parts.push(`${head} = ${formatNumber(st.value)}`);
     if (v.effect) {
       const e = v.effect;
-      parts.push(`${e.name} ${formatNumber(e.value)} [95% CI ${formatNumber(e.ci[0])}, ${formatNumber(e.ci[1])}]`);
+      parts.push(`${e.name} ${formatNumber(e.value)} [${ciLabel(e.level)} ${formatNumber(e.ci[0])}, ${formatNumber(e.ci[1])}]`);
     }
   }
+  const sd = v.standardized;
+  if (sd && sd.name !== 'rho' && Number.isFinite(sd.value)) parts.push(`${sd.name === "Cohen's dz" ? 'dz' : sd.name === "Hedges' g" ? 'g' : sd.name} ${formatNumber(sd.value)}`);
   let pText = formatPClause(v.p);
+  if (v.mcError) pText += ` (± ${formatNumber(v.mcError, 2)} Monte Carlo)`;
   if (v.pAdjusted !== null && v.correction !== undefined && v.correction !== 'none') {
     pText += ` (${correctionName(v.correction)} ${formatP(v.pAdjusted)})`;
   }
   parts.push(pText);
-  parts.push(`n = ${v.n}`);
-  return `${v.outcome}: ${parts.join(', ')}`;
+  const per = formatPerPoint(v);
+  const seeds = v.rows && v.rows.seeds.length > 1 && v.test !== 'exact' ? formatSeeds(v.rows.seeds) : '';
+  const nNote = [per, seeds].filter(Boolean).join('; ');
+  parts.push(`n = ${v.n}${nNote ? ` (${nNote})` : ''}`);
+  return `${v.outcome}: ${parts.join(', ')}${extra.length ? ` · ${extra.join(' · ')}` : ''}`;
 }

@@ -7,6 +7,7 @@
 // Welch t; both are computed here from `mean` and `sampleVariance` instead.
 import { mean, sampleRankCorrelation, sampleVariance } from 'simple-statistics';
 import { studentTCdf, studentTQuantile, studentTTwoSided, studentTUpper, Z_975 } from './distributions.ts';
+import { spearmanPermutationP } from './permutation.ts';
 
 /** Thrown when data cannot support a test; the judge turns it into an inconclusive verdict. */
 export class Untestable extends Error {
@@ -108,19 +109,26 @@ export function midranks(values: readonly number[]): number[] {
 export interface SpearmanResult {
   rho: number;
   n: number;
-  /** "exact permutation" for n <= EXACT_SPEARMAN_MAX_N, else "t approximation (n - 2 df)". */
-  method: 'exact permutation' | 't approximation';
-  /** t = rho sqrt((n-2)/(1-rho^2)) (reported for both methods), df = n - 2. */
+  /**
+   * "exact permutation" (every distinct arrangement, conditional on the ties) when there are at
+   * most EXACT_ARRANGEMENTS_MAX of them (every n ≤ 9, and tied sweeps such as 2 × 5, 3 × 4, 4 × 3);
+   * "Monte Carlo permutation" (seeded, conditional on the ties) above that when x or y has ties;
+   * "t approximation" for n ≥ 10 without ties.
+   */
+  method: 'exact permutation' | 'Monte Carlo permutation' | 't approximation';
+  /** t = rho sqrt((n-2)/(1-rho^2)) (reported for every method), df = n - 2. */
   t: number;
   df: number;
   pGreater: number;
   pLess: number;
   pTwoSided: number;
+  /** Monte Carlo SE of pTwoSided (0 for exact and t approximation). */
+  mcError: number;
   /** Fisher-z 95% CI with the Fieller–Hartley–Pearson variance 1.06 / (n - 3); [-1, 1] when n <= 3. */
   ci: [number, number];
 }
 
-/** Up to this n, Spearman's p is the exact permutation p (9! = 362,880 permutations, ~10 ms). */
+/** Up to this n, Spearman's p is always an exact permutation p (9! = 362,880 arrangements). */
 export const EXACT_SPEARMAN_MAX_N = 9;
 
 /** Fisher-z 95% CI for a rank correlation. */
@@ -130,6 +138,10 @@ export function fisherZCi(rho: number, n: number, varianceFactor = 1.06): [numbe
   const z = Math.atanh(r);
   const half = Z_975 * Math.sqrt(varianceFactor / (n - 3));
   return [Math.tanh(z - half), Math.tanh(z + half)];
+}
+
+function hasTies(r: readonly number[]): boolean {
+  return new Set(r).size < r.length;
 }
 
 /** Spearman's rank correlation with average ranks for ties, its p and Fisher-z CI. */
@@ -145,68 +157,22 @@ export function spearman(x: readonly number[], y: readonly number[]): SpearmanRe
   const df = n - 2;
   const oneMinus = 1 - rho * rho;
   const t = oneMinus <= 0 ? Math.sign(rho) * Infinity : rho * Math.sqrt(df / oneMinus);
-  let pGreater: number;
-  let pLess: number;
-  let pTwoSided: number;
-  let method: SpearmanResult['method'];
-  if (n <= EXACT_SPEARMAN_MAX_N) {
-    method = 'exact permutation';
-    ({ pGreater, pLess, pTwoSided } = exactSpearmanP(rx, ry));
-  } else {
-    method = 't approximation';
-    pGreater = studentTUpper(t, df);
-    pLess = studentTCdf(t, df);
-    pTwoSided = studentTTwoSided(t, df);
+  if (n <= EXACT_SPEARMAN_MAX_N || hasTies(rx) || hasTies(ry)) {
+    const pp = spearmanPermutationP(rx, ry);
+    return { rho, n, method: pp.method, t, df, pGreater: pp.pGreater, pLess: pp.pLess, pTwoSided: pp.pTwoSided, mcError: pp.mcError, ci: fisherZCi(rho, n) };
   }
-  return { rho, n, method, t, df, pGreater, pLess, pTwoSided, ci: fisherZCi(rho, n) };
-}
-
-/**
- * Exact permutation p-values: all n! pairings of y's ranks with x's (ties kept as midranks, so
- * the distribution is exact conditional on the ties). rho is an increasing affine function of
- * S = sum rx[i] * ry[perm[i]], so counting S suffices.
- */
-function exactSpearmanP(rx: number[], ry: number[]): { pGreater: number; pLess: number; pTwoSided: number } {
-  const n = rx.length;
-  const sx = rx.reduce((a, b) => a + b, 0);
-  const sy = ry.reduce((a, b) => a + b, 0);
-  const expected = (sx * sy) / n;
-  let obs = 0;
-  for (let i = 0; i < n; i++) obs += rx[i]! * ry[i]!;
-  const eps = 1e-9 * Math.max(1, Math.abs(obs));
-  const dev = Math.abs(obs - expected);
-  const perm = ry.slice();
-  let ge = 0;
-  let le = 0;
-  let two = 0;
-  let total = 0;
-  const visit = () => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += rx[i]! * perm[i]!;
-    total++;
-    if (s >= obs - eps) ge++;
-    if (s <= obs + eps) le++;
-    if (Math.abs(s - expected) >= dev - eps) two++;
+  return {
+    rho,
+    n,
+    method: 't approximation',
+    t,
+    df,
+    pGreater: studentTUpper(t, df),
+    pLess: studentTCdf(t, df),
+    pTwoSided: studentTTwoSided(t, df),
+    mcError: 0,
+    ci: fisherZCi(rho, n),
   };
-  // Heap's algorithm, iterative.
-  const c = new Array<number>(n).fill(0);
-  visit();
-  let i = 0;
-  while (i < n) {
-    if (c[i]! < i) {
-      const j = i % 2 === 0 ? 0 : c[i]!;
-      const tmp = perm[j]!;
-      perm[j] = perm[i]!;
-      perm[i] = tmp;
-      visit();
-      c[i]!++;
-      i = 0;
-    } else {
-      c[i] = 0;
-      i++;
-    }
-  }
-  return { pGreater: ge / total, pLess: le / total, pTwoSided: two / total };
 }
 
 /** Holm step-down adjusted p-values (same order as the input), capped at 1. */
@@ -237,8 +203,9 @@ export interface TostResult {
   diff: number;
   se: number;
   df: number;
-  /** 95% CI of the difference (Welch). */
+  /** CI of the difference at ciLevel. */
   ci: [number, number];
+  ciLevel: number;
   /** H0: diff <= -d, rejected for large (diff + d)/se. */
   tLower: number;
   pLower: number;
@@ -254,21 +221,21 @@ export interface TostResult {
   pBeyond: number;
 }
 
-/** Two one-sided Welch t tests for equivalence of two means within ±d, plus the opposite test. */
-export function tost(x: readonly number[], y: readonly number[], d: number): TostResult {
-  if (!(d > 0)) throw new Untestable(`the tolerance must be positive (got ${d})`);
-  const w = welchT(x, y);
-  const tLower = (w.estimate + d) / w.se;
-  const tUpper = (w.estimate - d) / w.se;
-  const pLower = studentTUpper(tLower, w.df);
-  const pUpper = studentTCdf(tUpper, w.df);
-  const pAbove = studentTUpper(tUpper, w.df); // diff > d
-  const pBelow = studentTCdf(tLower, w.df); // diff < -d
+/** TOST numbers from a difference, its SE and df; `ciLevel` is the level of the reported interval. */
+function tostFrom(diff: number, se: number, df: number, d: number, ciLevel: number): TostResult {
+  const tLower = (diff + d) / se;
+  const tUpper = (diff - d) / se;
+  const pLower = studentTUpper(tLower, df);
+  const pUpper = studentTCdf(tUpper, df);
+  const pAbove = studentTUpper(tUpper, df); // diff > d
+  const pBelow = studentTCdf(tLower, df); // diff < -d
+  const q = studentTQuantile(1 - (1 - ciLevel) / 2, df);
   return {
-    diff: w.estimate,
-    se: w.se,
-    df: w.df,
-    ci: w.ci,
+    diff,
+    se,
+    df,
+    ci: [diff - q * se, diff + q * se],
+    ciLevel,
     tLower,
     pLower,
     tUpper,
@@ -276,4 +243,22 @@ export function tost(x: readonly number[], y: readonly number[], d: number): Tos
     pEquivalent: Math.max(pLower, pUpper),
     pBeyond: Math.min(1, 2 * Math.min(pAbove, pBelow)),
   };
+}
+
+/**
+ * Two one-sided Welch t tests for equivalence of two means within ±d, plus the opposite test.
+ * The interval is at `ciLevel` (default 0.95): the TOST at one-sided level a corresponds to the
+ * 1 − 2a interval lying inside ±d.
+ */
+export function tost(x: readonly number[], y: readonly number[], d: number, ciLevel = 0.95): TostResult {
+  if (!(d > 0)) throw new Untestable(`the tolerance must be positive (got ${d})`);
+  const w = welchT(x, y);
+  return tostFrom(w.estimate, w.se, w.df, d, ciLevel);
+}
+
+/** Paired TOST: the two one-sided tests on the within-pair differences a[i] − b[i] (n − 1 df). */
+export function pairedTost(a: readonly number[], b: readonly number[], d: number, ciLevel = 0.95): TostResult {
+  if (!(d > 0)) throw new Untestable(`the tolerance must be positive (got ${d})`);
+  const w = pairedT(a, b);
+  return tostFrom(w.estimate, w.se, w.df, d, ciLevel);
 }

@@ -30,7 +30,7 @@ describe('verdicts for a compiled .exp file', () => {
       wobble.forEach((w, s) =>
         rows.push({
           point: p,
-          seed: s,
+          seed: 10 * p + s, // a different seed at each point: the unpaired tests (blocked ones: blocked.test.ts)
           params: { ...exp.params, sparsity },
           metrics: { transfer_ratio: [0.1, 0.5, 0.9][p]! + w, init_ratio: 0.05 - w, child_loss: 0.2 + w, teacher_loss: 0.1 + w },
         }),
@@ -50,6 +50,6 @@ describe('verdicts for a compiled .exp file', () => {
     expect(verdicts[5]!.text).toBe('predict teacher_loss < 1 for each sparsity [sparsity = 0]');
     expect(verdicts[1]!.n).toBe(8); // two sweep points × 4 seeds
     expect(verdicts[1]!.reason).toMatch(/at 2 sweep points/);
-    for (const v of verdicts) expect(describeVerdict(v)).toMatch(/^(confirmed|refuted): .*n = \d+$/);
+    for (const v of verdicts) expect(describeVerdict(v)).toMatch(/^(confirmed|refuted): .*n = \d+( \((\d+ per point; )?seeds [\d–, ]+\))?$/);
   });
 });

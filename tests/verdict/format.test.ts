@@ -62,10 +62,12 @@ describe('describeVerdict', () => {
     expect(describeVerdict(v)).toBe('inconclusive: only 1 row at weight_decay = 0; a paired t needs ≥ 2 seeds');
   });
   it('real verdicts: Spearman merges statistic and effect; one-sample names its test', () => {
-    const rows = sweepRows('x', [1, 2, 3, 4, 5], 'y', [[1, 1.1], [2, 2.2], [3, 3.1], [4, 4.3], [5, 5.2]]);
+    // Seeds differ between sweep points (100·point + s), so the trend is the pooled Spearman rho.
+    const rows = sweepRows('x', [1, 2, 3, 4, 5], 'y', [[1, 1.1], [2, 2.2], [3, 3.1], [4, 4.3], [5, 5.2]]).map((r) => ({ ...r, seed: 100 * r.point! + r.seed! }));
     const [tr, os] = judgeExperiment(experiment([predict(trend('y', 'increases', 'x')), predict(compare(metric('y'), '>', konst(0)))], { correction: 'bonferroni' }), table(rows));
-    expect(describeVerdict(tr!)).toMatch(/^confirmed: Spearman rho = 0\.9\d+ \[95% CI 0\.\d+, [\d.]+\], p < 0\.001 \(Bonferroni < 0\.001\), n = 10$/);
+    expect(describeVerdict(tr!)).toMatch(/^confirmed: Spearman rho = 0\.9\d+ \[95% CI 0\.\d+, [\d.]+\], p < 0\.001 \(Bonferroni < 0\.001\), n = 10 \(2 per point; seeds 0, 1, 100, 101, 200, 201, 300, 301, 400, 401\)$/);
     // y > 0 is tested at each of the 5 sweep points (2 seeds each); the weakest point (x = 1) decides
-    expect(describeVerdict(os!)).toBe('inconclusive: one-sample t(1) = 21, mean 1.05 [95% CI 0.415, 1.69], p = 0.03 (Bonferroni 0.061), n = 10');
+    // dz beside the raw mean; n per point and seeds; what would decide it (MDE at alpha / 2 / 2 predictions).
+    expect(describeVerdict(os!)).toMatch(/^inconclusive: one-sample t\(1\) = 21, mean 1.05 \[95% CI 0.415, 1.69\], dz 14.8, p = 0.03 \(Bonferroni 0.061\), n = 10 \(2 per point; seeds 0, 1, 100, 101, 200, 201, 300, 301, 400, 401\) · MDE [\d.]+ \(dz [\d.]+\), ~\d+ seeds per point needed$/);
   });
 });

@@ -12,6 +12,8 @@ const SWEEP = [{ name: 'x', values: X }];
 /** A fixed, mean-zero wobble so hand-made tables have variance but known means. */
 const W = [-0.1, 0.05, 0.05];
 const at3 = (means: number[], wobble = W) => means.map((m) => wobble.map((w) => m + w));
+/** Different seeds at every sweep point (seed 100·point + s): nothing to pair, so the unpaired tests. */
+const unpaired = (rows: RowSpec[]) => rows.map((r) => ({ ...r, seed: 100 * (r.point ?? 0) + (r.seed ?? 0) }));
 
 function judge1(pred: Prediction, rows: RowSpec[], opts: Parameters<typeof experiment>[1] = { sweeps: SWEEP }): Verdict {
   const v = judgeExperiment(experiment([pred], opts), table(rows));
@@ -28,7 +30,7 @@ function assertNoNaN(v: Verdict) {
 
 describe('trend: Y increases / decreases with X (Spearman)', () => {
   it('confirmed on a rising table', () => {
-    const v = judge1(predict(trend('y', 'increases', 'x')), sweepRows('x', X, 'y', at3([1, 2, 3, 4, 5])));
+    const v = judge1(predict(trend('y', 'increases', 'x')), unpaired(sweepRows('x', X, 'y', at3([1, 2, 3, 4, 5]))));
     expect(v.outcome).toBe('confirmed');
     expect(v.test).toBe('Spearman rho');
     expect(v.n).toBe(15);
@@ -36,7 +38,7 @@ describe('trend: Y increases / decreases with X (Spearman)', () => {
     expect(v.reason).toMatch(/rho = 0.9\d+ between x and y over 15 rows \(5 distinct values of x\)/);
   });
   it('refuted when it falls instead', () => {
-    const v = judge1(predict(trend('y', 'increases', 'x')), sweepRows('x', X, 'y', at3([5, 4, 3, 2, 1])));
+    const v = judge1(predict(trend('y', 'increases', 'x')), unpaired(sweepRows('x', X, 'y', at3([5, 4, 3, 2, 1]))));
     expect(v.outcome).toBe('refuted');
     expect(v.reason).toMatch(/y decreases with x instead/);
   });
@@ -58,47 +60,49 @@ describe('trend: Y increases / decreases with X (Spearman)', () => {
 
 describe('peak: Y peaks in X', () => {
   it('confirmed with an interior maximum', () => {
-    const v = judge1(predict(peak('y', 'x')), sweepRows('x', X, 'y', at3([0, 1, 3, 1, 0])));
+    const v = judge1(predict(peak('y', 'x')), unpaired(sweepRows('x', X, 'y', at3([0, 1, 3, 1, 0]))));
     expect(v.outcome).toBe('confirmed');
+    expect(v.test).toBe('Welch t (peak)');
     expect(v.effect!.name).toBe('peak minus end');
     expect(v.effect!.value).toBeCloseTo(3, 10); // peak 3 vs both ends 0
-    // p = (k - 2) × max of the two one-sided Welch p's (both ends identical here)
+    // p = 2 sides × (k - 2) candidates × max of the two one-sided Welch p's (both ends identical here)
     const w = welchT(at3([3])[0]!, at3([0])[0]!);
-    expect(v.p).toBeCloseTo(3 * w.pGreater, 12);
+    expect(v.p).toBeCloseTo(2 * 3 * w.pGreater, 12);
+    expect(v.standardized!.name).toBe("Hedges' g");
   });
   it('refuted when an end is significantly above every interior value', () => {
-    const v = judge1(predict(peak('y', 'x')), sweepRows('x', X, 'y', at3([0, 1, 2, 3, 4])));
+    const v = judge1(predict(peak('y', 'x')), unpaired(sweepRows('x', X, 'y', at3([0, 1, 2, 3, 4]))));
     expect(v.outcome).toBe('refuted');
     expect(v.effect!.name).toBe('end minus best interior');
     expect(v.effect!.value).toBeCloseTo(1, 10); // x = 5 (4) minus x = 4 (3)
     expect(v.reason).toMatch(/highest at the end x = 5/);
   });
   it('inconclusive when the bump is within the noise', () => {
-    const v = judge1(predict(peak('y', 'x')), sweepRows('x', X, 'y', at3([0, 0.1, 0.2, 0.1, 0], [-1, 0.5, 0.5])));
+    const v = judge1(predict(peak('y', 'x')), unpaired(sweepRows('x', X, 'y', at3([0, 0.1, 0.2, 0.1, 0], [-1, 0.5, 0.5]))));
     expect(v.outcome).toBe('inconclusive');
   });
   it('untestable with 2 values of X, or 1 seed at a value', () => {
     expect(judge1(predict(peak('y', 'x')), sweepRows('x', [1, 2], 'y', at3([0, 1]))).reason).toBe('only 2 values of x; a peak needs ≥ 3');
-    const rows = sweepRows('x', X, 'y', at3([0, 1, 3, 1, 0]));
-    const v = judge1(predict(peak('y', 'x')), rows.filter((r) => !(r.params!.x === 2 && r.seed! > 0)));
+    const rows = unpaired(sweepRows('x', X, 'y', at3([0, 1, 3, 1, 0])));
+    const v = judge1(predict(peak('y', 'x')), rows.filter((r) => !(r.params!.x === 2 && r.seed! > 100)));
     expect(v.reason).toBe('only 1 row at x = 2; a Welch t needs ≥ 2 seeds per value of x');
   });
 });
 
 describe('flat: Y is flat in X within d (TOST)', () => {
   it('confirmed when every pair of means is within d', () => {
-    const v = judge1(predict(flat('y', 'x', 1)), sweepRows('x', X, 'y', at3([0, 0.1, 0, -0.1, 0.05])));
+    const v = judge1(predict(flat('y', 'x', 1)), unpaired(sweepRows('x', X, 'y', at3([0, 0.1, 0, -0.1, 0.05]))));
     expect(v.outcome).toBe('confirmed');
     expect(v.test).toBe('TOST');
     expect(Math.abs(v.effect!.value)).toBeCloseTo(0.2, 10); // largest pairwise difference
   });
   it('refuted when some pair differs by clearly more than d', () => {
-    const v = judge1(predict(flat('y', 'x', 1)), sweepRows('x', X, 'y', at3([0, 0, 3, 0, 0])));
+    const v = judge1(predict(flat('y', 'x', 1)), unpaired(sweepRows('x', X, 'y', at3([0, 0, 3, 0, 0]))));
     expect(v.outcome).toBe('refuted');
     expect(v.reason).toMatch(/exceeds ±1/);
   });
   it('inconclusive when the noise is too large to tell', () => {
-    const v = judge1(predict(flat('y', 'x', 1)), sweepRows('x', X, 'y', at3([0, 0.2, 0, 0.2, 0], [-2, 1, 1])));
+    const v = judge1(predict(flat('y', 'x', 1)), unpaired(sweepRows('x', X, 'y', at3([0, 0.2, 0, 0.2, 0], [-2, 1, 1]))));
     expect(v.outcome).toBe('inconclusive');
   });
 });
@@ -179,7 +183,7 @@ describe('compare: metric against a constant (one-sample t)', () => {
 });
 
 describe('compare: Y at X = a vs Y at X = b (Welch t)', () => {
-  const rows = sweepRows('x', X, 'y', at3([1, 2, 3, 4, 1.02], [-0.3, 0.1, 0.2]));
+  const rows = unpaired(sweepRows('x', X, 'y', at3([1, 2, 3, 4, 1.02], [-0.3, 0.1, 0.2])));
   const p = (op: '>' | '<', a: number, b: number) => predict(compare(metric('y', cond('x', '=', a)), op, metric('y', cond('x', '=', b))));
   it('confirmed, with the numbers of the Welch test', () => {
     const v = judge1(p('<', 1, 4), rows);

@@ -113,11 +113,40 @@ describe('Spearman rho', () => {
     expect(midranks([10, 20, 20, 5])).toEqual([2, 3.5, 3.5, 1]);
   });
 
-  it('rho with ties and t-approximation p equal SciPy spearmanr (n = 12)', () => {
+  it('rho with ties equals SciPy spearmanr (n = 12); p is the seeded Monte Carlo permutation p conditional on the ties', () => {
     const s = spearman([1, 2, 2, 3, 4, 5, 5, 6, 7, 8, 9, 10], [2, 1, 4, 3, 3, 6, 5, 8, 7, 9, 12, 11]);
     expect(s.rho).toBeCloseTo(0.942004969724113, 10);
+    // 12! / (2! 2!) ≈ 1.2e8 distinct arrangements: above the exact range. SciPy's t approximation
+    // gives 4.7e-6; one of the 10,000 seeded permutations reaches |rho|, so p = (1 + 1) / 10,001.
+    expect(s.method).toBe('Monte Carlo permutation');
+    expect(s.pTwoSided).toBe(2 / 10_001);
+    expect(s.mcError).toBeCloseTo(Math.sqrt((2 / 10_001) * (1 - 2 / 10_001) / 10_000), 15);
+    // Deterministic: the same data give the same p.
+    expect(spearman([1, 2, 2, 3, 4, 5, 5, 6, 7, 8, 9, 10], [2, 1, 4, 3, 3, 6, 5, 8, 7, 9, 12, 11]).pTwoSided).toBe(s.pTwoSided);
+  });
+
+  it('no ties, n ≥ 10: t approximation equals SciPy spearmanr', () => {
+    const s = spearman([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [2, 1, 4, 3, 6, 5, 8, 7, 10, 9]);
     expect(s.method).toBe('t approximation');
-    expect(s.pTwoSided).toBeCloseTo(4.685506499124173e-6, 10);
+    // scipy.stats.spearmanr: rho = 0.9393939393939394, p = 5.484052998513666e-05
+    expect(s.rho).toBeCloseTo(0.9393939393939394, 12);
+    expect(s.pTwoSided).toBeCloseTo(5.484052998513666e-5, 9);
+  });
+
+  it('tied sweeps above n = 9 get the exact permutation p conditional on the ties (brute force with itertools)', () => {
+    // 2 values × 5 seeds: C(10, 5) = 252 arrangements.
+    const s = spearman([1, 1, 1, 1, 1, 2, 2, 2, 2, 2], [0.3, -1.2, 0.5, 0.1, -0.4, 0.9, 1.4, -0.2, 0.8, 0.6]);
+    expect(s.method).toBe('exact permutation');
+    expect(s.rho).toBeCloseTo(0.6614950926316517, 12);
+    expect(s.pGreater).toBeCloseTo(0.027777777777777776, 14);
+    expect(s.pLess).toBeCloseTo(0.9841269841269841, 14);
+    expect(s.pTwoSided).toBeCloseTo(0.05555555555555555, 14);
+    // 3 values × 4 seeds: 12! / 4!³ = 34,650 arrangements.
+    const t = spearman([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3], [0.1, 0.5, -0.3, 0.2, 0.4, 0.9, 0.0, 0.6, 1.0, 0.3, 0.8, 1.2]);
+    expect(t.method).toBe('exact permutation');
+    expect(t.rho).toBeCloseTo(0.6504436355879909, 12);
+    expect(t.pGreater).toBeCloseTo(0.015238095238095238, 14);
+    expect(t.pTwoSided).toBeCloseTo(0.030476190476190476, 14);
   });
 
   it('exact permutation p for small n equals SciPy permutation_test (n = 7; and with ties, n = 6)', () => {
