@@ -1,6 +1,7 @@
 // sublab's command line. Each command lives in src/cli/<name>.ts and is loaded only when used, so
 // `sublab check` never pays for TensorFlow.js or transformers.js.
 import type { Command } from './cli/command.ts';
+import { escapeControl } from './language/diagnostics.ts';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   check: () => import('./cli/check.ts'),
@@ -8,6 +9,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   run: () => import('./cli/run.ts'),
   register: () => import('./cli/register.ts'),
   report: () => import('./cli/report.ts'),
+  writeup: () => import('./cli/writeup.ts'),
   runners: () => import('./cli/runners.ts'),
   cache: () => import('./cli/cache.ts'),
   submit: () => import('./cli/submit.ts'),
@@ -55,5 +57,20 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(command.usage + '\n');
     return 0;
   }
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    // The last line of defence: a message, never a stack trace (SUBLAB_DEBUG=1 shows it).
+    return reportCrash(name, err);
+  }
+}
+
+/** Print an unexpected error as one line (escaped for the terminal); exit status 1. */
+export function reportCrash(name: string, err: unknown): number {
+  const e = err as NodeJS.ErrnoException;
+  const msg = e instanceof Error ? e.message || e.name : String(err);
+  const hint = e?.code === 'ENOSPC' ? ' (no space left on the device)' : e?.code === 'EISDIR' ? ' (that is a directory)' : e instanceof RangeError ? ' (the input is too large)' : '';
+  process.stderr.write(`sublab ${escapeControl(name)}: error: ${escapeControl(msg)}${hint}\n`);
+  if (process.env.SUBLAB_DEBUG && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+  return 1;
 }

@@ -1,6 +1,8 @@
 // Per-sweep-point summary of a result table: mean ± 95% CI half-width (t-based) and n per metric.
 // Shared by `sublab run`'s table and anything else that wants the same numbers.
 import { mean, sampleStandardDeviation } from 'simple-statistics';
+import type { Prediction } from '../language/ast.ts';
+import type { CheckedExperiment } from '../language/checked.ts';
 import type { ExperimentPlan, SweepPoint } from '../plan/types.ts';
 import type { ResultTable } from '../results/types.ts';
 import { studentTQuantile } from '../verdict/distributions.ts';
@@ -34,4 +36,43 @@ export function summarizeTable(plan: ExperimentPlan, table: ResultTable, metrics
       metrics: Object.fromEntries(metrics.map((m) => [m, summarize(rows.map((r) => r.metrics[m] ?? NaN))])),
     };
   });
+}
+
+/** Metrics a prediction names (in the order they first appear). */
+export function predictedMetrics(predictions: readonly Prediction[]): string[] {
+  const out: string[] = [];
+  const add = (name: string) => {
+    if (!out.includes(name)) out.push(name);
+  };
+  for (const p of predictions) {
+    const f = p.form;
+    switch (f.kind) {
+      case 'trend':
+      case 'peak':
+      case 'flat':
+        add(f.metric.name);
+        break;
+      case 'correlates':
+        add(f.metric.name);
+        add(f.other.name);
+        break;
+      case 'compare':
+        for (const side of [f.left, f.right]) if (side.kind === 'metric') add(side.metric.name);
+        break;
+    }
+  }
+  return out;
+}
+
+/**
+ * The metrics worth a column by default: those the predictions use and those a `measure` line
+ * names, in the experiment's measure order. When the experiment has neither (no `measure` line, no
+ * prediction naming a metric) every measured metric.
+ */
+export function displayedMetrics(e: Pick<CheckedExperiment, 'measures' | 'predictions' | 'runner'>): string[] {
+  const all = e.runner.metrics.map((m) => m.name);
+  const explicitMeasure = e.runner.open || e.measures.length !== all.length || e.measures.some((m, i) => m !== all[i]);
+  const wanted = new Set([...predictedMetrics(e.predictions), ...(explicitMeasure ? e.measures : [])]);
+  const shown = e.measures.filter((m) => wanted.has(m));
+  return shown.length ? shown : [...e.measures];
 }

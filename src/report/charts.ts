@@ -108,9 +108,12 @@ export function asciiChart(c: ChartData, height = 10): string {
 export function vegaLiteSpec(c: ChartData): Record<string, unknown> {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: c.title + (c.pooled ? ' (pooled over other sweeps)' : ''),
+    title: { text: c.title, subtitle: `mean ± 95% CI over seeds${c.pooled ? '; pooled over other sweeps' : ''}`, anchor: 'start' },
     width: 360,
     height: 220,
+    // A fixed band for the y labels: every chart has the same size whatever its numbers, so charts
+    // side by side in a write-up line up.
+    config: { axisY: { minExtent: 44, maxExtent: 44 }, axisX: { minExtent: 30, maxExtent: 30 } },
     data: { values: c.points.map((p, i) => ({ ...p, order: i })) },
     encoding: {
       x: { field: 'x', type: 'ordinal', sort: c.points.map((p) => p.x), title: c.param, axis: { labelAngle: 0 } },
@@ -118,7 +121,7 @@ export function vegaLiteSpec(c: ChartData): Record<string, unknown> {
     layer: [
       {
         mark: { type: 'errorbar', ticks: true },
-        encoding: { y: { field: 'lo', type: 'quantitative', title: `${c.metric} (mean ± 95% CI)`, scale: { zero: false } }, y2: { field: 'hi' } },
+        encoding: { y: { field: 'lo', type: 'quantitative', title: c.metric, scale: { zero: false } }, y2: { field: 'hi' } },
       },
       { mark: { type: 'line' }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
       {

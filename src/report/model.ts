@@ -30,6 +30,8 @@ export interface PredictionRow {
   because: string;
   status: string;
   statusLabel: string;
+  /** The status in a word or two, for narrow tables ("before results", "after results", …). */
+  statusShort: string;
   /** Reason recorded by `sublab register --amend`, if the registration in force is an amendment. */
   amendReason: string;
   test: string;
@@ -44,6 +46,11 @@ export interface PredictionRow {
   /** Plain symbol every font has (✓ ✗ ?), for HTML. */
   symbol: string;
   reason: string;
+  /**
+   * Further numbers the verdict carries when the verdict engine provides them (minimum detectable
+   * effect, seeds needed, unusable rows, standardised effect), as one line; empty otherwise.
+   */
+  extra: string;
 }
 
 export interface ChartReport {
@@ -85,7 +92,14 @@ export interface ExperimentReport {
   seeds: number;
   alpha: string;
   correction: string;
-  sweepTable: { axes: string[]; metrics: string[]; rows: { values: string[]; n: number; cells: string[] }[] };
+  sweepTable: SweepTable;
+  /**
+   * The same table with at most TABLE_METRICS metric columns each (LaTeX: one table per part, so
+   * every part fits the text width).
+   */
+  sweepTableParts: SweepTable[];
+  /** With a single sweep point (nothing swept): the table transposed, one row per metric. */
+  byMetric: { metric: string; cell: string; n: number }[];
   confirmatory: PredictionRow[];
   exploratory: PredictionRow[];
   /** True when some prediction's status comes from a lock that fails verification. */
@@ -95,6 +109,15 @@ export interface ExperimentReport {
   failed: { params: string; error: string }[];
   provenance: Provenance;
 }
+
+export interface SweepTable {
+  axes: string[];
+  metrics: string[];
+  rows: { values: string[]; n: number; cells: string[] }[];
+}
+
+/** Metric columns per LaTeX table part. */
+export const TABLE_METRICS = 4;
 
 /** What buildReportModel needs of one experiment's run (ExperimentResult satisfies it). */
 export interface ReportInput {
@@ -129,10 +152,47 @@ export interface BuildOptions {
   svg?: boolean;
   /** Make `file` relative to this folder. */
   root?: string;
+  /** The metrics to tabulate and chart (default: every measured metric). */
+  metrics?: (e: CheckedExperiment) => string[];
 }
 
 const marks = { confirmed: '✅', refuted: '❌', inconclusive: '❔' } as const;
 const symbols = { confirmed: '✓', refuted: '✗', inconclusive: '?' } as const;
+const shortStatus: Record<string, string> = {
+  'registered-before': 'before results',
+  registered: 'registered',
+  'registered-after': 'after results',
+  changed: 'changed',
+  'not-registered': 'not registered',
+  tampered: 'lock tampered',
+};
+
+/**
+ * What a verdict carries beyond its reason, where the verdict engine provides it: the
+ * standardised effect, rows it could not use, and for an inconclusive verdict the minimum
+ * detectable effect and the seeds it would need. Read defensively (older verdicts and verdicts
+ * made by hand have none of it); anything the reason already says is not repeated.
+ */
+export function verdictExtra(v: Verdict): string {
+  const x = v as unknown as Record<string, unknown>;
+  const parts: string[] = [];
+  const std = x.standardized ?? x.standardised;
+  if (std && typeof std === 'object' && typeof (std as { value?: unknown }).value === 'number') {
+    const s = std as { name?: string; value: number };
+    const text = `${s.name ?? 'standardised effect'} = ${formatNumber(s.value)}`;
+    if (!v.reason.includes(s.name ?? text)) parts.push(text);
+  }
+  if (typeof x.rowsNote === 'string' && x.rowsNote && !v.reason.includes(x.rowsNote)) parts.push(x.rowsNote);
+  const power = x.power as { text?: unknown; mde?: unknown; nNeeded?: unknown } | null | undefined;
+  if (power && typeof power === 'object') {
+    if (typeof power.text === 'string' && power.text) {
+      if (!v.reason.includes(power.text)) parts.push(power.text);
+    } else if (typeof power.mde === 'number') {
+      parts.push(`MDE at 80% power ${formatNumber(power.mde)}${typeof power.nNeeded === 'number' ? `, about ${Math.ceil(power.nNeeded)} seeds needed` : ''}`);
+    }
+  }
+  return parts.join('; ');
+}
 
 export function slugify(name: string): string {
   const s = name
@@ -171,6 +231,7 @@ function predictionRows(e: CheckedExperiment, verdicts: readonly Verdict[], stat
       because: p.because?.value ?? '',
       status: st?.status ?? 'not-registered',
       statusLabel: st?.label ?? 'not registered',
+      statusShort: shortStatus[st?.status ?? 'not-registered'] ?? st?.label ?? 'not registered',
       amendReason: st?.amendReason ?? '',
     };
     const exploratory = st ? st.exploratory : true;
@@ -178,7 +239,7 @@ function predictionRows(e: CheckedExperiment, verdicts: readonly Verdict[], stat
     if (vs.length === 0) {
       out.push({
         exploratory,
-        row: { ...base, text: withoutBecause(p, p.text), test: '—', statistic: '—', effect: '—', p: '—', pAdjusted: '—', n: '0', outcome: 'not judged', mark: '—', symbol: '—', reason: 'no verdict (no results)' },
+        row: { ...base, text: withoutBecause(p, p.text), test: '—', statistic: '—', effect: '—', p: '—', pAdjusted: '—', n: '0', outcome: 'not judged', mark: '—', symbol: '—', reason: 'no verdict (no results)', extra: '' },
       });
     }
     for (const v of vs) {
@@ -197,6 +258,7 @@ function predictionRows(e: CheckedExperiment, verdicts: readonly Verdict[], stat
           mark: marks[v.outcome],
           symbol: symbols[v.outcome],
           reason: v.reason,
+          extra: verdictExtra(v),
         },
       });
     }
@@ -216,6 +278,7 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
     (explicit.has(name) ? setup : defaults).push({ name, value: formatValue(v) });
   }
 
+  const metrics = opts.metrics ? opts.metrics(e).filter((m) => e.measures.includes(m)) : [...e.measures];
   // Sweep table: one row per grid point, in plan order.
   const axes = e.sweeps.map((s) => s.name);
   const byPoint = new Map<number, typeof rows>();
@@ -225,7 +288,7 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
     .map(([, rs]) => ({
       values: axes.map((a) => formatValue(rs[0]!.params[a]!)),
       n: rs.length,
-      cells: e.measures.map((m) => {
+      cells: metrics.map((m) => {
         const s = summarise(rs.map((x) => x.metrics[m]).filter((v): v is number => v !== undefined));
         return s.n === 0 ? '—' : formatMeanCi(s.mean, s.half);
       }),
@@ -233,7 +296,7 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
 
   const predRows = predictionRows(e, r.verdicts, opts.statuses(e));
   const charts: ChartReport[] = [];
-  for (const c of chartData(e.sweeps, e.measures, rows)) {
+  for (const c of chartData(e.sweeps, metrics, rows)) {
     charts.push({ title: c.title, metric: c.metric, param: c.param, ascii: asciiChart(c), svg: opts.svg ? await svgChart(c) : '' });
   }
   const computed = new Map<string, number>();
@@ -252,7 +315,9 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
     seeds: e.seeds,
     alpha: formatNumber(e.alpha),
     correction: e.correction,
-    sweepTable: { axes, metrics: [...e.measures], rows: tableRows },
+    sweepTable: { axes, metrics, rows: tableRows },
+    sweepTableParts: splitTable({ axes, metrics, rows: tableRows }, TABLE_METRICS),
+    byMetric: tableRows.length === 1 ? metrics.map((m, i) => ({ metric: m, cell: tableRows[0]!.cells[i]!, n: tableRows[0]!.n })) : [],
     confirmatory: predRows.filter((x) => !x.exploratory).map((x) => x.row),
     exploratory: predRows.filter((x) => x.exploratory).map((x) => x.row),
     lockTampered: statuses.some((s) => s.status === 'tampered'),
@@ -272,6 +337,19 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
       date: opts.date,
     },
   };
+}
+
+/** The table cut into parts of at most `k` metric columns (each part keeps the axes and n). */
+export function splitTable(t: SweepTable, k: number): SweepTable[] {
+  if (t.metrics.length <= k) return [t];
+  const parts: SweepTable[] = [];
+  // Even parts: 14 metrics in 4 parts of 4-4-3-3 rather than 4-4-4-2.
+  const n = Math.ceil(t.metrics.length / k);
+  const size = Math.ceil(t.metrics.length / n);
+  for (let i = 0; i < t.metrics.length; i += size) {
+    parts.push({ axes: t.axes, metrics: t.metrics.slice(i, i + size), rows: t.rows.map((r) => ({ ...r, cells: r.cells.slice(i, i + size) })) });
+  }
+  return parts;
 }
 
 /**

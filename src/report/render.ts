@@ -14,20 +14,77 @@ export const extensions: Record<Format, string> = { md: 'md', html: 'html', tex:
 
 export const builtinTemplates = fileURLToPath(new URL('./templates/', import.meta.url));
 
-/** GitHub-flavoured markdown, safe inside table cells: one line, `|` escaped, inline markup neutralised. */
+/**
+ * GitHub-flavoured markdown prose, safe inside table cells: one line, `|` escaped, inline markup
+ * neutralised, but only where markdown would act on a character, so the raw file reads as it
+ * renders: `_` inside a word (`teacher_acc`), `<` before a space or digit (`p < 0.001`), `&` not
+ * starting an entity, and `[0.5, 0.9]` stay as they are.
+ */
 export function escapeMarkdown(s: string): string {
-  return s.replace(/\r?\n/g, ' ').replace(/[\\`*_[\]<>|~&]/g, (c) => {
+  const t = s.replace(/\r?\n/g, ' ');
+  const word = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}]/u.test(c);
+  let out = '';
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i]!;
+    const next = t[i + 1];
     switch (c) {
+      case '\\':
+      case '`':
+      case '*':
+      case '|':
+      case '~':
+        out += '\\' + c;
+        break;
+      case '_':
+        // Intraword `_` never opens or closes emphasis.
+        out += word(t[i - 1]) && word(next) ? c : '\\' + c;
+        break;
       case '<':
-        return '&lt;';
-      case '>':
-        return '&gt;';
+        // Only `<` + letter, `/`, `!` or `?` can start raw HTML or an autolink.
+        out += next !== undefined && /[A-Za-z/!?]/.test(next) ? '\\<' : c;
+        break;
       case '&':
-        return '&amp;';
+        out += /^&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);/.test(t.slice(i)) ? '\\&' : c;
+        break;
+      case '[':
+        // A link needs `](` or `][`; a reference definition starts a line (`[x]: url`).
+        out += i === 0 ? '\\[' : c;
+        break;
+      case ']':
+        out += next === '(' || next === '[' || next === ':' ? '\\]' : c;
+        break;
+      case '>':
+      case '#':
+        // Block quote or heading only where the string starts a line; a heading's closing `#`s.
+        out += i === 0 || (c === '#' && i === t.length - 1) ? '\\' + c : c;
+        break;
+      case '-':
+      case '+':
+      case '=':
+        // A list item or setext underline, where the string starts a line.
+        out += i === 0 && (next === undefined || next === ' ') ? '\\' + c : c;
+        break;
       default:
-        return '\\' + c;
+        out += c;
     }
-  });
+  }
+  // "1. x" at the start of a line would be an ordered list.
+  return out.replace(/^(\d{1,9})([.)])( |$)/, '$1\\$2$3');
+}
+
+/**
+ * A markdown code span holding `s` verbatim: a backtick run longer than any inside it, padded
+ * when the content starts or ends with a backtick, one line. `|` is escaped (GFM table cells
+ * split on it even inside code spans), with any backslashes before it doubled so the escape
+ * is not consumed.
+ */
+export function codeSpanMarkdown(s: string): string {
+  const t = s.replace(/\r?\n/g, ' ').replace(/(\\*)\|/g, (_m, bs: string) => `${bs}${bs}\\|`);
+  if (t === '') return '';
+  const longest = Math.max(0, ...[...t.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = t.startsWith('`') || t.endsWith('`') || (t.startsWith(' ') && t.endsWith(' ') && t.trim() !== '') ? ' ' : '';
+  return `${fence}${pad}${t}${pad}${fence}`;
 }
 
 export function escapeHtml(s: string): string {
@@ -68,44 +125,89 @@ export function escapeLatex(s: string): string {
   return s.replace(/\r?\n/g, ' ').replace(/[\\&%$#_{}~^<>|±−≤≥≠∞ρ×—–✅❌❔]/gu, (c) => latex[c]!);
 }
 
+/** An identifier or prediction in LaTeX: `\texttt`, breakable after `_`, `,` and `=`. */
+export function codeLatex(s: string): string {
+  if (s === '') return '';
+  return `\\texttt{${escapeLatex(s).replace(/(\\_|,|=|\/|-)/g, '$1\\allowbreak{}')}}`;
+}
+
 const escapers: Record<Format, (s: string) => string> = { md: escapeMarkdown, html: escapeHtml, tex: escapeLatex };
 const rawKeys: Record<Format, ReadonlySet<string>> = { md: new Set(['ascii']), html: new Set(['svg']), tex: new Set() };
 
-/** Deep copy with every string escaped for `format` (raw keys excepted). */
-export function escapeModel<T>(value: T, format: Format, key = ''): T {
-  if (typeof value === 'string') return (rawKeys[format].has(key) ? value : escapers[format](value)) as T;
-  if (Array.isArray(value)) return value.map((v) => escapeModel(v, format)) as T;
+/**
+ * Fields holding identifiers or prediction texts, by path (array indices left out; a one-segment
+ * entry matches that key at any depth). Markdown gets them as code spans and LaTeX as `\texttt`,
+ * so the raw markdown reads as it renders; HTML templates put them in `<code>` themselves.
+ */
+export const codePaths: readonly string[] = [
+  'file',
+  'runner',
+  'confirmatory.text',
+  'exploratory.text',
+  'predictions.text',
+  'setup.name',
+  'setup.value',
+  'defaults.name',
+  'defaults.value',
+  'sweeps.name',
+  'sweeps.value',
+  'sweepTable.axes',
+  'sweepTable.metrics',
+  'sweepTableParts.axes',
+  'sweepTableParts.metrics',
+  'byMetric.metric',
+  'charts.metric',
+  'charts.param',
+  'figures.metric',
+  'figures.param',
+  'setupLine',
+];
+const coders: Partial<Record<Format, (s: string) => string>> = { md: codeSpanMarkdown, tex: codeLatex };
+
+function isCode(p: string): boolean {
+  return codePaths.some((c) => p === c || p.endsWith('.' + c));
+}
+
+/** Deep copy with every string escaped for `format` (raw keys excepted; code paths as code). */
+export function escapeModel<T>(value: T, format: Format, key = '', at = ''): T {
+  if (typeof value === 'string') {
+    if (rawKeys[format].has(key)) return value;
+    const coder = coders[format];
+    return (coder && isCode(at) ? coder(value) : escapers[format](value)) as T;
+  }
+  // Array items keep their parent's key and path (sweepTable.metrics[2] is at "sweepTable.metrics").
+  if (Array.isArray(value)) return value.map((v) => escapeModel(v, format, key, at)) as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = escapeModel(v, format, k);
+    for (const [k, v] of Object.entries(value)) out[k] = escapeModel(v, format, k, at ? `${at}.${k}` : k);
     return out as T;
   }
   return value;
 }
 
-function templateDirFor(format: Format, userDir?: string): string {
+function templateDirFor(format: Format, userDir?: string, page = 'report'): string {
   if (userDir) {
     if (!existsSync(userDir)) throw new Error(`template directory "${userDir}" does not exist`);
     const dir = path.join(userDir, format);
-    if (existsSync(path.join(dir, 'report.hbs'))) return dir;
+    if (existsSync(path.join(dir, `${page}.hbs`))) return dir;
   }
   return path.join(builtinTemplates, format);
 }
 
 /**
- * A renderer for one format: `<dir>/<format>/report.hbs` is the page, every other `.hbs` in that
- * folder a partial named after its file. A user directory lacking a format falls back to the
- * built-in templates for it.
+ * A renderer for one format: `<dir>/<format>/report.hbs` (or `writeup.hbs`, the page of `sublab
+ * writeup`) is the page, every other `.hbs` in that folder a partial named after its file. A user
+ * directory lacking a format's page falls back to the built-in templates for it.
  */
-export function loadTemplate(format: Format, userDir?: string): (ctx: unknown) => string {
-  const dir = templateDirFor(format, userDir);
+export function loadTemplate(format: Format, userDir?: string, page: 'report' | 'writeup' = 'report'): (ctx: unknown) => string {
+  const dir = templateDirFor(format, userDir, page);
   const hb = Handlebars.create();
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hb.registerHelper('inc', (i: number) => i + 1);
   for (const f of readdirSync(dir)) {
-    if (f.endsWith('.hbs') && f !== 'report.hbs') hb.registerPartial(f.slice(0, -4), readFileSync(path.join(dir, f), 'utf8'));
+    if (f.endsWith('.hbs') && f !== 'report.hbs' && f !== 'writeup.hbs') hb.registerPartial(f.slice(0, -4), readFileSync(path.join(dir, f), 'utf8'));
   }
-  const file = path.join(dir, 'report.hbs');
+  const file = path.join(dir, `${page}.hbs`);
   const source = readFileSync(file, 'utf8');
   let template: HandlebarsTemplateDelegate;
   try {

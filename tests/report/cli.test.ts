@@ -60,9 +60,9 @@ describe('sublab register + sublab report', () => {
     expect(await report.run(args())).toBe(0);
     for (const ext of ['md', 'html', 'tex']) expect(existsSync(path.join(dir, 'reports', `toy-command-100.${ext}`))).toBe(true);
     const text = md();
-    expect(text).toContain('# toy\\_command \\| 100%');
-    expect(text).toMatch(/\| ✅ \| predict y increases with x \| y = 2x \| registered before its first result \| Spearman/);
-    expect(text).toMatch(/\| ✅ \| predict z &lt; 1 \| {2}\| registered before its first result \|/);
+    expect(text).toContain('# toy_command \\| 100%');
+    expect(text).toMatch(/\| ✅ \| `predict y increases with x` \| y = 2x \| registered before its first result \| (Spearman|Page)/);
+    expect(text).toMatch(/\| ✅ \| `predict z < 1` \| {2}\| registered before its first result \|/);
     expect(text).not.toContain('## Exploratory');
     expect(text).toMatch(/\| 1 \| 3 \| 2\.010 ± 0\.025 \|/); // y at x = 1: mean 2.01, sd 0.01 → half 0.0248
     expect(text).toContain('y vs x (mean)');
@@ -73,17 +73,17 @@ describe('sublab register + sublab report', () => {
   it('editing a registered prediction shows "changed since registration"', async () => {
     writeFileSync(exp, EXP.replace('z < 1', 'z < 0.9'));
     expect(await report.run(args())).toBe(0);
-    expect(md()).toMatch(/## Exploratory[^]*predict z &lt; 0\.9 \| {2}\| changed since registration \|/);
+    expect(md()).toMatch(/## Exploratory[^]*`predict z < 0\.9` \| {2}\| changed since registration \|/);
   });
 
   it('a prediction added after the run is exploratory', async () => {
     writeFileSync(exp, EXP.replace('  predict z < 1\n', '  predict z < 1\n  predict y > 1\n'));
     expect(await report.run(args())).toBe(0);
     const text = md();
-    expect(text).toMatch(/## Exploratory[^]*predict y &gt; 1 \| {2}\| not registered \|/);
+    expect(text).toMatch(/## Exploratory[^]*`predict y > 1` \| {2}\| not registered \|/);
     expect(await register.run([exp])).toBe(0);
     expect(await report.run(args())).toBe(0);
-    expect(md()).toMatch(/## Exploratory[^]*predict y &gt; 1 \| {2}\| registered after results existed \|/);
+    expect(md()).toMatch(/## Exploratory[^]*`predict y > 1` \| {2}\| registered after results existed \|/);
   });
 
   it('a hand-edited lock is reported as tampered, not trusted', async () => {

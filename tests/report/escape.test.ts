@@ -1,14 +1,39 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, escapeLatex, escapeMarkdown, escapeModel, renderReport } from '../../src/report/render.ts';
+import { codeLatex, codeSpanMarkdown, escapeHtml, escapeLatex, escapeMarkdown, escapeModel, renderReport } from '../../src/report/render.ts';
 import { fixtureModel } from './fixture.ts';
 
 describe('escaping', () => {
   const nasty = 'a|b <c> & 50% d_e';
 
-  it('markdown: table-safe, no HTML, no emphasis', () => {
-    expect(escapeMarkdown(nasty)).toBe('a\\|b &lt;c&gt; &amp; 50% d\\_e');
-    expect(escapeMarkdown('*x* `y` [z](w) ~s~ \\')).toBe('\\*x\\* \\`y\\` \\[z\\](w) \\~s\\~ \\\\');
+  it('markdown: table-safe, no HTML, no emphasis, and only where markdown would act', () => {
+    expect(escapeMarkdown(nasty)).toBe('a\\|b \\<c> & 50% d_e');
+    expect(escapeMarkdown('*x* `y` [z](w) ~s~ \\')).toBe('\\*x\\* \\`y\\` [z\\](w) \\~s\\~ \\\\');
     expect(escapeMarkdown('two\nlines')).toBe('two lines');
+    // Readable as written: intraword _, < before a space or digit, & not starting an entity, [a, b].
+    expect(escapeMarkdown('teacher_features_per_dim, p < 0.001 & rho [0.5, 0.9]')).toBe('teacher_features_per_dim, p < 0.001 & rho [0.5, 0.9]');
+    // But whatever could start markup is escaped.
+    expect(escapeMarkdown('_x_ &amp; <b> a](b) [c]: d')).toBe('\\_x\\_ \\&amp; \\<b> a\\](b) [c\\]: d');
+    expect(escapeMarkdown('- item')).toBe('\\- item');
+    expect(escapeMarkdown('1. item')).toBe('1\\. item');
+    expect(escapeMarkdown('> quote')).toBe('\\> quote');
+    expect(escapeMarkdown('# h #')).toBe('\\# h \\#');
+    expect(escapeMarkdown('-0.5')).toBe('-0.5');
+  });
+
+  it('markdown code spans: verbatim, never broken out of', () => {
+    expect(codeSpanMarkdown('predict a_b < 1')).toBe('`predict a_b < 1`');
+    expect(codeSpanMarkdown('x `y` z')).toBe('``x `y` z``');
+    expect(codeSpanMarkdown('`x')).toBe('`` `x ``');
+    expect(codeSpanMarkdown('```\nfence ``` ``')).toBe('```` ``` fence ``` `` ````');
+    // A pipe stays inside its table cell; a backslash before it cannot undo the escape.
+    expect(codeSpanMarkdown('a|b')).toBe('`a\\|b`');
+    expect(codeSpanMarkdown('a\\|b')).toBe('`a\\\\\\|b`');
+    expect(codeSpanMarkdown('')).toBe('');
+  });
+
+  it('LaTeX code: \\texttt, escaped, breakable', () => {
+    expect(codeLatex('a_b = 1, x/y')).toBe('\\texttt{a\\_\\allowbreak{}b =\\allowbreak{} 1,\\allowbreak{} x/\\allowbreak{}y}');
+    expect(codeLatex('50% & $')).toBe('\\texttt{50\\% \\& \\$}');
   });
 
   it('html', () => {
@@ -25,16 +50,20 @@ describe('escaping', () => {
   it('escapes every string of the model except the raw chart fields', () => {
     const m = escapeModel({ name: '<x>', charts: [{ ascii: '<a>', svg: '<svg/>' }] }, 'html');
     expect(m).toEqual({ name: '&lt;x&gt;', charts: [{ ascii: '&lt;a&gt;', svg: '<svg/>' }] });
-    const md = escapeModel({ name: 'a|b', charts: [{ ascii: 'a|b', svg: '' }] }, 'md');
+    const md = escapeModel({ name: 'a|b', charts: [{ ascii: 'a|b', svg: '', metric: 'x_y' }], confirmatory: [{ text: 'predict x_y < 1', because: 'b_c' }] }, 'md');
     expect(md.name).toBe('a\\|b');
     expect(md.charts[0]!.ascii).toBe('a|b');
+    // Identifiers and prediction texts (by path) become code spans; prose stays prose.
+    expect(md.charts[0]!.metric).toBe('`x_y`');
+    expect(md.confirmatory[0]).toEqual({ text: '`predict x_y < 1`', because: 'b_c' });
   });
 
   it('rendered reports carry |, <, &, %, _ from names and strings escaped', async () => {
     const model = await fixtureModel();
     const md = [...renderReport(model, 'md').values()][0]!;
-    expect(md).toContain('# sparsity &amp; superposition \\| 100% &lt;toy\\_model&gt;');
-    expect(md).toContain('more superposition\\_shares &amp; more &lt;directions&gt; \\| 50% of the time');
+    expect(md).toContain('# sparsity & superposition \\| 100% \\<toy_model>');
+    expect(md).toContain('more superposition_shares & more \\<directions> \\| 50% of the time');
+    expect(md).toContain('| `predict transfer_ratio > init_ratio where sparsity = 0.9` |');
     // Each table row of the predictions table keeps its 12 cell borders (no stray unescaped |).
     const rows = md.split('\n').filter((l) => l.startsWith('| ✅') || l.startsWith('| ❌') || l.startsWith('| ❔'));
     expect(rows).toHaveLength(3);
@@ -48,7 +77,7 @@ describe('escaping', () => {
     const tex = [...renderReport(model, 'tex').values()][0]!;
     expect(tex).toContain('\\subsection*{sparsity \\& superposition \\textbar{} 100\\% \\textless{}toy\\_model\\textgreater{}}');
     // No unescaped special character outside the template's own markup.
-    const body = tex.split('\n').filter((l) => l.startsWith('predict'));
+    const body = tex.split('\n').flatMap((l) => [...l.matchAll(/\\texttt\{(predict[^\n]*?)\}\}/g)].map((m) => m[1]!));
     expect(body).toHaveLength(3);
     for (const l of body) expect(l.replace(/\\[&%_#${}]/g, '').replace(/\$\\?[a-z]*-?\$/g, '')).not.toMatch(/[%_#$<>|]/);
   });
@@ -65,7 +94,7 @@ describe('user templates', () => {
     writeFileSync(path.join(dir, 'md', 'row.hbs'), '[{{mark}} {{statusLabel}}]');
     const model = await fixtureModel();
     expect([...renderReport(model, 'md', dir).values()][0]).toBe(
-      'sparsity &amp; superposition \\| 100% &lt;toy\\_model&gt;: [✅ registered before its first result][❔ registered before its first result]',
+      'sparsity & superposition \\| 100% \\<toy_model>: [✅ registered before its first result][❔ registered before its first result]',
     );
     expect([...renderReport(model, 'tex', dir).values()][0]).toContain('\\toprule');
     expect(() => renderReport(model, 'md', path.join(dir, 'missing'))).toThrow(/does not exist/);

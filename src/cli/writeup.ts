@@ -1,0 +1,274 @@
+// `sublab writeup DIR`: one document for a folder of experiments, from the result cache only (no run
+// is computed: an experiment not run yet is shown as such), in markdown, HTML and/or LaTeX.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from './command.ts';
+import { UsageError } from './command.ts';
+import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
+import { LanguageError, PlanError, planAll } from '../exec/run-file.ts';
+import type { ExperimentPlan } from '../plan/types.ts';
+import { gitInfo, lockPathFor, readLock, type GitInfo, type LockState } from '../prereg/lock.ts';
+import { firstResultAt, predictionStatuses } from '../prereg/status.ts';
+import type { FailedRun, ResultRow, ResultTable } from '../results/types.ts';
+import { currentMachine } from '../report/model.ts';
+import { escapeModel, formats, loadTemplate, type Format } from '../report/render.ts';
+import { buildWriteupModel, figureStem, type WriteupInput, type WriteupModel } from '../report/writeup.ts';
+import { judgeExperiment } from '../verdict/judge.ts';
+import { version } from '../version.ts';
+
+const usage = `usage: sublab writeup DIR... [--format md|html|tex|all] [--out DIR] [--templates DIR] [--cache DIR]
+
+One document for a folder of experiments (every .exp in DIR; .exp files may be given too): a
+summary table of every prediction (verdict, test, effect with 95% CI, adjusted p, registration),
+then per experiment its setup in one line, the sweep table of the metrics its predictions use
+(mean ± 95% CI, n), a figure of those metrics against each swept parameter, and its verdicts.
+Predictions not registered before the first result are kept apart as exploratory.
+
+Reads the result cache only: nothing is trained or computed. Experiments (or runs) missing from
+the cache are shown as not run yet. Run them first with \`sublab run\`.
+
+Writes OUT/writeup.<md|html|tex>; the LaTeX is a complete document (pdflatex) whose figures are
+PNG files in OUT/writeup-figures/ (rendered from the same Vega-Lite charts as the HTML; without
+the optional \`sharp\` module the LaTeX says where the SVG files are instead).
+
+options:
+  --format F       md (default), html, tex, or all; repeat or comma-separate for several
+  --out DIR        output folder (default: reports/<name of the first DIR>)
+  --templates DIR  your own Handlebars templates: DIR/<format>/writeup.hbs (+ partials *.hbs)
+  --cache DIR      result cache (default: $SUBLAB_CACHE or .sublab/cache in the project)
+  --title TEXT     document title (default: the first heading of DIR/README.md, else the folder name)`;
+
+export interface WriteupOptions {
+  inputs: string[];
+  formats: Format[];
+  out?: string;
+  templates?: string;
+  cacheDir?: string;
+  title?: string;
+  git?: GitInfo;
+}
+
+export function parseWriteupArgs(args: string[], warn: (m: string) => void = () => {}): WriteupOptions {
+  const o: WriteupOptions = { inputs: [], formats: [] };
+  for (let i = 0; i < args.length; i++) {
+    let a = args[i]!;
+    let inline: string | undefined;
+    if (a.startsWith('--') && a.includes('=')) {
+      inline = a.slice(a.indexOf('=') + 1);
+      a = a.slice(0, a.indexOf('='));
+    }
+    const take = () => {
+      if (inline !== undefined) return inline;
+      const v = args[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--format' || a === '-f') {
+      for (const f of take().split(',')) {
+        if (f === 'all') o.formats.push(...formats);
+        else if ((formats as readonly string[]).includes(f)) o.formats.push(f as Format);
+        else throw new UsageError(`unknown format "${f}": expected md, html, tex or all`);
+      }
+    } else if (a === '--out' || a === '-o') o.out = take();
+    else if (a === '--templates') o.templates = take();
+    else if (a === '--cache') o.cacheDir = take();
+    else if (a === '--cache-dir') {
+      warn('--cache-dir is deprecated: use --cache DIR (the same option every command takes)');
+      o.cacheDir = take();
+    } else if (a === '--title') o.title = take();
+    else if (a.startsWith('-')) throw new UsageError(`unknown option "${a}"`);
+    else o.inputs.push(a);
+  }
+  if (o.inputs.length === 0) throw new UsageError('no folder of experiments given');
+  for (const p of o.inputs) if (!existsSync(p)) throw new UsageError(`no such file or folder: ${p}`);
+  if (o.formats.length === 0) o.formats.push('md');
+  o.formats = [...new Set(o.formats)];
+  return o;
+}
+
+/** The .exp files of the inputs: folders (not recursive) and files, each once, sorted per folder. */
+export function expFilesOf(inputs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of inputs) {
+    if (statSync(p).isDirectory()) {
+      for (const f of readdirSync(p).sort()) if (f.endsWith('.exp')) out.push(path.resolve(p, f));
+    } else out.push(path.resolve(p));
+  }
+  return [...new Set(out)];
+}
+
+/** First `# heading` of DIR/README.md, else the folder's name. */
+export function titleOf(dir: string): string {
+  const readme = path.join(dir, 'README.md');
+  if (existsSync(readme)) {
+    const m = /^# +(.+?)\s*#*\s*$/m.exec(readFileSync(readme, 'utf8'));
+    if (m) return m[1]!;
+  }
+  return path.basename(path.resolve(dir));
+}
+
+/** The plan's results as the cache holds them; nothing computed, nothing claimed, nothing moved. */
+export function cachedTable(plan: ExperimentPlan, cache: ResultCache | null, warn: (m: string) => void): { table: ResultTable; planned: number } {
+  const exp = plan.experiment;
+  const rows: ResultRow[] = [];
+  const failed: FailedRun[] = [];
+  const extras: Record<string, Record<string, unknown>> = {};
+  const ids = new Set<string>();
+  for (const run of plan.runs) {
+    ids.add(run.id);
+    if (!cache) continue;
+    const r = cache.inspect(run.id);
+    if (r.status === 'corrupt') {
+      warn(`corrupt cache entry ${r.file} (${r.reason}); left as it is, its run counts as missing`);
+      continue;
+    }
+    if (r.status !== 'hit') continue;
+    const e = r.entry;
+    if (e.output.extras) extras[run.id] = e.output.extras;
+    for (const row of e.output.rows) {
+      rows.push({
+        runId: run.id,
+        point: run.point,
+        seed: run.seed,
+        params: run.params,
+        metrics: Object.fromEntries(Object.entries(row.metrics).map(([k, v]) => [k, typeof v === 'number' ? v : NaN])),
+        keys: row.keys ?? {},
+        backend: e.output.backend,
+        wallMs: e.wallMs,
+        cached: true,
+        finishedAt: e.finishedAt,
+      });
+    }
+  }
+  rows.sort((a, b) => a.point - b.point || a.seed - b.seed);
+  return { table: { experiment: exp.name, file: exp.file, rows, failed, extras }, planned: ids.size };
+}
+
+type Sharp = (input: Buffer, opts?: { density?: number }) => { png(): { toFile(p: string): Promise<unknown> } };
+
+async function loadSharp(): Promise<Sharp | null> {
+  try {
+    const m = (await import('sharp')) as unknown as { default: Sharp };
+    return m.default;
+  } catch {
+    return null;
+  }
+}
+
+/** Write the figures the LaTeX includes: PNG (via sharp) or, without it, the SVG files. */
+async function writeFigures(model: WriteupModel, out: string): Promise<void> {
+  const dir = path.join(out, 'writeup-figures');
+  const figures = model.experiments.flatMap((e) => e.figures.map((f) => ({ e, f })));
+  rmSync(dir, { recursive: true, force: true });
+  if (figures.length === 0) return;
+  mkdirSync(dir, { recursive: true });
+  const sharp = await loadSharp();
+  for (const { e, f } of figures) {
+    const stem = figureStem(e, f);
+    if (!f.svg) continue;
+    if (sharp) {
+      // 3× the SVG's 72 dpi: sharp at print size.
+      await sharp(Buffer.from(f.svg), { density: 216 }).png().toFile(path.join(dir, `${stem}.png`));
+      f.png = `writeup-figures/${stem}.png`;
+    } else writeFileSync(path.join(dir, `${stem}.svg`), f.svg);
+  }
+  if (!sharp) {
+    model.figureNote =
+      'The figures are not included: the optional sharp module (installed with @huggingface/transformers) is missing, so no PNG was rendered. ' +
+      `Their SVG files are in ${path.basename(out)}/writeup-figures/ (convert with e.g. rsvg-convert -f pdf), and the HTML write-up shows them.`;
+  }
+}
+
+/** Plan every file, read the cache, judge, render. Returns the files written. */
+export async function writeWriteup(o: WriteupOptions, log: (s: string) => void = () => {}): Promise<string[]> {
+  const files = expFilesOf(o.inputs);
+  if (files.length === 0) throw new UsageError(`no .exp file in ${o.inputs.join(', ')}`);
+  const firstDir = statSync(o.inputs[0]!).isDirectory() ? o.inputs[0]! : path.dirname(o.inputs[0]!);
+  const out = o.out ?? path.join('reports', path.basename(path.resolve(firstDir)));
+  const inputs: WriteupInput[] = [];
+  const locks = new Map<string, LockState>();
+  const caches = new Map<string, ResultCache | null>();
+  const warn = (m: string) => log(`warning: ${m}`);
+  for (const f of files) {
+    const { plans } = planAll(f);
+    const dir = resolveCacheDir(o.cacheDir, f);
+    if (!caches.has(dir)) {
+      // Opening a cache creates its folder; a write-up must not, so a missing one stays missing.
+      if (!existsSync(dir)) warn(`no result cache at ${path.relative(process.cwd(), dir) || dir}: its experiments show as not run`);
+      caches.set(dir, existsSync(dir) ? new ResultCache(dir, { warn }) : null);
+    }
+    const cache = caches.get(dir) ?? null;
+    for (const plan of plans) {
+      const t0 = performance.now();
+      const { table, planned } = cachedTable(plan, cache, warn);
+      const verdicts = table.rows.length ? judgeExperiment(plan.experiment, table) : [];
+      const hits = new Set(table.rows.map((r) => r.runId)).size;
+      inputs.push({ experiment: plan.experiment, table, verdicts, wallMs: performance.now() - t0, cacheHits: hits, planned });
+    }
+    const lp = lockPathFor(f);
+    if (!locks.has(lp)) locks.set(lp, readLock(lp));
+  }
+  const lockOf = (file: string) => locks.get(lockPathFor(file))!;
+  const model = await buildWriteupModel(inputs, {
+    statuses: (e) => predictionStatuses(e, lockOf(e.file), firstResultAt(inputs.find((x) => x.experiment === e)!.table.rows)),
+    lockProblems: (e) => lockOf(e.file).problems.map((p) => `${path.relative(process.cwd(), lockOf(e.file).path)}:${p.line}: ${p.message}`),
+    sublabVersion: version,
+    git: o.git ?? gitInfo(process.cwd()),
+    machine: currentMachine(),
+    date: new Date().toISOString(),
+    svg: o.formats.includes('html') || o.formats.includes('tex'),
+    root: process.cwd(),
+    title: o.title ?? titleOf(firstDir),
+    dir: path.relative(process.cwd(), path.resolve(firstDir)) || '.',
+  });
+  mkdirSync(out, { recursive: true });
+  if (o.formats.includes('tex')) await writeFigures(model, out);
+  const written: string[] = [];
+  for (const fmt of o.formats) {
+    const p = path.join(out, `writeup.${fmt}`);
+    writeFileSync(p, renderWriteup(model, fmt, o.templates));
+    written.push(p);
+  }
+  return written;
+}
+
+/** The write-up in one format (every string escaped for it first, as for reports). */
+export function renderWriteup(model: WriteupModel, format: Format, userDir?: string): string {
+  const template = loadTemplate(format, userDir, 'writeup');
+  // Only HTML embeds the SVG; the other formats need not carry (and escape) it.
+  const m = format === 'html' ? model : { ...model, experiments: model.experiments.map((e) => ({ ...e, figures: e.figures.map((f) => ({ ...f, svg: '' })), charts: e.charts.map((c) => ({ ...c, svg: '' })) })) };
+  return template(escapeModel({ ...m, format }, format));
+}
+
+export const command: Command = {
+  summary: 'one write-up (md, html, tex) for a folder of experiments, from the cache: summary, tables, figures, verdicts',
+  usage,
+  async run(args) {
+    let o: WriteupOptions;
+    try {
+      o = parseWriteupArgs(args, (m) => process.stderr.write(`sublab writeup: warning: ${m}\n`));
+    } catch (e) {
+      if (e instanceof UsageError) {
+        process.stderr.write(`sublab writeup: ${e.message}\n\n${usage}\n`);
+        return 2;
+      }
+      throw e;
+    }
+    try {
+      const written = await writeWriteup(o, (s) => process.stderr.write(s + '\n'));
+      for (const w of written) process.stdout.write(`wrote ${w}\n`);
+      return 0;
+    } catch (e) {
+      if (e instanceof LanguageError) {
+        process.stderr.write(e.message + '\n');
+        return 2;
+      }
+      if (e instanceof PlanError || e instanceof UsageError) {
+        process.stderr.write(`sublab writeup: ${e.message}\n`);
+        return 2;
+      }
+      process.stderr.write(`sublab writeup: ${(e as Error).message}\n`);
+      return 1;
+    }
+  },
+};

@@ -1,0 +1,130 @@
+// `sublab writeup` on a fixture topic whose cache holds made-up results (nothing trains): what it
+// reads (the cache only), what it writes (md, html, tex + figures), and that the LaTeX compiles
+// without overfull lines when pdflatex is installed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { command as writeup, parseWriteupArgs, writeWriteup } from '../../src/cli/writeup.ts';
+import { renderReport } from '../../src/report/render.ts';
+import { fixtureModel } from './fixture.ts';
+import { makeWriteupFixture, type WriteupFixture } from './writeup-fixture.ts';
+
+function hasPdflatex(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v pdflatex'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Compile twice (longtable widths settle on the second pass); the log's overfull boxes in pt. */
+function compile(dir: string, file: string): { ok: boolean; overfull: number[]; log: string } {
+  let r = { status: 0 } as ReturnType<typeof spawnSync>;
+  for (let i = 0; i < 2; i++) r = spawnSync('pdflatex', ['-interaction=nonstopmode', '-halt-on-error', file], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  const log = readFileSync(path.join(dir, file.replace(/\.tex$/, '.log')), 'utf8');
+  const overfull = [...log.matchAll(/Overfull \\hbox \(([\d.]+)pt too wide\)/g)].map((m) => Number(m[1]));
+  return { ok: r.status === 0 && existsSync(path.join(dir, file.replace(/\.tex$/, '.pdf'))), overfull, log };
+}
+
+/** A line is "too wide" only beyond this (TeX reports fractions of a point for rounding). */
+const TOLERANCE_PT = 1;
+
+let fx: WriteupFixture;
+let out: string;
+let written: string[];
+
+beforeAll(async () => {
+  fx = makeWriteupFixture({ exploratory: true });
+  out = path.join(path.dirname(fx.dir), 'out');
+  const before = readdirSync(fx.cache).sort();
+  written = await writeWriteup({ inputs: [fx.dir], formats: ['md', 'html', 'tex'], out, cacheDir: fx.cache });
+  // Reading is all it does: no claim, no new entry, nothing moved.
+  expect(readdirSync(fx.cache).sort()).toEqual(before);
+}, 60_000);
+afterEach(() => vi.restoreAllMocks());
+
+describe('sublab writeup', () => {
+  it('writes one document per format, and the figures the LaTeX includes', () => {
+    expect(written.map((w) => path.basename(w))).toEqual(['writeup.md', 'writeup.html', 'writeup.tex']);
+    const figures = readdirSync(path.join(out, 'writeup-figures'));
+    // sparsity sweep: 4 predicted metrics × 1 axis; init by sparsity: 1 metric × 2 axes.
+    expect(figures.length).toBe(6);
+  });
+
+  it('markdown: summary of every prediction, exploratory apart, identifiers in code spans', () => {
+    const md = readFileSync(path.join(out, 'writeup.md'), 'utf8');
+    expect(md).toContain('# Fixture topic: superposition_toy \\<write-up>');
+    expect(md).toMatch(/12 preregistered predictions \(registered before their first result\): \*\*11 confirmed\*\*, \*\*0 refuted\*\*, \*\*0 inconclusive\*\*, 1 not judged yet/);
+    expect(md).toMatch(/\| ✅ \| \[sparsity sweep\]\(#sparsity-sweep\) \| `predict transfer_ratio increases with sparsity` \| \*\*confirmed\*\* \|/);
+    // The one added after registration is exploratory, in its own table, not in the summary.
+    const [summary, rest] = md.split('### Exploratory predictions');
+    expect(summary).not.toContain('child_loss < 0.002');
+    expect(rest).toMatch(/\| ❌ \| \[sparsity sweep\]\(#sparsity-sweep\) \| `predict child_loss < 0\.002 where sparsity = 0` \| \*\*refuted\*\* \|.*\| not registered \|/);
+    // Setup in one line; the sweep table of predicted metrics only (child_features_per_dim is not predicted).
+    expect(md).toContain('`runner superposition` · `extends base.exp` · `sparsity in [0, 0.5, 0.9, 0.99]` · 5 seeds');
+    expect(md).toMatch(/\| `sparsity` \| n \| `teacher_features_per_dim` \| `transfer_ratio` \| `transfer_cosine` \| `child_loss` \|/);
+    expect(md).not.toContain('child_features_per_dim');
+    expect(md).toMatch(/\| 0\.5 \| 5 \| 2\.252 ± 0\.018 \|/);
+    // Nothing swept: one row per metric.
+    expect(md).toMatch(/\| `transfer_cosine` \| 0\.790 ± 0\.014 \|/);
+    expect(md).toContain('**not run yet: none of its 6 runs is in the cache.**');
+    // Readable raw markdown: no escaped underscores in identifiers, no HTML entities.
+    expect(md).not.toMatch(/[a-z]\\_[a-z]/);
+    expect(md).not.toContain('&lt;');
+  });
+
+  it('HTML: one SVG figure per predicted metric and axis, with error bars', () => {
+    const html = readFileSync(path.join(out, 'writeup.html'), 'utf8');
+    expect(html.match(/<figure><svg /g)).toHaveLength(6);
+    expect(html).toContain('aria-roledescription="errorbar"');
+    expect(html).toContain('<h3>Exploratory predictions (not registered before their first result)</h3>');
+    expect(html).toContain('<a href="#sparsity-sweep">sparsity sweep</a>');
+  });
+
+  it('LaTeX: a complete document including the PNG figures', () => {
+    const tex = readFileSync(path.join(out, 'writeup.tex'), 'utf8');
+    expect(tex).toContain('\\documentclass');
+    expect(tex).toContain('\\end{document}');
+    expect(tex.match(/\\includegraphics\[width=0\.48\\linewidth,height=0\.34\\linewidth,keepaspectratio\]\{writeup-figures\/[a-z0-9-]+\.png\}/g)).toHaveLength(6);
+    expect(tex).toContain('\\subsection*{Exploratory predictions (not registered before their first result)}');
+  });
+
+  it.skipIf(!hasPdflatex())('LaTeX: compiles with pdflatex, no line wider than the text', () => {
+    const r = compile(out, 'writeup.tex');
+    expect(r.ok, r.log.slice(-3000)).toBe(true);
+    expect(r.overfull.filter((w) => w > TOLERANCE_PT), r.log.match(/Overfull[^\n]*\n[^\n]*/g)?.join('\n')).toEqual([]);
+  }, 240_000);
+
+  it.skipIf(!hasPdflatex())('the per-experiment LaTeX report fits a minimal article too', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sublab-tex-'));
+    const body = [...renderReport(await fixtureModel(), 'tex').values()][0]!;
+    writeFileSync(path.join(dir, 'body.tex'), body);
+    writeFileSync(path.join(dir, 'doc.tex'), '\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs,tabularx}\n\\begin{document}\n\\input{body}\n\\end{document}\n');
+    const r = compile(dir, 'doc.tex');
+    expect(r.ok, r.log.slice(-3000)).toBe(true);
+    expect(r.overfull.filter((w) => w > TOLERANCE_PT)).toEqual([]);
+  }, 240_000);
+
+  it('options: --cache, the deprecated --cache-dir with a warning, formats, errors', () => {
+    expect(parseWriteupArgs([fx.dir, '--format', 'md,tex', '--cache', 'c'])).toMatchObject({ inputs: [fx.dir], formats: ['md', 'tex'], cacheDir: 'c' });
+    const warnings: string[] = [];
+    expect(parseWriteupArgs([fx.dir, '--cache-dir=c'], (m) => warnings.push(m))).toMatchObject({ cacheDir: 'c' });
+    expect(warnings).toEqual([expect.stringMatching(/--cache-dir is deprecated: use --cache/)]);
+    expect(parseWriteupArgs([fx.dir, '-f', 'all']).formats).toEqual(['md', 'html', 'tex']);
+    expect(() => parseWriteupArgs([])).toThrow(/no folder/);
+    expect(() => parseWriteupArgs([path.join(fx.dir, 'missing')])).toThrow(/no such file or folder/);
+  });
+
+  it('the command: exit 0 and "wrote", exit 2 on a usage error', async () => {
+    let text = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((text += String(s)), true));
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((text += String(s)), true));
+    const dest = path.join(path.dirname(fx.dir), 'out2');
+    expect(await writeup.run([fx.dir, '--out', dest, '--cache', fx.cache])).toBe(0);
+    expect(text).toContain(`wrote ${path.join(dest, 'writeup.md')}`);
+    expect(await writeup.run(['--format', 'pdf', fx.dir])).toBe(2);
+  });
+});
