@@ -6,6 +6,7 @@ import { planExperiment } from '../plan/plan.ts';
 import type { Value } from '../language/ast.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
 import { showValue } from '../language/check.ts';
+import { escapeControl } from '../language/diagnostics.ts';
 
 const usage = `usage: sublab plan FILE.exp... [--json] [--seeds N] [--set name=value ...]
 
@@ -24,8 +25,16 @@ function table(plan: ExperimentPlan): string {
   ];
   const ov = Object.entries(plan.overrides);
   if (ov.length) lines.push(`  overrides: ${ov.map(([k, v]) => `${k}=${showValue(v)}`).join(', ')}`);
+  // Runs grouped by point once (filtering per point was quadratic in the plan size).
+  const byPoint = new Map<number, typeof plan.runs>();
+  for (const r of plan.runs) {
+    const l = byPoint.get(r.point);
+    if (l) l.push(r);
+    else byPoint.set(r.point, [r]);
+  }
   const rows = plan.points.map((p) => {
-    const runs = plan.runs.filter((r) => r.point === p.index);
+    const runs = byPoint.get(p.index) ?? [];
+    if (runs.length === 0) return [String(p.index), axes.map((a) => `${a}=${showValue(p.values[a]!)}`).join(' ') || '(no sweep)', '-', '-'];
     const seeds = runs.length === 1 ? String(runs[0]!.seed) : `${runs[0]!.seed}..${runs[runs.length - 1]!.seed}`;
     const ids = runs.length <= 2 ? runs.map((r) => r.id).join(' ') : `${runs[0]!.id} .. ${runs[runs.length - 1]!.id}`;
     return [String(p.index), axes.map((a) => `${a}=${showValue(p.values[a]!)}`).join(' ') || '(no sweep)', seeds, ids];
@@ -33,8 +42,9 @@ function table(plan: ExperimentPlan): string {
   const head = ['point', 'sweep', 'seeds', 'run ids'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => '  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  lines.push(fmt(head), ...rows.map(fmt));
-  return lines.join('\n');
+  lines.push(fmt(head));
+  for (const r of rows) lines.push(fmt(r));
+  return lines.map(escapeControl).join('\n');
 }
 
 export const command: Command = {
@@ -75,14 +85,22 @@ export const command: Command = {
       }
       if (failed) return 1;
       if (values.json) {
-        const out = {
-          experiments: plans.map((p) => ({
-            name: p.experiment.name,
-            file: p.experiment.file,
-            runs: p.runs.map((r) => ({ id: r.id, runner: r.runner, params: r.params, seed: r.seed })),
-          })),
-        };
-        process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+        // Written run by run: one string for a very large plan would pass V8's string limit.
+        const w = (t: string) => process.stdout.write(t);
+        w('{\n  "experiments": [');
+        plans.forEach((p, k) => {
+          w(`${k ? ',' : ''}\n    {\n      "name": ${JSON.stringify(p.experiment.name)},\n      "file": ${JSON.stringify(p.experiment.file)},\n      "runs": [`);
+          let chunk: string[] = [];
+          p.runs.forEach((r, i) => {
+            chunk.push(`${i ? ',' : ''}\n        ${JSON.stringify({ id: r.id, runner: r.runner, params: r.params, seed: r.seed })}`);
+            if (chunk.length >= 1000) {
+              w(chunk.join(''));
+              chunk = [];
+            }
+          });
+          w(chunk.join('') + (p.runs.length ? '\n      ]' : ']') + '\n    }');
+        });
+        w((plans.length ? '\n  ]' : ']') + '\n}\n');
       } else {
         process.stdout.write(plans.map(table).join('\n\n') + '\n');
       }

@@ -116,6 +116,8 @@ export function parseRunArgs(args: string[]): RunArgs {
   for (const f of out.files) {
     if (!fs.existsSync(f)) throw new UsageError(`no such file: ${f}`);
   }
+  // Said before hours of runs, not after.
+  if (out.json !== undefined && fs.existsSync(out.json) && fs.statSync(out.json).isDirectory()) throw new UsageError(`--json ${out.json} is a directory; give a file name`);
   return out;
 }
 
@@ -314,8 +316,15 @@ export async function runCommand(args: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
   }
   if (parsed.json) {
-    fs.mkdirSync(path.dirname(path.resolve(parsed.json)), { recursive: true });
-    fs.writeFileSync(parsed.json, JSON.stringify({ experiments: results.map(experimentJson) }, null, 2) + '\n');
+    try {
+      fs.mkdirSync(path.dirname(path.resolve(parsed.json)), { recursive: true });
+      fs.writeFileSync(parsed.json, JSON.stringify({ experiments: results.map(experimentJson) }, null, 2) + '\n');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOSPC' ? 'no space left on the device' : code === 'EISDIR' ? 'it is a directory' : code ?? (e as Error).message;
+      process.stderr.write(`sublab run: cannot write --json ${parsed.json}: ${why} (the results are cached: run again with another path)\n`);
+      return Math.max(exit, 1);
+    }
   }
   return exit;
 }

@@ -1,5 +1,5 @@
 // File → parsed AST → `extends` resolved → checked experiments, with every problem as a diagnostic.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as A from './ast.ts';
 import type { CheckedExperiment } from './checked.ts';
@@ -21,11 +21,62 @@ export interface CompileOptions {
   readFile?: (path: string) => string;
 }
 
+/** Largest .exp file read (a hand-written file is a few KB); $SUBLAB_MAX_EXP_BYTES changes it. */
+export const DEFAULT_MAX_EXP_BYTES = 4 * 1024 * 1024;
+/** Longest `extends` chain followed. */
+export const MAX_EXTENDS_DEPTH = 64;
+
+function maxExpBytes(): number {
+  const v = Number(process.env.SUBLAB_MAX_EXP_BYTES);
+  return Number.isInteger(v) && v > 0 ? v : DEFAULT_MAX_EXP_BYTES;
+}
+
+class ReadRefused extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Read an .exp file: regular files only (a FIFO or device would hang or never end), size-capped. */
+export function readExpFile(p: string): string {
+  const st = statSync(p);
+  if (st.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
+  if (!st.isFile()) throw new ReadRefused('it is not a regular file (a FIFO, socket or device)', 'ENOTREG');
+  const max = maxExpBytes();
+  if (st.size > max) throw new ReadRefused(`it is ${st.size} bytes, more than the ${max} an .exp file may have (SUBLAB_MAX_EXP_BYTES raises the limit)`, 'ETOOBIG');
+  const fd = openSync(p, 'r');
+  try {
+    // Read at most max + 1 bytes whatever stat said (procfs files report size 0).
+    const buf = Buffer.alloc(Math.min(max + 1, Math.max(st.size, 64 * 1024)));
+    let n = 0;
+    for (;;) {
+      const k = readSync(fd, buf, n, buf.length - n, null);
+      if (k <= 0) break;
+      n += k;
+      if (n >= buf.length) break;
+    }
+    if (n > max) throw new ReadRefused(`it is more than the ${max} bytes an .exp file may have`, 'ETOOBIG');
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A leading UTF-8 byte order mark is not part of the text. */
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 function readError(file: string, err: unknown): string {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT') return `cannot read "${file}": no such file`;
   if (code === 'EISDIR') return `cannot read "${file}": it is a directory`;
-  return `cannot read "${file}": ${(err as Error)?.message ?? String(err)}`;
+  if (code === 'EACCES') return `cannot read "${file}": permission denied`;
+  if (err instanceof ReadRefused) return `cannot read "${file}": ${err.message}`;
+  return `cannot read "${file}": ${code ?? (err as Error)?.message ?? String(err)}`;
 }
 
 /** Own statements of one experiment, with same-experiment conflicts reported. */
@@ -93,7 +144,7 @@ function merge(base: Setup, own: Setup, baseFile: string): Setup {
 }
 
 export function compileFile(file: string, opts: CompileOptions = {}): CompileResult {
-  const read = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const read = opts.readFile ?? readExpFile;
   const sources: Record<string, string> = {};
   const diagnostics: Diagnostic[] = [];
   const parsed = new Map<string, { ast: A.FileAst; diagnostics: Diagnostic[] } | { error: unknown }>();
@@ -104,7 +155,7 @@ export function compileFile(file: string, opts: CompileOptions = {}): CompileRes
     let entry = parsed.get(key);
     if (!entry) {
       try {
-        const text = given ?? read(p);
+        const text = stripBom(given ?? read(p));
         sources[p] = text;
         entry = parseSource(text, p);
       } catch (error) {
@@ -130,6 +181,16 @@ export function compileFile(file: string, opts: CompileOptions = {}): CompileRes
     if (!exp.extends) return own;
     const ext = exp.extends;
     const baseFile = path.isAbsolute(ext.value) ? ext.value : path.join(path.dirname(expFile), ext.value);
+    // Only .exp files: naming any other file (/proc/self/environ, /dev/zero) must neither read it
+    // nor echo a line of it back in a diagnostic.
+    if (!baseFile.endsWith('.exp')) {
+      diagnostics.push(diagnosticAt(ext.loc, `cannot extend "${ext.value}": only .exp files can be extended`, 'bad-extends'));
+      return undefined;
+    }
+    if (stack.length > MAX_EXTENDS_DEPTH) {
+      diagnostics.push(diagnosticAt(ext.loc, `extends chain longer than ${MAX_EXTENDS_DEPTH} files; flatten it`, 'extends-too-deep'));
+      return undefined;
+    }
     const base = load(baseFile);
     if ('error' in base) {
       diagnostics.push(diagnosticAt(ext.loc, `cannot extend "${ext.value}": ${readError(baseFile, base.error).replace(/^cannot read "[^"]*": /, '')} (looked for ${baseFile})`, 'missing-file'));
@@ -177,6 +238,9 @@ export function compileFile(file: string, opts: CompileOptions = {}): CompileRes
     return merge(baseSetup, own, baseFile);
   };
 
+  if (main.ast.experiments.length === 0 && !hasErrors(diagnostics)) {
+    diagnostics.push({ severity: 'error', file, line: 1, column: 1, length: 1, message: 'no experiment in this file (expected experiment "name" { ... })', code: 'empty-file' });
+  }
   const experiments: CheckedExperiment[] = [];
   const seen = new Map<string, A.ExperimentAst>();
   for (const exp of main.ast.experiments) {

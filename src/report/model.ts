@@ -1,5 +1,6 @@
 // The report as plain data: everything a template prints, already formatted. Built from run results,
 // registration statuses and provenance; templates only lay it out (and tests can hand-make one).
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { Prediction } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
@@ -195,12 +196,17 @@ export function verdictExtra(v: Verdict): string {
 }
 
 export function slugify(name: string): string {
-  const s = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
+  const folded = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  const s = folded
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
+  // Letters or digits outside a-z0-9 (Cyrillic, CJK, …) were dropped: a short hash of the name
+  // keeps two such experiments from sharing one report file.
+  if (/[\p{L}\p{N}]/u.test(folded.replace(/[A-Za-z0-9]/g, ''))) {
+    const h = createHash('sha256').update(name).digest('hex').slice(0, 8);
+    return s ? `${s}-${h}` : `experiment-${h}`;
+  }
   return s || 'experiment';
 }
 

@@ -131,6 +131,14 @@ export function codeLatex(s: string): string {
   return `\\texttt{${escapeLatex(s).replace(/(\\_|,|=|\/|-)/g, '$1\\allowbreak{}')}}`;
 }
 
+/**
+ * Text for inside a markdown code fence: a run of three or more backticks (which could close the
+ * fence and let what follows through as raw markdown or HTML) becomes as many ˋ (U+02CB).
+ */
+export function fenceSafe(s: string): string {
+  return s.replace(/`{3,}/g, (m) => '\u02cb'.repeat(m.length));
+}
+
 const escapers: Record<Format, (s: string) => string> = { md: escapeMarkdown, html: escapeHtml, tex: escapeLatex };
 const rawKeys: Record<Format, ReadonlySet<string>> = { md: new Set(['ascii']), html: new Set(['svg']), tex: new Set() };
 
@@ -171,7 +179,7 @@ function isCode(p: string): boolean {
 /** Deep copy with every string escaped for `format` (raw keys excepted; code paths as code). */
 export function escapeModel<T>(value: T, format: Format, key = '', at = ''): T {
   if (typeof value === 'string') {
-    if (rawKeys[format].has(key)) return value;
+    if (rawKeys[format].has(key)) return (format === 'md' ? fenceSafe(value) : value) as T;
     const coder = coders[format];
     return (coder && isCode(at) ? coder(value) : escapers[format](value)) as T;
   }
