@@ -13,7 +13,7 @@ function sublab(...args: string[]) {
 const design = ['baseline', 'weight-decay', 'learning-rate', 'owl'].map((n) => `tests/fixtures/design/${n}.exp`);
 
 describe('sublab check', () => {
-  it('exits 0 and says ok for the DESIGN.md examples', () => {
+  it('exits 0 and says ok for the design examples', () => {
     const r = sublab('check', ...design);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('ok: 4 experiments in 4 files\n');

@@ -1,4 +1,4 @@
-// The DESIGN.md examples (verbatim in tests/fixtures/design) parse, check, and mean what they say;
+// The language's design examples (the files in tests/fixtures/design) parse, check, and mean what they say;
 // and every .exp file under experiments/ passes the checker.
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -8,7 +8,7 @@ import { compileFile, formatDiagnostics } from '../../src/language/compile.ts';
 const root = join(import.meta.dirname, '..', '..');
 const design = (n: string) => relative(process.cwd(), join(root, 'tests/fixtures/design', n));
 
-describe('DESIGN.md examples', () => {
+describe('design examples (tests/fixtures/design)', () => {
   it('baseline.exp', () => {
     const r = compileFile(design('baseline.exp'));
     expect(formatDiagnostics(r)).toBe('');

@@ -1,5 +1,5 @@
 // The toy model of superposition (Elhage et al. 2022), x' = ReLU(WᵀW x + b), with a teacher and a
-// child distilled from it (RESEARCH.md §C). The seeds of a group are trained side by side as one
+// child distilled from it (docs/research.md §C). The seeds of a group are trained side by side as one
 // batched computation: W is [N, m, F], data [N, B, F]; the summed loss gives each model exactly its
 // own gradient and Adam is elementwise, so a model's numbers do not depend on its group.
 //
