@@ -217,7 +217,13 @@ export class ResultCache {
     } finally {
       fs.closeSync(fd);
     }
-    fs.renameSync(tmp, file);
+    try {
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      // E.g. a directory under the entry's name: leave no temp file behind.
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
     try {
       // Make the rename itself durable; not every platform allows fsync on a directory.
       const dfd = fs.openSync(this.dir, 'r');

@@ -257,7 +257,18 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
               git: gitNow(),
               ...(first ? { first } : {}),
             };
-            const entry = cache ? cache.write(input) : input;
+            let entry: CacheEntry | typeof input = input;
+            try {
+              if (cache) entry = cache.write(input);
+            } catch (e) {
+              // This run is lost (its result cannot be kept), not the whole sweep.
+              const why = `computed, but its cache entry cannot be written (${(e as NodeJS.ErrnoException).code ?? errorText(e)}): ${cache!.entryPath(r.id)}`;
+              failedById.set(r.id, `${describeRun(r, sweepNames)}: ${why}`);
+              counts.failed++;
+              opts.onRun?.(r.id, 'failed', why);
+              cache?.release(r.id);
+              continue;
+            }
             accept(r.id, entry, false);
           }
           cache?.release(r.id);

@@ -23,11 +23,11 @@ const KILL_GRACE_MS = 2000;
 const PIPE_GRACE_MS = 500;
 const MB = 1024 * 1024;
 /** Most a run may print on stdout before it is stopped (parameter max_output_mb). */
-export const DEFAULT_MAX_OUTPUT_MB = 64;
+export const DEFAULT_MAX_OUTPUT_MB = 16;
 
 function outputLimitBytes(params: Readonly<Record<string, Value>>): number {
   const v = Number(params.max_output_mb ?? DEFAULT_MAX_OUTPUT_MB);
-  return (Number.isFinite(v) && v > 0 ? Math.min(v, 1024) : DEFAULT_MAX_OUTPUT_MB) * MB;
+  return (Number.isFinite(v) && v > 0 ? Math.min(v, 256) : DEFAULT_MAX_OUTPUT_MB) * MB;
 }
 
 /** Process groups of programs still running; killed if sublab exits while they run. */
