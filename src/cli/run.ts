@@ -5,6 +5,7 @@ import type { Value } from '../language/ast.ts';
 import { formatDuration, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
 import { LanguageError, PlanError, runFile, type ExperimentResult } from '../exec/run-file.ts';
 import { summarizeTable } from '../exec/summary.ts';
+import { escapeControl } from '../language/diagnostics.ts';
 import { unusableRows } from '../exec/executor.ts';
 import { resolveJobs } from '../exec/pool.ts';
 import { withoutBecause } from '../exec/labels.ts';
@@ -286,12 +287,13 @@ export async function runCommand(args: string[]): Promise<number> {
           onProgress: bar ? (p) => bar.update(p) : undefined,
           warn: (m) => {
             bar?.stop();
-            process.stderr.write(`sublab: warning: ${m}\n`);
+            process.stderr.write(`sublab: warning: ${escapeControl(m)}\n`);
           },
           onExperiment: (r) => {
             bar?.stop();
             results.push(r);
-            process.stdout.write(formatExperiment(r, rel, parsed.seeds) + '\n\n');
+            // Names and values come from the file and the runner: never let them drive the terminal.
+            process.stdout.write(escapeControl(formatExperiment(r, rel, parsed.seeds)) + '\n\n');
             if (r.table.failed.length || r.verdicts.some((v) => v.outcome !== 'confirmed')) exit = Math.max(exit, 1);
           },
         });
@@ -301,13 +303,13 @@ export async function runCommand(args: string[]): Promise<number> {
           process.stderr.write(e.message + '\n');
           exit = 2;
         } else if (e instanceof PlanError) {
-          process.stderr.write(`sublab run: ${e.message}\n`);
+          process.stderr.write(`sublab run: ${escapeControl(e.message)}\n`);
           exit = 2;
         } else if (controller.signal.aborted) {
           process.stderr.write(`sublab run: interrupted; finished runs are cached, run the same command again to resume\n`);
           return 130;
         } else {
-          process.stderr.write(`sublab run: ${rel}: ${(e as Error).message}\n`);
+          process.stderr.write(`sublab run: ${escapeControl(`${rel}: ${(e as Error).message}`)}\n`);
           exit = Math.max(exit, 1);
         }
       }
