@@ -12,7 +12,7 @@ import { buildReportModel, currentMachine } from '../report/model.ts';
 import { formats, renderReport, type Format } from '../report/render.ts';
 import { version } from '../version.ts';
 
-const usage = `usage: sublab report FILE.exp... [--format md|html|tex|all] [--out DIR] [--templates DIR]
+const usage = `usage: sublab report FILE.exp... [--format md|html|tex|all] [--out DIR] [--templates DIR] [--cache DIR]
 
 Runs each file's experiments (results already in the cache are reused, so this is quick after
 \`sublab run\`) and writes one report per experiment: DIR/<experiment-slug>.<md|html|tex>.
@@ -24,7 +24,8 @@ options:
   --out DIR        output folder (default: reports)
   --templates DIR  your own Handlebars templates: DIR/<format>/report.hbs (+ partials *.hbs);
                    formats missing there use the built-in ones
-  --cache-dir DIR  result cache (default: $SUBLAB_CACHE or .sublab/cache)`;
+  --cache DIR      result cache (default: $SUBLAB_CACHE or .sublab/cache in the project);
+                   --cache-dir DIR is the old name, accepted for now with a warning`;
 
 export interface ReportOptions {
   files: string[];
@@ -39,7 +40,7 @@ export interface ReportOptions {
   git?: GitInfo;
 }
 
-export function parseReportArgs(args: string[]): ReportOptions {
+export function parseReportArgs(args: string[], warn: (m: string) => void = () => {}): ReportOptions {
   const o: ReportOptions = { files: [], formats: [], out: 'reports' };
   const value = (i: number, name: string) => {
     const v = args[i];
@@ -62,7 +63,11 @@ export function parseReportArgs(args: string[]): ReportOptions {
       }
     } else if (a === '--out' || a === '-o') o.out = take();
     else if (a === '--templates') o.templates = take();
-    else if (a === '--cache-dir') o.cacheDir = take();
+    else if (a === '--cache') o.cacheDir = take();
+    else if (a === '--cache-dir') {
+      warn('--cache-dir is deprecated: use --cache DIR (the same option every command takes)');
+      o.cacheDir = take();
+    }
     else if (a.startsWith('-')) throw new UsageError(`unknown option "${a}"`);
     else o.files.push(a);
   }
@@ -114,7 +119,7 @@ export const command: Command = {
   async run(args) {
     let o: ReportOptions;
     try {
-      o = parseReportArgs(args);
+      o = parseReportArgs(args, (m) => process.stderr.write(`sublab report: warning: ${m}\n`));
     } catch (e) {
       if (e instanceof UsageError) {
         process.stderr.write(`sublab report: ${e.message}\n\n${usage}\n`);

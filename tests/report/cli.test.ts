@@ -30,7 +30,7 @@ let dir: string;
 let exp: string;
 let EXP: string;
 let out: string;
-const args = () => [exp, '--format', 'all', '--out', path.join(dir, 'reports'), '--cache-dir', path.join(dir, 'cache')];
+const args = () => [exp, '--format', 'all', '--out', path.join(dir, 'reports'), '--cache', path.join(dir, 'cache')];
 const md = () => readFileSync(path.join(dir, 'reports', 'toy-command-100.md'), 'utf8');
 
 beforeAll(() => {
@@ -53,6 +53,11 @@ describe('sublab register + sublab report', () => {
     expect(parseReportArgs(['a.exp'])).toMatchObject({ formats: ['md'], out: 'reports' });
     expect(() => parseReportArgs(['a.exp', '--format', 'pdf'])).toThrow(/unknown format "pdf"/);
     expect(() => parseReportArgs([])).toThrow(/no .exp file/);
+    expect(parseReportArgs(['a.exp', '--cache', 'c'])).toMatchObject({ cacheDir: 'c' });
+    // The old name still works for a release, with a warning.
+    const warnings: string[] = [];
+    expect(parseReportArgs(['a.exp', '--cache-dir', 'c'], (m) => warnings.push(m))).toMatchObject({ cacheDir: 'c' });
+    expect(warnings).toEqual([expect.stringMatching(/--cache-dir is deprecated: use --cache DIR/)]);
   });
 
   it('registered before the run: confirmatory, in md, html and tex', async () => {

@@ -31,7 +31,8 @@ describe('report number formatting', () => {
   });
 
   it('slugs and because-stripped prediction text', () => {
-    expect(slugify('Weight decay: 1e-3 | <ß> & Co.')).toBe('weight-decay-1e-3-co');
+    // ß has no a-z spelling: the slug gets a short hash of the name (two such names never collide).
+    expect(slugify('Weight decay: 1e-3 | <ß> & Co.')).toMatch(/^weight-decay-1e-3-co-[0-9a-f]{8}$/);
     expect(slugify('***')).toBe('experiment');
     const { ast } = parseSource('experiment "e" {\n  runner superposition\n  predict child_loss < 1 for each sparsity because "why"\n}\n', 'x.exp');
     const p = ast.experiments[0]!.predictions[0]!;

@@ -108,6 +108,27 @@ describe('sublab writeup', () => {
     expect(r.overfull.filter((w) => w > TOLERANCE_PT)).toEqual([]);
   }, 240_000);
 
+  it('without the optional sharp module: SVG files, placeholders and a note, still a valid document', async () => {
+    vi.resetModules();
+    vi.doMock('sharp', () => {
+      throw new Error('Cannot find module sharp');
+    });
+    try {
+      const { writeWriteup: fresh } = await import('../../src/cli/writeup.ts');
+      const dest = path.join(path.dirname(fx.dir), 'out-nosharp');
+      await fresh({ inputs: [fx.dir], formats: ['tex'], out: dest, cacheDir: fx.cache });
+      const tex = readFileSync(path.join(dest, 'writeup.tex'), 'utf8');
+      expect(tex).not.toContain('\\includegraphics');
+      expect(tex).toContain('figure not rendered');
+      expect(tex).toMatch(/the optional sharp module[^}]*is missing/);
+      expect(readdirSync(path.join(dest, 'writeup-figures')).filter((f) => f.endsWith('.svg'))).toHaveLength(6);
+      if (hasPdflatex()) expect(compile(dest, 'writeup.tex').ok).toBe(true);
+    } finally {
+      vi.doUnmock('sharp');
+      vi.resetModules();
+    }
+  }, 240_000);
+
   it('options: --cache, the deprecated --cache-dir with a warning, formats, errors', () => {
     expect(parseWriteupArgs([fx.dir, '--format', 'md,tex', '--cache', 'c'])).toMatchObject({ inputs: [fx.dir], formats: ['md', 'tex'], cacheDir: 'c' });
     const warnings: string[] = [];
