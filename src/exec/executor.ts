@@ -227,6 +227,8 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
             throw new Error(`runner ${exp.runner.name} returned ${Array.isArray(outs) ? outs.length : 'no'} outputs for ${specs.length} runs`);
           }
         } catch (e) {
+          // Cancelled by Ctrl-C: the run did not fail, the user stopped it.
+          if (opts.signal?.aborted) throw new Error('interrupted');
           lastError = errorText(e);
           if (attempt < retries) warn(`${describeRun(r0, sweepNames)}${group.length > 1 ? ` and ${group.length - 1} more` : ''} failed (${lastError}); retrying (${attempt + 1}/${retries})`);
           continue;

@@ -91,3 +91,27 @@ describe('command runner process groups', () => {
     expect(e.message).toMatch(/cwd .*linger\.sh is not a directory/);
   });
 });
+
+describe('Ctrl-C on `sublab run` with a command program that never ends', () => {
+  it('one SIGINT ends sublab and the program\'s whole group', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sublab-sigint-'));
+    const f = path.join(dir, 'pid');
+    fs.copyFileSync(path.join(fixtures, 'wrap.sh'), path.join(dir, 'wrap.sh'));
+    fs.writeFileSync(path.join(dir, 'x.exp'), `experiment "x" {\n  runner command\n  set command = "sh wrap.sh ${f}"\n  set timeout = 0\n  measure acc\n  seeds 1\n  predict acc > 0.5\n}\n`);
+    const bin = path.resolve(here, '../../bin/sublab.mjs');
+    const child = spawn(process.execPath, [bin, 'run', 'x.exp', '--no-progress'], { cwd: dir, env: { ...process.env, SUBLAB_CACHE: path.join(dir, 'cache') }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const t0 = Date.now();
+    while (!(fs.existsSync(f) && fs.readFileSync(f, 'utf8').trim())) {
+      if (Date.now() - t0 > 20_000) throw new Error('the program never started');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGINT');
+    const t1 = Date.now();
+    expect(await exited).toBe(130);
+    expect(Date.now() - t1).toBeLessThan(4000);
+    expect(await gone(readPid(f))).toBe(true);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+});
