@@ -189,6 +189,9 @@ export interface PageResult {
   z: number;
 }
 
+/** Convolved null distributions of 2L by the blocks' tie patterns (the same for every untied table of one shape). */
+const pageCache = new Map<string, { min: number; probs: Float64Array }>();
+
 /** Up to this many X values per block, Page's L is exact (k! arrangements per block, convolved). */
 export const PAGE_EXACT_MAX_K = 8;
 
@@ -268,8 +271,10 @@ export function pageL(y: readonly (readonly number[])[]): PageResult {
       cache.set(key, d);
       return d;
     };
-    let dist = { min: 0, probs: Float64Array.of(1) };
-    for (const r of ranks) {
+    const allKey = ranks.map((r) => r.slice().sort((a, b) => a - b).join(',')).sort().join(';');
+    let dist = pageCache.get(allKey) ?? { min: 0, probs: Float64Array.of(1) };
+    const cached = pageCache.has(allKey);
+    for (const r of cached ? [] : ranks) {
       const b = blockDist(r);
       const out = new Float64Array(dist.probs.length + b.probs.length - 1);
       for (let a = 0; a < dist.probs.length; a++) {
@@ -278,6 +283,10 @@ export function pageL(y: readonly (readonly number[])[]): PageResult {
         for (let q = 0; q < b.probs.length; q++) out[a + q]! += pa * b.probs[q]!;
       }
       dist = { min: dist.min + b.min, probs: out };
+    }
+    if (!cached) {
+      if (pageCache.size >= 64) pageCache.delete(pageCache.keys().next().value!);
+      pageCache.set(allKey, dist);
     }
     const obs2 = Math.round(2 * L);
     const e2 = 2 * EL;

@@ -11,9 +11,10 @@ export const TARGET_POWER = 0.8;
 export function noncentralTUpper(c: number, df: number, delta: number): number {
   if (df === Infinity || df > 1e6) return normalUpper(c - delta);
   const root = Math.sqrt(df);
-  const lo = Math.max(0, root - 12);
-  const hi = root + 12;
-  const steps = 600; // Simpson, even
+  // chi(df) has sd < 0.75 around sqrt(df): ±9 covers it to below 1e-15.
+  const lo = Math.max(0, root - 9);
+  const hi = root + 9;
+  const steps = 160; // Simpson, even
   const h = (hi - lo) / steps;
   // chi(df) density: w^(df-1) e^(-w²/2) / (2^(df/2 - 1) Γ(df/2)).
   const lnC = -(df / 2 - 1) * Math.LN2 - gammaln(df / 2);
@@ -33,21 +34,48 @@ export function noncentralTUpper(c: number, df: number, delta: number): number {
  * (side = the one-sided level: alpha / 2 for a two-sided test at alpha).
  */
 export function tPower(delta: number, df: number, side: number): number {
-  return noncentralTUpper(studentTQuantile(1 - side, df), df, delta);
+  return noncentralTUpper(criticalT(side, df), df, delta);
 }
 
-/** Noncentrality at which tPower reaches `power` (bisection). */
+const critCache = new Map<string, number>();
+/** t_{1−side, df}, cached (power searches ask for the same few many times). */
+function criticalT(side: number, df: number): number {
+  const key = `${side}|${df}`;
+  let c = critCache.get(key);
+  if (c === undefined) {
+    c = studentTQuantile(1 - side, df);
+    if (critCache.size > 4096) critCache.clear();
+    critCache.set(key, c);
+  }
+  return c;
+}
+
+/** Noncentrality at which tPower reaches `power`: secant from the normal-theory guess, bracketed. */
 export function detectableNoncentrality(df: number, side: number, power = TARGET_POWER): number {
+  const f = (d: number) => tPower(d, df, side) - power;
+  let a = zUpper(side) + zUpper(1 - power); // normal theory: a little below the t answer
+  let fa = f(a);
+  let b = a * 1.05 + 0.05;
+  let fb = f(b);
+  for (let i = 0; i < 30 && Math.abs(fb) > 1e-10; i++) {
+    const next = fb === fa ? b + 0.01 : b - (fb * (b - a)) / (fb - fa);
+    a = b;
+    fa = fb;
+    b = Math.max(1e-6, next);
+    fb = f(b);
+  }
+  if (Math.abs(fb) <= 1e-7) return b;
+  // Fallback: bisection on a bracket.
   let lo = 0;
   let hi = 1;
-  while (tPower(hi, df, side) < power) {
+  while (f(hi) < 0) {
     lo = hi;
     hi *= 2;
     if (hi > 1e6) return Infinity;
   }
   for (let i = 0; i < 60 && hi - lo > 1e-10 * hi; i++) {
     const mid = (lo + hi) / 2;
-    if (tPower(mid, df, side) < power) lo = mid;
+    if (f(mid) < 0) lo = mid;
     else hi = mid;
   }
   return (lo + hi) / 2;
@@ -71,25 +99,19 @@ export function nNeeded(design: Design, d: number, side: number): number | null 
   if (!(a > 0) || !Number.isFinite(a)) return null;
   const power = (n: number) =>
     design === 'one-sample' ? tPower(a * Math.sqrt(n), n - 1, side) : tPower(a * Math.sqrt(n / 2), 2 * n - 2, side);
-  if (power(2) >= TARGET_POWER) return 2;
-  let lo = 2;
-  let hi = 4;
-  while (power(hi) < TARGET_POWER) {
-    lo = hi;
-    hi *= 2;
-    if (hi > 1e6) return Infinity;
-  }
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (power(mid) >= TARGET_POWER) hi = mid;
-    else lo = mid;
-  }
-  return hi;
+  // Normal theory gives n within a few of the answer; walk from there.
+  const z = zUpper(side) + zUpper(1 - TARGET_POWER);
+  const guess = (design === 'one-sample' ? 1 : 2) * (z / a) ** 2;
+  if (guess > 1e6) return Infinity;
+  let n = Math.max(2, Math.floor(guess));
+  while (n > 2 && power(n - 1) >= TARGET_POWER) n--;
+  while (power(n) < TARGET_POWER) n++;
+  return n;
 }
 
 /** Normal quantile z_{1−q}. */
 export function zUpper(q: number): number {
-  return studentTQuantile(1 - q, Infinity);
+  return criticalT(q, Infinity);
 }
 
 /**
