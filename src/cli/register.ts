@@ -14,11 +14,13 @@ import { storedEvidence } from '../prereg/evidence.ts';
 import { withFileLock } from '../prereg/filelock.ts';
 import { escapeControl as safe } from '../language/diagnostics.ts';
 
-const usage = `usage: sublab register FILE.exp... [--amend --reason TEXT] [--status]
+const usage = `usage: sublab register FILE.exp... [--amend --reason TEXT] [--status] [--cache DIR]
 
 Records every prediction of each file in the lock file sublab.lock beside it (JSON Lines, one
 entry per prediction, only ever appended): normalised text, its sha256, the experiment's setup
-hash, the time and the git commit (with a dirty flag). Commit the lock with the experiments.
+hash, the time and the git commit (with a dirty flag), and whether results of the experiment
+already existed (then its predictions are exploratory for good). Commit the lock with the
+experiments, before running them.
 
 A prediction already registered unchanged is left alone. A prediction whose text or setup
 changed since registration is refused unless --amend is given.
@@ -26,13 +28,16 @@ changed since registration is refused unless --amend is given.
 options:
   --amend            append new versions of changed predictions; the old entries stay
   --reason TEXT      why (required with --amend); recorded in the lock and shown in reports
-  --status           write nothing: verify the locks and print each prediction's status`;
+  --status           write nothing: verify the locks and print each prediction's status
+  --cache DIR        result cache to look in for existing results (default $SUBLAB_CACHE or
+                     .sublab/cache in the project; the project's results ledger is always read)`;
 
 interface Options {
   files: string[];
   amend: boolean;
   reason?: string;
   status: boolean;
+  cacheDir?: string;
 }
 
 function parse(args: string[]): Options {
@@ -45,6 +50,10 @@ function parse(args: string[]): Options {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
       if (v === undefined || v.trim() === '') throw new UsageError('--reason needs a text, e.g. --reason "threshold was a typo"');
       o.reason = v;
+    } else if (a === '--cache' || a.startsWith('--cache=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      if (v === undefined || v === '') throw new UsageError('--cache needs a directory');
+      o.cacheDir = v;
     } else if (a.startsWith('-')) throw new UsageError(`unknown option "${a}"`);
     else o.files.push(a);
   }
@@ -101,7 +110,7 @@ export const command: Command = {
         }
         for (const e of exps) {
           process.stdout.write(`${safe(e.name)} (${rel(e.file)}):\n`);
-          for (const s of predictionStatuses(e, lock, storedEvidence(e))) {
+          for (const s of predictionStatuses(e, lock, storedEvidence(e, o.cacheDir))) {
             process.stdout.write(`  ${s.label.padEnd(28)} line ${s.prediction.loc.line}: ${safe(s.text)}${s.amendReason ? ` (amended: ${safe(s.amendReason)})` : ''}${s.detail ? `\n  ${''.padEnd(28)} (${s.detail})` : ''}\n`);
           }
         }
@@ -116,7 +125,7 @@ export const command: Command = {
           return false;
         }
         // What results existed when this entry is written is recorded in it, for good.
-        const since = new Map(exps.map((e) => [e, storedEvidence(e).firstAt?.toISOString() ?? null]));
+        const since = new Map(exps.map((e) => [e, storedEvidence(e, o.cacheDir).firstAt?.toISOString() ?? null]));
         const plan = planRegistration(exps, lock, { amend: o.amend, reason: o.reason, now: new Date(), git: gitInfo(path.dirname(lp)), resultsSince: (e) => since.get(e) ?? null });
         const refused = plan.actions.filter((a) => a.action === 'refused');
         for (const a of plan.actions) {

@@ -81,6 +81,16 @@ describe('preregistration laundering (issue 13)', () => {
     expect(await run({ cacheDir: path.join(dir, 'cache-new') })).toEqual(['registered-after']);
   });
 
+  it('register --cache DIR records results found in that cache (even with no ledger)', async () => {
+    await run({ cacheDir: path.join(dir, 'elsewhere') });
+    fs.rmSync(ledgerPath(file));
+    await sleep(5);
+    expect(await registerCommand.run([file, '--cache', path.join(dir, 'elsewhere')])).toBe(0);
+    const entry = JSON.parse(fs.readFileSync(path.join(dir, 'sublab.lock'), 'utf8').split('\n')[0]!);
+    expect(entry.resultsSince).toMatch(/^\d{4}-/);
+    expect(await run({ cacheDir: path.join(dir, 'cache-new') })).toEqual(['registered-after']);
+  });
+
   it('register first, then run: registered before its first result', async () => {
     await register();
     await sleep(5);
