@@ -1,6 +1,7 @@
 // When did results of an experiment first exist? Gathered from the result rows (their first
 // computation, kept across `--fresh`), the project's results ledger (kept across caches) and, for
 // `sublab register`, the cache itself. Used for statuses and written into new lock entries.
+import fs from 'node:fs';
 import type { CheckedExperiment } from '../language/checked.ts';
 import type { ResultRow } from '../results/types.ts';
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
@@ -25,6 +26,8 @@ export function storedEvidence(exp: CheckedExperiment, cacheDir?: string): Resul
   const commits = new Set<string>();
   try {
     const dir = resolveCacheDir(cacheDir, exp.file);
+    // Looking must not create a cache folder.
+    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return { firstAt, commits: [] };
     const cache = new ResultCache(dir, { warn: () => {} });
     const ids = new Set(planExperiment(exp).runs.map((r) => r.id));
     for (const id of ids) {
