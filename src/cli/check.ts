@@ -3,6 +3,8 @@ import { UsageError } from './command.ts';
 import { parseCommandArgs, withUsage } from './args.ts';
 import { compileFile } from '../language/compile.ts';
 import { formatDiagnostic, type Diagnostic } from '../language/diagnostics.ts';
+import { planExperiment } from '../plan/plan.ts';
+import { undecidablePredictions } from '../verdict/decidable.ts';
 
 const usage = `usage: sublab check FILE.exp...
 
@@ -29,6 +31,21 @@ export const command: Command = {
           printed.add(key);
           if (d.severity === 'error') errors++;
           process.stderr.write(formatDiagnostic(d as Diagnostic, r.sources[d.file]) + '\n');
+        }
+        // Predictions the planned rows can never decide (a trend over 3 rows: p ≥ 1/3).
+        for (const exp of r.experiments) {
+          let planned;
+          try {
+            planned = planExperiment(exp).runs;
+          } catch {
+            continue;
+          }
+          for (const d of undecidablePredictions(exp, planned)) {
+            const key = `${d.file}:${d.line}:${d.column}:${d.message}`;
+            if (printed.has(key)) continue;
+            printed.add(key);
+            process.stderr.write(formatDiagnostic(d, r.sources[d.file]) + '\n');
+          }
         }
         experiments += r.experiments.length;
       }

@@ -6,6 +6,8 @@ import { planExperiment } from '../plan/plan.ts';
 import type { Value } from '../language/ast.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
 import { showValue } from '../language/check.ts';
+import { formatDiagnostic } from '../language/diagnostics.ts';
+import { undecidablePredictions } from '../verdict/decidable.ts';
 import { escapeControl } from '../language/diagnostics.ts';
 
 const usage = `usage: sublab plan FILE.exp... [--json] [--seeds N] [--set name=value ...]
@@ -81,6 +83,8 @@ export const command: Command = {
           } catch (err) {
             throw new UsageError(`experiment "${exp.name}": ${(err as Error).message}`);
           }
+          // Predictions these runs can never decide (a trend over 3 rows: p ≥ 1/3).
+          for (const d of undecidablePredictions(exp, plans[plans.length - 1]!.runs)) process.stderr.write(formatDiagnostic(d, r.sources[d.file]) + '\n');
         }
       }
       if (failed) return 1;
