@@ -244,6 +244,19 @@ function jsonProgress(): ProgressRenderer {
       if (!p.finished && now - last < 1000) return;
       last = now;
       process.stderr.write(JSON.stringify({ progress: p }) + '\n');
+      // Issue 11: standardised effect, the CI's level, rows per sweep point (used, and why not),
+      // seeds used, and for inconclusive verdicts the MDE at 80% power and the seeds needed.
+      ci_level: v.effect ? (v.effect.level ?? 0.95) : null,
+      standardized: v.standardized ? num(v.standardized.value) : null,
+      standardized_name: v.standardized?.name ?? null,
+      mc_error: num(v.mcError ?? null),
+      rows_per_point: (v.rows?.points ?? []).map((p) => ({ point: p.label, total: p.total, used: p.used, nan: p.nan, infinite: p.infinite, missing: p.missing, unmatched: p.unmatched, failed: p.failed })),
+      rows_not_used: v.rowsNote ?? '',
+      seeds: v.rows?.seeds ?? [],
+      mde: v.power ? num(v.power.mde) : null,
+      mde_standardized: v.power ? num(v.power.mdeStandardized) : null,
+      n_needed: v.power ? (v.power.nNeeded === null ? null : Number.isFinite(v.power.nNeeded) ? v.power.nNeeded : null) : null,
+      n_needed_unit: v.power?.unit ?? null,
     },
     stop() {},
   };
