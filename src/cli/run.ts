@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Value } from '../language/ast.ts';
-import { formatDuration, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
+import { formatDuration, createEtaEstimator, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
 import { LanguageError, PlanError, runFile, type ExperimentResult } from '../exec/run-file.ts';
-import { summarizeTable } from '../exec/summary.ts';
+import { displayedMetrics, summarizeTable } from '../exec/summary.ts';
 import { escapeControl } from '../language/diagnostics.ts';
 import { unusableRows } from '../exec/executor.ts';
 import { resolveJobs } from '../exec/pool.ts';
@@ -17,6 +17,7 @@ const usage = `usage: sublab run FILE.exp... [options]
 
 Runs every experiment in the files (cached runs are not recomputed), prints a table per
 experiment (sweep point × metrics, mean ± 95% CI half-width (n)) and each prediction's verdict.
+The table shows the metrics the predictions and \`measure\` lines use (--all-metrics: every one).
 
 options:
   --json PATH        also write the rows and verdicts as JSON
@@ -28,6 +29,7 @@ options:
   --jobs N|auto      processes computing runs at once, each with its own TensorFlow.js backend
                      (default $SUBLAB_JOBS, else 1; auto: one per CPU core). They share the
                      work through the cache, so --jobs needs it.
+  --all-metrics      tabulate every metric the runner reports, not only the predicted ones
   --no-progress      no progress bar or progress lines
   --progress-json    progress as JSON lines on stderr (at most one a second, and the last)
 
@@ -43,6 +45,8 @@ export interface RunArgs {
   cacheDir?: string;
   retries: number;
   progress: boolean | 'json';
+  /** Table every measured metric, not only those the predictions and `measure` lines use. */
+  allMetrics?: boolean;
   /** undefined: $SUBLAB_JOBS or 1. */
   jobs?: number | 'auto';
 }
@@ -106,6 +110,9 @@ export function parseRunArgs(args: string[]): RunArgs {
       case '--no-progress':
         out.progress = false;
         break;
+      case '--all-metrics':
+        out.allMetrics = true;
+        break;
       case '--progress-json':
         out.progress = 'json';
         break;
@@ -133,12 +140,15 @@ function pad(s: string, w: number, right = false): string {
   return right ? ' '.repeat(Math.max(0, w - len)) + s : s + ' '.repeat(Math.max(0, w - len));
 }
 
-/** Text table: one line per sweep point, one column per swept parameter and per metric. */
-export function formatResultTable(r: ExperimentResult): string {
+/**
+ * Text table: one line per sweep point, one column per swept parameter and per metric — the
+ * metrics the predictions and `measure` lines use, or (`all`) every measured one.
+ */
+export function formatResultTable(r: ExperimentResult, all = false): string {
   // Axes actually swept (a `--set` on a swept parameter collapses its axis).
   const sweeps = Object.keys(r.plan.points[0]?.values ?? {});
-  const summary = summarizeTable(r.plan, r.table);
-  const metrics = r.experiment.measures;
+  const metrics = all ? r.experiment.measures : displayedMetrics(r.experiment);
+  const summary = summarizeTable(r.plan, r.table, metrics);
   const head = [...(sweeps.length ? sweeps : ['point']), ...metrics];
   const body = summary.map((p) => [
     ...(sweeps.length ? sweeps.map((s) => fmtValue(p.point.values[s]!)) : ['all']),
@@ -150,7 +160,10 @@ export function formatResultTable(r: ExperimentResult): string {
   ]);
   const widths = head.map((h, i) => Math.max([...h].length, ...body.map((b) => [...b[i]!].length)));
   const line = (cells: string[]) => '  ' + cells.map((c, i) => pad(c, widths[i]!, i >= (sweeps.length || 1))).join('  │  ');
-  return [line(head), '  ' + widths.map((w) => '─'.repeat(w)).join('──┼──'), ...body.map(line)].join('\n');
+  const table = [line(head), '  ' + widths.map((w) => '─'.repeat(w)).join('──┼──'), ...body.map(line)];
+  const hidden = r.experiment.measures.length - metrics.length;
+  if (hidden > 0) table.push(`  (${hidden} more metric${hidden === 1 ? '' : 's'} not shown: --all-metrics, --json or sublab report)`);
+  return table.join('\n');
 }
 
 function formatVerdictLine(v: Verdict): string {
@@ -164,7 +177,7 @@ function unusableNote(r: ExperimentResult): string {
   return n ? `, ${n} unusable row${n === 1 ? '' : 's'}` : '';
 }
 
-export function formatExperiment(r: ExperimentResult, relFile: string, seedsOverride?: number): string {
+export function formatExperiment(r: ExperimentResult, relFile: string, seedsOverride?: number, allMetrics = false): string {
   const exp = r.experiment;
   const out: string[] = [];
   out.push(`experiment "${exp.name}"  (${relFile})`);
@@ -178,7 +191,7 @@ export function formatExperiment(r: ExperimentResult, relFile: string, seedsOver
     `  runner ${exp.runner.name} · ${r.plan.points.length} point${r.plan.points.length === 1 ? '' : 's'} × ${seeds} seed${seeds === 1 ? '' : 's'} = ${runs} runs · ${computed} computed, ${r.cacheHits} cached, ${failed} failed${unusableNote(r)} · ${formatDuration(r.wallMs)}` +
       (r.table.rows[0] ? ` · backend ${[...new Set(r.table.rows.map((x) => x.backend))].join(', ')}` : ''),
   );
-  out.push('', formatResultTable(r), '');
+  out.push('', formatResultTable(r, allMetrics), '');
   const unusable = unusableRows(r.table.rows, exp.measures);
   if (unusable.length) {
     out.push(`  ${unusable.length} row${unusable.length === 1 ? '' : 's'} unusable (a metric is not a finite number; the verdicts cannot use ${unusable.length === 1 ? 'it' : 'them'}):`);
@@ -231,19 +244,6 @@ export function experimentJson(r: ExperimentResult) {
       p_adjusted: num(v.pAdjusted),
       n: v.n,
       reason: v.reason,
-    })),
-  };
-}
-
-/** Machine-readable progress: one JSON object per line on stderr, throttled. */
-function jsonProgress(): ProgressRenderer {
-  let last = 0;
-  return {
-    update(p) {
-      const now = Date.now();
-      if (!p.finished && now - last < 1000) return;
-      last = now;
-      process.stderr.write(JSON.stringify({ progress: p }) + '\n');
       // Issue 11: standardised effect, the CI's level, rows per sweep point (used, and why not),
       // seeds used, and for inconclusive verdicts the MDE at 80% power and the seeds needed.
       ci_level: v.effect ? (v.effect.level ?? 0.95) : null,
@@ -257,6 +257,29 @@ function jsonProgress(): ProgressRenderer {
       mde_standardized: v.power ? num(v.power.mdeStandardized) : null,
       n_needed: v.power ? (v.power.nNeeded === null ? null : Number.isFinite(v.power.nNeeded) ? v.power.nNeeded : null) : null,
       n_needed_unit: v.power?.unit ?? null,
+    })),
+  };
+}
+
+/**
+ * Machine-readable progress: one JSON object per line on stderr, throttled. `eta` is the estimate
+ * the bar shows (`lowerBound`: only the rest of the current phase is known yet).
+ */
+function jsonProgress(): ProgressRenderer {
+  let last = 0;
+  let estimate = createEtaEstimator();
+  let experiment: string | undefined;
+  return {
+    update(p) {
+      if (p.experiment !== experiment) {
+        experiment = p.experiment;
+        estimate = createEtaEstimator();
+      }
+      const eta = estimate(p);
+      const now = Date.now();
+      if (!p.finished && now - last < 1000) return;
+      last = now;
+      process.stderr.write(JSON.stringify({ progress: p, eta }) + '\n');
     },
     stop() {},
   };
@@ -306,7 +329,7 @@ export async function runCommand(args: string[]): Promise<number> {
             bar?.stop();
             results.push(r);
             // Names and values come from the file and the runner: never let them drive the terminal.
-            process.stdout.write(escapeControl(formatExperiment(r, rel, parsed.seeds)) + '\n\n');
+            process.stdout.write(escapeControl(formatExperiment(r, rel, parsed.seeds, parsed.allMetrics)) + '\n\n');
             if (r.table.failed.length || r.verdicts.some((v) => v.outcome !== 'confirmed')) exit = Math.max(exit, 1);
           },
         });

@@ -2,6 +2,24 @@
 // should not fill with carriage returns).
 import cliProgress from 'cli-progress';
 
+/**
+ * What a runner reports while it computes a group of runs (RunContext.progress). `phase`, `done`
+ * and `total` are shown as they are ("distill 120/469 epoch 1/1"); two optional fields let the
+ * ETA be estimated from the first steps of the first group instead of after it:
+ * * `fraction`: share of the whole group's work done, 0–1, across all its phases (e.g. steps done
+ *   over all steps of teacher and distillation);
+ * * `runs`: how many runs the group computes (the runner's `specs.length`).
+ * Without them the ETA is a lower bound ("≥"): the rest of the current phase.
+ */
+export interface RunnerProgress {
+  phase: string;
+  done: number;
+  total: number;
+  detail?: string;
+  fraction?: number;
+  runs?: number;
+}
+
 export interface ExecProgress {
   experiment: string;
   total: number;
@@ -14,9 +32,67 @@ export interface ExecProgress {
   /** Estimated ms until the remaining runs are computed; null until one run has been timed. */
   etaMs: number | null;
   /** The runner's own progress line for the group in flight (phase / epoch). */
-  runner?: { phase: string; done: number; total: number; detail?: string };
+  runner?: RunnerProgress;
   /** Set on the last event of a plan. */
   finished?: boolean;
+}
+
+/** An ETA, and whether it is only a lower bound (the rest of what is known so far). */
+export interface Eta {
+  ms: number | null;
+  lowerBound: boolean;
+}
+
+/**
+ * ETA from the executor's timed runs when it has them (`etaMs`), else from the runner's step-level
+ * progress of the group in flight: time so far in the group (or phase) scaled by the share left.
+ * Stateful: feed it every event of one plan, in order.
+ */
+export function createEtaEstimator(now: () => number = Date.now) {
+  let groupStart = now();
+  let phaseStart = groupStart;
+  let phase: string | undefined;
+  let settled = -1;
+  return (p: ExecProgress): Eta => {
+    const t = now();
+    const s = p.done + p.cached + p.failed;
+    if (s !== settled || !p.runner) {
+      // A run settled, or the executor speaks between groups: the next runner line starts a group.
+      if (s !== settled || phase !== undefined) groupStart = t;
+      settled = s;
+      phase = undefined;
+    }
+    if (p.etaMs !== null || p.finished) return { ms: p.etaMs, lowerBound: false };
+    const r = p.runner;
+    if (!r) return { ms: null, lowerBound: false };
+    if (r.phase !== phase) {
+      // The group's first phase started with the group; a later one when the previous one ended.
+      phaseStart = phase === undefined ? groupStart : t;
+      phase = r.phase;
+    }
+    const MIN_MS = 1500;
+    if (typeof r.fraction === 'number' && r.fraction > 0 && r.fraction <= 1) {
+      const elapsed = t - groupStart;
+      if (elapsed < MIN_MS) return { ms: null, lowerBound: false };
+      const group = elapsed / r.fraction;
+      const left = group - elapsed;
+      if (typeof r.runs === 'number' && r.runs > 0) {
+        const after = Math.max(0, p.remaining - r.runs);
+        return { ms: left + (after * group) / r.runs, lowerBound: false };
+      }
+      return { ms: left, lowerBound: p.remaining > 0 };
+    }
+    if (r.total > 0 && r.done > 0 && r.done < r.total) {
+      const elapsed = t - phaseStart;
+      if (elapsed < MIN_MS) return { ms: null, lowerBound: false };
+      return { ms: (elapsed * (r.total - r.done)) / r.done, lowerBound: true };
+    }
+    return { ms: null, lowerBound: false };
+  };
+}
+
+export function formatEta(e: Eta): string {
+  return e.ms === null ? '?' : `${e.lowerBound ? '≥' : ''}${formatDuration(e.ms)}`;
 }
 
 export function formatDuration(ms: number | null): string {
@@ -29,9 +105,9 @@ export function formatDuration(ms: number | null): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-export function progressLine(p: ExecProgress): string {
+export function progressLine(p: ExecProgress, eta: Eta = { ms: p.etaMs, lowerBound: false }): string {
   const r = p.runner ? ` · ${p.runner.phase} ${p.runner.done}/${p.runner.total}${p.runner.detail ? ' ' + p.runner.detail : ''}` : '';
-  return `${p.experiment}: ${p.done + p.cached + p.failed}/${p.total} runs (${p.done} done, ${p.cached} cached, ${p.failed} failed, ${p.remaining} remaining) ETA ${formatDuration(p.etaMs)}${r}`;
+  return `${p.experiment}: ${p.done + p.cached + p.failed}/${p.total} runs (${p.done} done, ${p.cached} cached, ${p.failed} failed, ${p.remaining} remaining) ETA ${formatEta(eta)}${r}`;
 }
 
 export interface ProgressRenderer {
@@ -40,9 +116,18 @@ export interface ProgressRenderer {
 }
 
 /** TTY: a live bar. Otherwise: a line at most every `intervalMs` (and the final one). */
-export function createProgressRenderer(opts: { stream?: NodeJS.WriteStream; tty?: boolean; intervalMs?: number } = {}): ProgressRenderer {
+export function createProgressRenderer(opts: { stream?: NodeJS.WriteStream; tty?: boolean; intervalMs?: number; now?: () => number } = {}): ProgressRenderer {
   const stream = opts.stream ?? process.stderr;
   const tty = opts.tty ?? Boolean(stream.isTTY);
+  let estimate = createEtaEstimator(opts.now);
+  let experiment: string | undefined;
+  const etaOf = (p: ExecProgress): Eta => {
+    if (p.experiment !== experiment) {
+      experiment = p.experiment;
+      estimate = createEtaEstimator(opts.now);
+    }
+    return estimate(p);
+  };
   if (!tty) {
     const interval = opts.intervalMs ?? 15_000;
     let last = 0;
@@ -50,7 +135,7 @@ export function createProgressRenderer(opts: { stream?: NodeJS.WriteStream; tty?
     return {
       update(p) {
         const now = Date.now();
-        const text = progressLine(p);
+        const text = progressLine(p, etaOf(p));
         // Only plan-level changes or the interval produce a line; runner chatter alone does not.
         if (p.finished || now - last >= interval) {
           if (text !== lastText && (p.total > p.cached || p.finished)) stream.write(text + '\n');
@@ -79,7 +164,7 @@ export function createProgressRenderer(opts: { stream?: NodeJS.WriteStream; tty?
         done: p.done,
         cached: p.cached,
         failed: p.failed,
-        etaText: formatDuration(p.etaMs),
+        etaText: formatEta(etaOf(p)),
         runner: p.runner ? ` · ${p.runner.phase} ${p.runner.done}/${p.runner.total}${p.runner.detail ? ' ' + p.runner.detail : ''}` : '',
       };
       const value = p.done + p.cached + p.failed;

@@ -77,8 +77,11 @@ export interface RunOutputRow {
 }
 
 export interface RunContext {
-  /** Progress line for long work; the executor renders it (TTY bar or quiet). */
-  progress(msg: { phase: string; done: number; total: number; detail?: string }): void;
+  /**
+   * Progress line for long work; the executor renders it (TTY bar or quiet). Optional fields make
+   * the ETA exact from the first steps (see RunnerProgress in src/exec/progress.ts).
+   */
+  progress(msg: { phase: string; done: number; total: number; detail?: string; fraction?: number; runs?: number }): void;
   /** Cancelled when the user interrupts. */
   signal?: AbortSignal;
   /** Directory for runner-level caches (e.g. trained teachers), inside the result cache. */

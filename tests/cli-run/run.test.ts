@@ -87,7 +87,9 @@ describe('sublab run', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('experiment "all confirmed"');
     expect(r.stdout).toContain('override: steps = 30 (from --set)');
-    expect(r.stdout).toMatch(/sparsity\s+│\s+teacher_features_per_dim/);
+    // The table shows the predicted metric (teacher_loss) and says the others are left out.
+    expect(r.stdout).toMatch(/sparsity\s+│\s+teacher_loss\n/);
+    expect(r.stdout).toMatch(/\(6 more metrics not shown: --all-metrics/);
     expect(r.stdout).toMatch(/\n {2}0\.5\s+│\s+\S+ ± \S+ \(3\)/);
     expect(r.stdout).toMatch(/✔ confirmed\s+predict teacher_loss > 0 {2}\(line 11\)/);
     expect(r.stdout).toContain('1 prediction: 1 confirmed, 0 refuted, 0 inconclusive');
