@@ -228,6 +228,14 @@ export function withoutBecause(p: Prediction, text: string): string {
   return text.slice(0, i) + suffix;
 }
 
+/** After the effect and its CI: the CI's level when not 95% (flat's 1 − alpha), and the standardised effect. */
+function effectNote(v: Verdict): string {
+  const level = v.effect?.level;
+  const lv = level !== undefined && level !== 0.95 ? ` (${formatNumber(100 * level, 3)}% CI)` : '';
+  const sd = v.standardized && v.standardized.name !== 'rho' && Number.isFinite(v.standardized.value) ? `, ${v.standardized.name} = ${formatNumber(v.standardized.value)}` : '';
+  return lv + sd;
+}
+
 function predictionRows(e: CheckedExperiment, verdicts: readonly Verdict[], statuses: readonly PredictionStatus[]): { row: PredictionRow; exploratory: boolean }[] {
   const out: { row: PredictionRow; exploratory: boolean }[] = [];
   e.predictions.forEach((p, i) => {
@@ -256,7 +264,7 @@ function predictionRows(e: CheckedExperiment, verdicts: readonly Verdict[], stat
           text: withoutBecause(p, v.text),
           test: v.test,
           statistic: v.statistic ? `${v.statistic.name}${v.statistic.df !== undefined ? `(${formatDf(v.statistic.df)})` : ''} = ${formatNumber(v.statistic.value)}` : '—',
-          effect: v.effect ? `${v.effect.name} = ${formatNumber(v.effect.value)} ${formatCi(v.effect.ci)}` : '—',
+          effect: v.effect ? `${v.effect.name} = ${formatNumber(v.effect.value)} ${formatCi(v.effect.ci)}${effectNote(v)}` : '—',
           p: formatP(v.p),
           pAdjusted: formatP(v.pAdjusted),
           n: String(v.n),

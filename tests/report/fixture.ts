@@ -73,7 +73,11 @@ export function fixtureVerdicts(e: CheckedExperiment): Verdict[] {
     {
       prediction: compare, text: compare.text, line: compare.loc.line, group: {}, outcome: 'inconclusive', test: 'paired t',
       statistic: { name: 't', value: 2.047, df: 3 }, effect: { name: 'mean diff', value: 0.7012, ci: [-0.0893, 1.4917] },
-      p: 0.0663, pAdjusted: 0.1326, n: 4, reason: 'the mean difference is positive but p = 0.13 (Holm) > alpha 0.05: the data cannot decide', correction: 'holm',
+      p: 0.0663, pAdjusted: 0.1326, n: 4, correction: 'holm',
+      standardized: { name: "Cohen's dz", value: 1.02 },
+      power: { mde: 1.05, mdeStandardized: 1.53, level: 0.025 / 3, nNeeded: 14, unit: 'seeds per point', text: 'MDE at 80% power with n = 4: 1.05 (dz = 1.53); the observed 0.701 (dz = 1.02) would need about 14 seeds per point' },
+      rowsNote: '1 run failed at sparsity = 0.9',
+      reason: 'mean diff 0.701 [95% CI -0.0893, 1.49], dz = 1.02, over 4 pairs; Holm-adjusted p = 0.13 > alpha = 0.05: the data support neither the prediction nor its opposite. MDE at 80% power with n = 4: 1.05 (dz = 1.53); the observed 0.701 (dz = 1.02) would need about 14 seeds per point. Rows not used: 1 run failed at sparsity = 0.9.',
     },
     {
       prediction: loss, text: loss.text, line: loss.loc.line, group: {}, outcome: 'refuted', test: 'one-sample t',
