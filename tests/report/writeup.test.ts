@@ -108,6 +108,36 @@ describe('sublab writeup', () => {
     expect(r.overfull.filter((w) => w > TOLERANCE_PT)).toEqual([]);
   }, 240_000);
 
+  it.skipIf(!hasPdflatex())('per-experiment LaTeX with every metric: split into parts, transposed without a sweep, fits', async () => {
+    const { planAll } = await import('../../src/exec/run-file.ts');
+    const { ResultCache } = await import('../../src/exec/cache.ts');
+    const { cachedTable } = await import('../../src/cli/writeup.ts');
+    const { buildReportModel } = await import('../../src/report/model.ts');
+    const inputs = ['sparsity.exp', 'base.exp'].map((f) => {
+      const plan = planAll(path.join(fx.dir, f)).plans[0]!;
+      const { table } = cachedTable(plan, new ResultCache(fx.cache), () => {});
+      return { experiment: plan.experiment, table, verdicts: [], wallMs: 1, cacheHits: 0 };
+    });
+    const model = await buildReportModel(inputs, {
+      statuses: () => [],
+      sublabVersion: '0',
+      git: { commit: null, dirty: null },
+      machine: { os: 'x', cpu: 'y', cores: 1 },
+      date: '2026-01-01T00:00:00.000Z',
+    });
+    const [sweep, single] = model.experiments;
+    expect(sweep!.sweepTable.metrics).toHaveLength(7);
+    expect(sweep!.sweepTableParts.map((p) => p.metrics.length)).toEqual([4, 3]);
+    expect(single!.byMetric).toHaveLength(7);
+    const dir = mkdtempSync(path.join(tmpdir(), 'sublab-tex-'));
+    const bodies = [...renderReport(model, 'tex').values()];
+    writeFileSync(path.join(dir, 'body.tex'), bodies.join('\n\\clearpage\n'));
+    writeFileSync(path.join(dir, 'doc.tex'), '\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs,tabularx}\n\\begin{document}\n\\input{body}\n\\end{document}\n');
+    const r = compile(dir, 'doc.tex');
+    expect(r.ok, r.log.slice(-3000)).toBe(true);
+    expect(r.overfull.filter((w) => w > TOLERANCE_PT), r.log.match(/Overfull[^\n]*\n[^\n]*/g)?.join('\n')).toEqual([]);
+  }, 240_000);
+
   it('without the optional sharp module: SVG files, placeholders and a note, still a valid document', async () => {
     vi.resetModules();
     vi.doMock('sharp', () => {
