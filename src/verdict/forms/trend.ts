@@ -165,7 +165,7 @@ export const trendForm: FormModule<TrendForm> = {
 
 export const correlatesForm: FormModule<CorrelationForm> = {
   kind: 'correlates',
-  syntax: '`Y correlates [positively|negatively] with Z`',
+  syntax: '`Y correlates [positively\\|negatively] with Z`',
   tests: ['Spearman rho'],
   rule: 'Spearman rho across the rows (never refuted when no direction is given)',
   defaultTest: () => 'Spearman rho',

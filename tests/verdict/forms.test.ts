@@ -1,0 +1,40 @@
+// One form, one module: the table in src/verdict/forms/ is what the judge dispatches on, what
+// docs/verdicts.md shows (word for word), and where every test name comes from.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FORMS, formTests, formsTableMarkdown } from '../../src/verdict/forms/index.ts';
+import { TEST_NAMES } from '../../src/verdict/types.ts';
+import { judgeExperiment } from '../../src/verdict/judge.ts';
+import { compare, cond, correlates, experiment, flat, konst, metric, peak, predict, sweepRows, table, trend } from './helpers.ts';
+
+const docs = fs.readFileSync(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../docs/verdicts.md'), 'utf8');
+
+describe('the table of prediction forms', () => {
+  it('docs/verdicts.md holds the generated table of forms word for word', () => {
+    expect(docs).toContain(formsTableMarkdown());
+  });
+  it('every test a form names is a TestName, and docs/verdicts.md names every test', () => {
+    for (const t of formTests()) expect(TEST_NAMES).toContain(t);
+    for (const t of TEST_NAMES.filter((t) => t !== 'none')) expect(docs).toContain(`\`${t}\``);
+  });
+  it("every verdict's test is one its form's module declares", () => {
+    const X = [1, 2, 3];
+    const rows = sweepRows('x', X, 'y', [[0, 0.1, 0.3], [1, 1.2, 0.9], [0.2, 0.1, 0.4]], (p, s) => ({ w: p + s * 0.1 }));
+    const preds = [
+      predict(trend('y', 'increases', 'x')),
+      predict(correlates('y', 'w')),
+      predict(compare(metric('y'), '>', konst(0))),
+      predict(compare(metric('y'), '>', metric('w'))),
+      predict(compare(metric('y', cond('x', '=', 2)), '>', metric('y', cond('x', '=', 1)))),
+      predict(peak('y', 'x')),
+      predict(flat('y', 'x', 1)),
+    ];
+    for (const rs of [rows, rows.map((r) => ({ ...r, seed: 10 * r.point! + r.seed! }))]) {
+      for (const v of judgeExperiment(experiment(preds, { sweeps: [{ name: 'x', values: X }] }), table(rs))) {
+        const m = FORMS[v.prediction.form.kind];
+        expect([...m.tests, m.defaultTest(v.prediction.form as never)]).toContain(v.test);
+      }
+    }
+  });
+});
