@@ -27,7 +27,15 @@ export interface ChartData {
   /** True when other sweep axes exist and were pooled into each point. */
   pooled: boolean;
   points: ChartPoint[];
+  /**
+   * With other sweep axes: the same chart split by their values, one line per combination
+   * ("child_init = shared"), for the SVG (the ASCII chart keeps the pooled `points`). At most
+   * MAX_SERIES lines; beyond that, absent, and the SVG shows the pooled points.
+   */
+  series?: { name: string; points: ChartPoint[] }[];
 }
+
+export const MAX_SERIES = 6;
 
 export interface Summary {
   mean: number;
@@ -70,7 +78,25 @@ export function chartData(
         points.push({ x: formatValue(value), mean: s.mean, lo: s.mean - (s.half ?? 0), hi: s.mean + (s.half ?? 0), n: s.n });
       }
       if (points.length < 2) continue;
-      out.push({ metric, param: axis.name, title: `${metric} vs ${axis.name}`, pooled: sweeps.length > 1, points });
+      const c: ChartData = { metric, param: axis.name, title: `${metric} vs ${axis.name}`, pooled: sweeps.length > 1, points };
+      const others = sweeps.filter((s) => s !== axis);
+      const combos = others.reduce<Record<string, Value>[]>((acc, s) => acc.flatMap((a) => s.values.map((v) => ({ ...a, [s.name]: v }))), [{}]);
+      if (others.length && combos.length <= MAX_SERIES) {
+        c.series = combos.map((combo) => {
+          const name = Object.entries(combo).map(([k, v]) => `${k} = ${formatValue(v)}`).join(', ');
+          const pts: ChartPoint[] = [];
+          for (const value of axis.values) {
+            const at = rows
+              .filter((r) => r.params[axis.name] === value && Object.entries(combo).every(([k, v]) => r.params[k] === v))
+              .map((r) => r.metrics[metric])
+              .filter((m): m is number => m !== undefined);
+            const s = summarise(at);
+            if (s.n) pts.push({ x: formatValue(value), mean: s.mean, lo: s.mean - (s.half ?? 0), hi: s.mean + (s.half ?? 0), n: s.n });
+          }
+          return { name, points: pts };
+        });
+      }
+      out.push(c);
     }
   }
   return out;
@@ -104,32 +130,44 @@ export function asciiChart(c: ChartData, height = 10): string {
   return `${head}\n${plot.replace(/\s+$/gm, '')}\n${axis}`;
 }
 
-/** Vega-Lite: points and line for the mean, error bars for the 95% CI, x in sweep order. */
+/**
+ * Vega-Lite: points and line for the mean, error bars for the 95% CI, x in sweep order; with
+ * `series`, one coloured line per combination of the other sweep axes, dodged so bars do not hide
+ * each other.
+ */
 export function vegaLiteSpec(c: ChartData): Record<string, unknown> {
+  const split = c.series && c.series.length > 1;
+  const values = split
+    ? c.series!.flatMap((s) => s.points.map((p, i) => ({ ...p, order: i, series: s.name })))
+    : c.points.map((p, i) => ({ ...p, order: i }));
+  const color = split ? { color: { field: 'series', type: 'nominal', title: null, sort: c.series!.map((s) => s.name) }, xOffset: { field: 'series', type: 'nominal', sort: c.series!.map((s) => s.name) } } : {};
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: c.title, subtitle: `mean ± 95% CI over seeds${c.pooled ? '; pooled over other sweeps' : ''}`, anchor: 'start' },
+    title: { text: c.title, subtitle: `mean ± 95% CI over seeds${c.pooled && !split ? '; pooled over other sweeps' : ''}`, anchor: 'start' },
     width: 360,
     height: 220,
     // A fixed band for the y labels: every chart has the same size whatever its numbers, so charts
     // side by side in a write-up line up.
-    config: { axisY: { minExtent: 44, maxExtent: 44 }, axisX: { minExtent: 30, maxExtent: 30 } },
-    data: { values: c.points.map((p, i) => ({ ...p, order: i })) },
+    config: { axisY: { minExtent: 44, maxExtent: 44 }, axisX: { minExtent: 24, maxExtent: 24 }, legend: { orient: 'bottom', labelLimit: 300 } },
+    data: { values },
     encoding: {
       x: { field: 'x', type: 'ordinal', sort: c.points.map((p) => p.x), title: c.param, axis: { labelAngle: 0 } },
+      ...color,
     },
     layer: [
       {
-        mark: { type: 'errorbar', ticks: true },
+        mark: { type: 'errorbar', ticks: { size: 10 } },
         encoding: { y: { field: 'lo', type: 'quantitative', title: c.metric, scale: { zero: false } }, y2: { field: 'hi' } },
       },
-      { mark: { type: 'line' }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
+      // Dodged series are points with their bars (a line would not follow the offsets).
+      ...(split ? [] : [{ mark: { type: 'line' }, encoding: { y: { field: 'mean', type: 'quantitative' } } }]),
       {
         mark: { type: 'point', filled: true, size: 50 },
         encoding: {
           y: { field: 'mean', type: 'quantitative' },
           tooltip: [
             { field: 'x', title: c.param },
+            ...(split ? [{ field: 'series', title: 'series' }] : []),
             { field: 'mean', format: '.4g' },
             { field: 'lo', format: '.4g' },
             { field: 'hi', format: '.4g' },

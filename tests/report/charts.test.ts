@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asciiChart, chartData, svgChart, terminalCharts } from '../../src/report/charts.ts';
+import { asciiChart, chartData, svgChart, terminalCharts, vegaLiteSpec } from '../../src/report/charts.ts';
 import { fixtureInput, fixtureModel } from './fixture.ts';
 import { renderReport } from '../../src/report/render.ts';
 
@@ -36,6 +36,23 @@ describe('charts', () => {
     expect(svg).toContain('mark-line role-mark');
     expect(svg.match(/role="graphics-symbol" aria-roledescription="point"/g)).toHaveLength(3);
     expect(svg).toContain('transfer_ratio vs sparsity');
+  });
+
+  it('with a second sweep axis: one dodged series per value of the other axis in the SVG, pooled in ASCII', async () => {
+    const { input } = fixtureInput();
+    const rows = input.table.rows.flatMap((r) => ['a', 'b'].map((g) => ({ ...r, params: { ...r.params, arm: g }, metrics: { ...r.metrics, transfer_ratio: r.metrics.transfer_ratio! + (g === 'b' ? 1 : 0) } })));
+    const sweeps = [...input.experiment.sweeps, { name: 'arm', values: ['a', 'b'] }];
+    const c = chartData(sweeps, ['transfer_ratio'], rows).find((x) => x.param === 'sparsity')!;
+    expect(c.pooled).toBe(true);
+    expect(c.series!.map((s) => s.name)).toEqual(['arm = a', 'arm = b']);
+    expect(c.series![1]!.points[0]!.mean - c.series![0]!.points[0]!.mean).toBeCloseTo(1, 12);
+    const spec = vegaLiteSpec(c) as { encoding: Record<string, unknown> };
+    expect(spec.encoding).toHaveProperty('color');
+    expect(spec.encoding).toHaveProperty('xOffset');
+    const svg = await svgChart(c);
+    expect(svg.match(/role="graphics-symbol" aria-roledescription="point"/g)).toHaveLength(6);
+    expect(svg).toContain('arm = b');
+    expect(asciiChart(c)).toContain('pooled over other sweeps');
   });
 
   it('HTML embeds the SVG charts unescaped', async () => {
