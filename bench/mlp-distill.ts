@@ -4,7 +4,7 @@
 // Any mlp_distill parameter can be overridden; defaults keep one run to about a minute.
 import { initBackend } from '../src/backend/index.ts';
 import { engineConfig, trainSeeds } from '../src/runners/mlp_distill/runner.ts';
-import { layerDims } from '../src/runners/mlp_distill/engine.ts';
+import { layerDims } from '../src/runners/mlp_distill/model.ts';
 import type { Value } from '../src/language/ast.ts';
 
 const args: Record<string, Value> = { models: 2, workers: 1, epochs_teacher: 1, epochs_distill: 1, noise_size: 8000, backend: 'wasm' };

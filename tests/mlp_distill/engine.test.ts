@@ -1,8 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
-import {
-  initParams, layerDims, distillLossGrad, linearCka, linearCkaJs, trainGroup, type EngineConfig,
-} from '../../src/runners/mlp_distill/engine.ts';
+import { distillLossGrad, linearCka, trainGroup } from '../../src/runners/mlp_distill/engine-tfjs.ts';
+import { initParams, layerDims, linearCkaJs, type EngineConfig } from '../../src/runners/mlp_distill/model.ts';
 import { engineConfig, trainSeeds } from '../../src/runners/mlp_distill/runner.ts';
 import { runner } from '../../src/runners/mlp_distill/runner.ts';
 
@@ -120,7 +119,7 @@ describe('training', () => {
   });
 
   it('two worker threads give exactly what one thread computes', { timeout: 120_000 }, async () => {
-    const params = { hidden: 16, batch_size: 128, epochs_teacher: 1, epochs_distill: 1, noise_size: 256, backend: 'wasm' };
+    const params = { hidden: 16, batch_size: 128, epochs_teacher: 1, epochs_distill: 1, noise_size: 256, backend: 'tfjs-wasm' };
     const one = await trainSeeds({ ...params, workers: 1 }, [1, 2], { progress: () => {} });
     // trainLimit is not a parameter, so use the full bundled set with 1 epoch of a tiny net.
     const two = await trainSeeds({ ...params, workers: 2 }, [1, 2], { progress: () => {} });
@@ -129,11 +128,11 @@ describe('training', () => {
   });
 
   it('the Runner returns one row per spec with curves and the backend', { timeout: 120_000 }, async () => {
-    const params = { hidden: 8, batch_size: 256, epochs_teacher: 1, epochs_distill: 1, noise_size: 256, workers: 1, backend: 'wasm' };
+    const params = { hidden: 8, batch_size: 256, epochs_teacher: 1, epochs_distill: 1, noise_size: 256, workers: 1, backend: 'tfjs-wasm' };
     const phases = new Set<string>();
     const out = await runner.run([{ id: 'a', params, seed: 0 }, { id: 'b', params, seed: 1 }], { progress: (p) => phases.add(p.phase) });
     expect(out.length).toBe(2);
-    expect(out[0]!.backend).toBe('wasm');
+    expect(out[0]!.backend).toBe('tfjs-wasm');
     expect(Object.keys(out[0]!.rows[0]!.metrics).sort()).toEqual(runner.schema.metrics.map((m) => m.name).sort());
     expect(phases).toEqual(new Set(['teacher', 'distill']));
     expect(runner.maxGroup!({ models: 7 })).toBe(7);

@@ -6,73 +6,17 @@
 // transposed matMuls) is avoided. All randomness is JS-side and keyed by (seed, stream), so a
 // model's numbers do not depend on which worker or group trains it.
 import type * as tfType from '@tensorflow/tfjs-core';
-import { Rng, fillDistillRows, type DistillData } from '../../data/random.ts';
-import { loadDataset, IMAGE_SIZE, type Dataset } from '../../data/mnist.ts';
-import { dataIdentity, loadTeacher, saveTeacher, teacherKey, teacherKeyMaterial, type TeacherEntry } from './teacher-cache.ts';
+import { Rng, fillDistillRows } from '../../data/random.ts';
+import { loadDataset, IMAGE_SIZE } from '../../data/mnist.ts';
+import {
+  ARMS, ARM_METRIC, B1, B2, EPS, controlSeed, distillPool, dynamicsMetrics, initParams, layerDims, push, withNoise,
+  type Arm, type EngineConfig, type ModelResult, type Progress,
+} from './model.ts';
+import { openTeacherCache } from './teacher-cache.ts';
 
 type TF = typeof tfType;
 type T2 = tfType.Tensor2D;
 
-export interface EngineConfig {
-  dataset: 'mnist' | 'fashion_mnist';
-  dataDir: string;
-  hidden: number;
-  layers: number;
-  aux: number;
-  lr: number;
-  batch: number;
-  /** Distillation minibatch; 0 = same as batch. */
-  batchDistill: number;
-  epochsTeacher: number;
-  epochsDistill: number;
-  weightDecay: number;
-  initNoise: number;
-  distillData: DistillData;
-  noiseSize: number; // 0 = as many as the training set
-  loss: 'kl' | 'mse';
-  klReduction: 'mean' | 'published_batchmean';
-  temperature: number;
-  /** The `models` parameter: only used by published_batchmean (divides by the number of models). */
-  modelsParam: number;
-  /** Override for tests: use only the first k train / test images (0 = all). */
-  trainLimit?: number;
-  testLimit?: number;
-  /**
-   * Reuse trained teachers across runs (teacher-cache.ts): `dir` holds them, `tag` names the
-   * runner version and resolved backend. Absent: no caching.
-   */
-  teacherCache?: { dir: string; tag: string };
-}
-
-export interface ModelResult {
-  seed: number;
-  metrics: Record<string, number>;
-  curves: Record<string, number[]>;
-  /** With a teacher cache: whether this seed's teacher was loaded ('hit') or trained ('miss'). */
-  teacherCache?: 'hit' | 'miss';
-  /** Non-fatal problems (e.g. a corrupt cached teacher that was retrained). */
-  warnings?: string[];
-}
-
-export type Progress = (msg: { phase: string; done: number; total: number; detail?: string }) => void;
-
-const B1 = 0.9, B2 = 0.999, EPS = 1e-8; // torch Adam defaults
-
-/** Layer widths: 784 → hidden × layers → 10 + aux. */
-export function layerDims(c: Pick<EngineConfig, 'hidden' | 'layers' | 'aux'>): number[] {
-  return [IMAGE_SIZE, ...Array<number>(c.layers).fill(c.hidden), 10 + c.aux];
-}
-
-/** Shared init of one seed: W ~ N(0, std 1/√d_in), b = 0 (float arrays, JS-side). */
-export function initParams(seed: number, dims: number[]): { W: Float32Array[]; b: Float32Array[] } {
-  const rng = Rng.of(seed, 'init');
-  const W: Float32Array[] = [], b: Float32Array[] = [];
-  for (let l = 0; l + 1 < dims.length; l++) {
-    W.push(rng.fillNormal(new Float32Array(dims[l]! * dims[l + 1]!), 1 / Math.sqrt(dims[l]!)));
-    b.push(new Float32Array(dims[l + 1]!));
-  }
-  return { W, b };
-}
 
 interface Net {
   W: tfType.Variable[];
@@ -200,6 +144,8 @@ function ceLossGrad(tf: TF, out: T2, yOneHot: T2, aux: number): { loss: tfType.S
 }
 
 /** Linear CKA (feature form) of two n × d activation matrices. */
+export { linearCkaJs } from './model.ts';
+
 export function linearCka(tf: TF, X: T2, Y: T2): number {
   return tf.tidy(() => {
     const xc = tf.sub(X, tf.mean(X, 0));
@@ -210,42 +156,6 @@ export function linearCka(tf: TF, X: T2, Y: T2): number {
     const ny = tf.sqrt(tf.sum(tf.square(tf.matMul(yt, yc))));
     return tf.div(hsic, tf.mul(nx, ny)).dataSync()[0]!;
   });
-}
-
-/** Reference implementation in float64 JS (for tests): X is n × dx, Y is n × dy, row-major. */
-export function linearCkaJs(X: ArrayLike<number>, Y: ArrayLike<number>, n: number, dx: number, dy: number): number {
-  const center = (A: ArrayLike<number>, d: number) => {
-    const out = Float64Array.from(A as ArrayLike<number>);
-    for (let j = 0; j < d; j++) {
-      let m = 0;
-      for (let i = 0; i < n; i++) m += out[i * d + j]!;
-      m /= n;
-      for (let i = 0; i < n; i++) out[i * d + j]! -= m;
-    }
-    return out;
-  };
-  const x = center(X, dx), y = center(Y, dy);
-  const cross = (a: Float64Array, da: number, b: Float64Array, db: number) => {
-    let s = 0;
-    for (let p = 0; p < da; p++) for (let q = 0; q < db; q++) {
-      let v = 0;
-      for (let i = 0; i < n; i++) v += a[i * da + p]! * b[i * db + q]!;
-      s += v * v;
-    }
-    return s;
-  };
-  return cross(x, dx, y, dy) / Math.sqrt(cross(x, dx, x, dx) * cross(y, dy, y, dy));
-}
-
-const ARMS = ['student', 'student_all', 'cross', 'cross_all'] as const;
-type Arm = (typeof ARMS)[number];
-const ARM_METRIC: Record<Arm, string> = {
-  student: 'student_acc', student_all: 'student_all_acc', cross: 'cross_model_acc', cross_all: 'cross_model_all_acc',
-};
-
-/** The seed whose init the cross-model control of `seed` starts from (see README: seed + 1). */
-export function controlSeed(seed: number): number {
-  return seed + 1;
 }
 
 /** Train the pairs for `seeds`, one model per seed, side by side. */
@@ -273,29 +183,22 @@ export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], 
 
   const inits = seeds.map((s) => initParams(s, dims));
   // Cached teachers: load what exists; only the others are trained below.
-  const tc = cfg.teacherCache;
-  const data = tc ? { sha256: dataIdentity(ds, nTrain, nTest), nTrain, nTest } : undefined;
-  const materials = seeds.map((s) => (tc ? teacherKeyMaterial(cfg, s, data!, tc.tag) : {}));
-  const keys = materials.map((m) => (tc ? teacherKey(m) : ''));
-  const cached: (TeacherEntry | undefined)[] = seeds.map((_, i) =>
-    tc ? loadTeacher(tc.dir, keys[i]!, dims, (msg) => { console.warn(msg); (results[i]!.warnings ??= []).push(msg); }) : undefined);
-  const toTrain = seeds.map((_, i) => i).filter((i) => !cached[i]);
+  const tc = openTeacherCache(cfg, ds, nTrain, nTest, seeds, dims, results);
+  const { cached, toTrain } = tc, cacheNote = tc.note;
   const teachers = inits.map((p, i) => makeNet(tf, dims, cached[i] ?? p));
   results.forEach((r, i) => {
     const c = cached[i];
-    if (tc) r.teacherCache = c ? 'hit' : 'miss';
     if (c) {
       r.metrics.reference_acc = c.referenceAcc;
       for (const [k, v] of Object.entries(c.curves)) r.curves[k] = [...v];
     } else r.metrics.reference_acc = accuracy(teachers[i]!);
   });
-  const cacheNote = tc ? ` (teachers: ${toTrain.length} trained, ${seeds.length - toTrain.length} loaded)` : '';
 
   // ---- teacher: cross-entropy on the digit logits only ----
   const xBuf = new Float32Array(Math.max(B, BD) * IMAGE_SIZE);
   const yBuf = new Float32Array(B * 10);
   const totalT = cfg.epochsTeacher * toTrain.length;
-  if (tc && toTrain.length === 0) progress({ phase: 'teacher', done: seeds.length, total: seeds.length, detail: `loaded from cache${cacheNote}` });
+  if (toTrain.length === 0) progress({ phase: 'teacher', done: seeds.length, total: seeds.length, detail: `loaded from cache${cacheNote}` });
   for (let e = 0; e < cfg.epochsTeacher; e++) {
     for (const [ti, i] of toTrain.entries()) {
       const net = teachers[i]!;
@@ -328,24 +231,7 @@ export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], 
   }
   teachers.forEach((t) => disposeAdam(t));
   results.forEach((r, i) => { r.metrics.teacher_acc = cached[i]?.teacherAcc ?? accuracy(teachers[i]!); });
-  if (tc) {
-    for (const i of toTrain) {
-      const r = results[i]!, t = teachers[i]!;
-      const entry: TeacherEntry = {
-        W: t.W.map((w) => w.dataSync() as Float32Array), b: t.b.map((b) => b.dataSync() as Float32Array),
-        referenceAcc: r.metrics.reference_acc!, teacherAcc: r.metrics.teacher_acc!,
-        curves: { ...r.curves }, // only the teacher curves exist at this point
-      };
-      try {
-        saveTeacher(tc.dir, keys[i]!, materials[i]!, entry);
-      } catch (err) {
-        // A full or read-only disk costs reuse, not the run.
-        const msg = `mlp_distill: could not cache the teacher of seed ${seeds[i]} (${(err as Error).message})`;
-        console.warn(msg);
-        (r.warnings ??= []).push(msg);
-      }
-    }
-  }
+  tc.store((i) => ({ W: teachers[i]!.W.map((w) => w.dataSync() as Float32Array), b: teachers[i]!.b.map((b) => b.dataSync() as Float32Array) }));
   const teacherW = teachers.map((t) => t.W.map((w) => w.dataSync() as Float32Array));
 
   // ---- students: four arms per model, fresh Adam, same inputs and teacher targets ----
@@ -357,25 +243,7 @@ export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], 
     return arms;
   });
   const totalD = cfg.epochsDistill * seeds.length;
-  const dynamics = (i: number) => {
-    const st = students[i]!.student;
-    const out: Record<string, number> = {};
-    const drift: number[] = [], cos: number[] = [];
-    st.W.forEach((w, l) => {
-      const ws = w.dataSync() as Float32Array, w0 = inits[i]!.W[l]!, wt = teacherW[i]![l]!;
-      let dd = 0, n0 = 0, dot = 0, nt = 0;
-      for (let k = 0; k < ws.length; k++) {
-        const ds_ = ws[k]! - w0[k]!, dt = wt[k]! - w0[k]!;
-        dd += ds_ * ds_; n0 += w0[k]! * w0[k]!; dot += ds_ * dt; nt += dt * dt;
-      }
-      drift.push(Math.sqrt(dd / n0));
-      cos.push(dd > 0 && nt > 0 ? dot / Math.sqrt(dd * nt) : 0);
-    });
-    out.student_drift = mean(drift); out.update_cosine = mean(cos);
-    out.student_drift_l1 = drift[0]!; out.update_cosine_l1 = cos[0]!;
-    out.student_drift_out = drift[drift.length - 1]!;
-    return out;
-  };
+  const dynamics = (i: number) => dynamicsMetrics(students[i]!.student.W.map((w) => w.dataSync() as Float32Array), inits[i]!.W, teacherW[i]!);
   const cka = (a: Net, b: Net, which: (n: Net) => T2): number => {
     const x = which(a), y = which(b);
     const v = linearCka(tf, x, y);
@@ -432,30 +300,3 @@ export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], 
   return results;
 }
 
-function distillPool(cfg: EngineConfig, ds: Dataset, nTrain: number): { x: Float32Array; n: number } | undefined {
-  if (cfg.distillData === 'shuffled_pixels' || cfg.distillData === 'mnist') {
-    // shuffled_pixels uses the experiment's own training images (MNIST or Fashion-MNIST).
-    const src = cfg.distillData === 'mnist' && cfg.dataset !== 'mnist' ? loadDataset('mnist') : ds;
-    const n = src === ds ? nTrain : src.nTrain;
-    return { x: src.trainX, n };
-  }
-  if (cfg.distillData === 'fashion') {
-    const f = loadDataset('fashion_mnist', cfg.dataset === 'fashion_mnist' ? cfg.dataDir : '');
-    return { x: f.trainX, n: f.nTrain };
-  }
-  return undefined;
-}
-
-function withNoise(p: { W: Float32Array[]; b: Float32Array[] }, std: number, seed: number): { W: Float32Array[]; b: Float32Array[] } {
-  if (std <= 0) return p;
-  const rng = Rng.of(seed, 'init_noise');
-  const add = (a: Float32Array) => Float32Array.from(a, (v) => v + std * rng.normal());
-  return { W: p.W.map(add), b: p.b.map(add) };
-}
-
-function push(c: Record<string, number[]>, k: string, v: number): void {
-  (c[k] ??= []).push(v);
-}
-function mean(a: number[]): number {
-  return a.reduce((x, y) => x + y, 0) / a.length;
-}

@@ -1,13 +1,18 @@
-// mlp_distill: N teacher–student pairs per group, one per seed. The group is split into
-// contiguous shares, one per worker thread (each with its own wasm backend); since every number
-// a model sees is keyed by its own seed, the shares give exactly what one worker computes.
+// mlp_distill: N teacher–student pairs per group, one per seed, on one of two engines:
+// ONNX Runtime (the default: batched native kernels, onnx/engine.ts) or TensorFlow.js (the
+// cross-check, engine-tfjs.ts). A TensorFlow.js wasm/cpu group is split into contiguous shares,
+// one per worker thread (each its own backend); since every number a model sees is keyed by its
+// own seed, the shares give exactly what one worker computes.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Runner, RunOutput, RunSpec, RunContext } from '../schema.ts';
 import type { Value } from '../../language/ast.ts';
 import { mlpDistillSchema } from './schema.ts';
-import { trainGroup, type EngineConfig, type ModelResult } from './engine.ts';
+import { trainGroup } from './engine-tfjs.ts';
+import type { EngineConfig, ModelResult } from './model.ts';
+import { trainGroupOnnx } from './onnx/engine.ts';
 import { initBackend } from '../../backend/index.ts';
+import { defaultThreads, resolveDevice } from '../../backend/onnxruntime.ts';
 import type { DistillData } from '../../data/random.ts';
 
 export function engineConfig(p: Readonly<Record<string, Value>>): EngineConfig {
@@ -41,23 +46,44 @@ export function workerCount(p: Readonly<Record<string, Value>>, n: number): numb
   return Math.max(1, Math.min(w > 0 ? w : auto, n));
 }
 
-/** Train the seeds, in this thread (workers = 1) or split over worker threads. */
+// TensorFlow.js backend names as the backend module knows them.
+const TFJS: Record<string, string> = { 'tfjs-node-gpu': 'tensorflow-gpu', 'tfjs-node': 'tensorflow', 'tfjs-wasm': 'wasm', 'tfjs-cpu': 'cpu', 'tfjs': 'auto' };
+// SUBLAB_BACKEND may use the TensorFlow.js names the other runners take.
+const ENV_ALIAS: Record<string, string> = { 'tensorflow-gpu': 'tfjs-node-gpu', tensorflow: 'tfjs-node', wasm: 'tfjs-wasm', cpu: 'tfjs-cpu' };
+
+/** The engine a run uses: the parameter, else SUBLAB_BACKEND, else ONNX Runtime. */
+export function resolveEngine(param: Value | undefined, env = process.env.SUBLAB_BACKEND): string {
+  const p = String(param ?? 'auto');
+  if (p !== 'auto') return ENV_ALIAS[p] ?? p;
+  if (!env || env === 'auto') return 'onnxruntime';
+  const e = ENV_ALIAS[env] ?? env;
+  if (e !== 'onnxruntime' && !(e in TFJS)) throw new Error(`SUBLAB_BACKEND=${env}: mlp_distill takes onnxruntime, ${Object.keys(TFJS).join(', ')} (or ${Object.keys(ENV_ALIAS).join(', ')})`);
+  return e;
+}
+
+/** Train the seeds: on ONNX Runtime, or on TensorFlow.js in this thread or over worker threads. */
 export async function trainSeeds(
   params: Readonly<Record<string, Value>>, seeds: readonly number[], ctx: Pick<RunContext, 'progress' | 'signal' | 'cacheDir'>,
 ): Promise<{ results: ModelResult[]; backend: string; rss: number[] }> {
   const cfg = engineConfig(params);
-  // The parameter wins; 'auto' (its default) defers to SUBLAB_BACKEND, then the detection order.
-  const param = String(params.backend ?? 'auto');
-  const backend = param !== 'auto' ? param : (process.env.SUBLAB_BACKEND ?? 'auto');
+  const engine = resolveEngine(params.backend);
+  if (engine === 'onnxruntime') {
+    const device = resolveDevice(String(params.device ?? 'auto'));
+    const threads = Number(params.threads ?? 0) > 0 ? Number(params.threads) : defaultThreads();
+    // Results do not depend on the thread count (tested), so it is not part of the teacher key.
+    if (ctx.cacheDir) cfg.teacherCache = { dir: ctx.cacheDir, tag: `${mlpDistillSchema.name}@${mlpDistillSchema.version}/onnxruntime-${device}` };
+    const results = await trainGroupOnnx(cfg, seeds, { device, threads, signal: ctx.signal }, ctx.progress);
+    return { results, backend: `onnxruntime/${device} (${threads} threads)`, rss: [process.memoryUsage().rss] };
+  }
   // Resolve the backend here first: native TensorFlow uses all cores itself (and its addon is not
   // worker-safe), so only wasm / cpu groups are split over worker threads.
-  const { tf, name } = await initBackend(backend);
+  const { tf, name } = await initBackend(TFJS[engine]!);
   // Trained teachers are reused across runs that differ only in distillation parameters. The
   // backend is part of the key: kernels may differ in the last bits, and reuse must be exact.
-  if (ctx.cacheDir) cfg.teacherCache = { dir: ctx.cacheDir, tag: `${mlpDistillSchema.name}@${mlpDistillSchema.version}/${name}` };
+  if (ctx.cacheDir) cfg.teacherCache = { dir: ctx.cacheDir, tag: `${mlpDistillSchema.name}@${mlpDistillSchema.version}/tfjs-${name}` };
   const W = name.startsWith('tensorflow') ? 1 : workerCount(params, seeds.length);
   if (W === 1) {
-    return { results: trainGroup(tf, cfg, seeds, ctx.progress), backend: name, rss: [process.memoryUsage().rss] };
+    return { results: trainGroup(tf, cfg, seeds, ctx.progress), backend: `tfjs-${name}`, rss: [process.memoryUsage().rss] };
   }
   const shares: number[][] = [];
   for (let w = 0; w < W; w++) shares.push(seeds.slice(Math.floor((w * seeds.length) / W), Math.floor(((w + 1) * seeds.length) / W)));
@@ -96,7 +122,7 @@ export async function trainSeeds(
   );
   return {
     results: outs.flatMap((o) => o.results),
-    backend: `${outs[0]!.backend} (${W} worker threads)`,
+    backend: `tfjs-${outs[0]!.backend} (${W} worker threads)`,
     rss: outs.map((o) => o.rss),
   };
 }

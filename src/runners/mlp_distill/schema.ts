@@ -3,7 +3,7 @@ import type { RunnerSchema } from '../schema.ts';
 // Defaults: see the runner's README section; the published setup is RESEARCH.md §A.
 export const mlpDistillSchema: RunnerSchema = {
   name: 'mlp_distill',
-  version: '2',
+  version: '3',
   description:
     'Toy MNIST subliminal learning: teacher MLPs with auxiliary logits, students distilled on the auxiliary logits only on random inputs, cross-model (derangement) control. N models trained side by side.',
   seeded: true,
@@ -26,8 +26,10 @@ export const mlpDistillSchema: RunnerSchema = {
     { name: 'kl_reduction', type: 'enum', values: ['mean', 'published_batchmean'], default: 'mean', description: "mean over models × batch (correct), or the published starter's batchmean over a 3-D tensor (divides by models only)" },
     { name: 'temperature', type: 'number', default: 1, min: 0, description: 'softmax temperature of the KL loss' },
     { name: 'models', type: 'integer', default: 25, min: 1, description: 'models trained side by side in one batched run (seeds are split into groups of this size)', executionOnly: true },
-    { name: 'workers', type: 'integer', default: 0, min: 0, description: 'worker threads sharing a group (each its own wasm backend); 0 = one per core', executionOnly: true },
-    { name: 'backend', type: 'enum', values: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], default: 'auto', description: 'TensorFlow.js backend (auto: tfjs-node-gpu → tfjs-node → wasm → cpu; env SUBLAB_BACKEND also works)', executionOnly: true },
+    { name: 'backend', type: 'enum', values: ['auto', 'onnxruntime', 'tfjs', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu'], default: 'auto', description: 'training engine: onnxruntime (native batched kernels; auto picks it unless env SUBLAB_BACKEND says otherwise) or TensorFlow.js, the cross-check (tfjs = tfjs-node-gpu → tfjs-node → tfjs-wasm → tfjs-cpu, whichever loads)', executionOnly: true },
+    { name: 'device', type: 'enum', values: ['auto', 'cpu', 'cuda'], default: 'auto', description: "ONNX Runtime device: cuda needs onnxruntime-node's CUDA 12 provider (install with ONNXRUNTIME_NODE_INSTALL=cuda12) and a visible GPU; auto = cuda where both are there, else cpu", executionOnly: true },
+    { name: 'threads', type: 'integer', default: 0, min: 0, description: 'ONNX Runtime intra-op threads; 0 = one per core (results do not depend on it)', executionOnly: true },
+    { name: 'workers', type: 'integer', default: 0, min: 0, description: 'TensorFlow.js wasm/cpu only: worker threads sharing a group (each its own backend); 0 = one per core', executionOnly: true },
     { name: 'seed', type: 'integer', default: 0, min: 0, description: 'base seed: run i of `seeds N` uses seed + i' },
   ],
   metrics: [

@@ -67,17 +67,64 @@ export function dataIdentity(ds: Dataset, nTrain: number, nTest: number): string
   return d;
 }
 
+// The training code of both engines: any edit invalidates cached teachers (conservative).
+const ENGINE_FILES = ['./model.ts', './engine-tfjs.ts', './onnx/engine.ts', './onnx/graphs.ts', './onnx/arena.ts', './onnx/adam-kernel.ts'];
 let engineSource: string | undefined;
-/** sha256 of engine.ts: any edit of the training code invalidates cached teachers (conservative). */
+/** sha256 of the engines' source files. */
 function engineHash(): string {
   if (engineSource === undefined) {
+    const h = createHash('sha256');
     try {
-      engineSource = createHash('sha256').update(readFileSync(new URL('./engine.ts', import.meta.url))).digest('hex');
+      for (const f of ENGINE_FILES) h.update(readFileSync(new URL(f, import.meta.url)));
+      engineSource = h.digest('hex');
     } catch {
       engineSource = 'unknown';
     }
   }
   return engineSource;
+}
+
+/**
+ * The teacher cache as one group sees it: which seeds have a stored teacher (loaded now), which
+ * must be trained, a note for progress lines, and `store` to save the trained ones afterwards.
+ * Without `cfg.teacherCache` nothing is cached and every seed trains.
+ */
+export function openTeacherCache(
+  cfg: TeacherParams & { teacherCache?: { dir: string; tag: string } }, ds: Dataset, nTrain: number, nTest: number,
+  seeds: readonly number[], dims: number[],
+  results: { metrics: Record<string, number>; curves: Record<string, number[]>; teacherCache?: 'hit' | 'miss'; warnings?: string[] }[],
+): {
+  cached: (TeacherEntry | undefined)[];
+  toTrain: number[];
+  note: string;
+  store: (model: (i: number) => { W: Float32Array[]; b: Float32Array[] }) => void;
+} {
+  const tc = cfg.teacherCache;
+  const warn = (i: number, msg: string) => { console.warn(msg); (results[i]!.warnings ??= []).push(msg); };
+  if (!tc) return { cached: seeds.map(() => undefined), toTrain: seeds.map((_, i) => i), note: '', store: () => {} };
+  const data = { sha256: dataIdentity(ds, nTrain, nTest), nTrain, nTest };
+  const materials = seeds.map((s) => teacherKeyMaterial(cfg, s, data, tc.tag));
+  const keys = materials.map(teacherKey);
+  const cached = seeds.map((_, i) => loadTeacher(tc.dir, keys[i]!, dims, (msg) => warn(i, msg)));
+  const toTrain = seeds.map((_, i) => i).filter((i) => !cached[i]);
+  results.forEach((r, i) => { r.teacherCache = cached[i] ? 'hit' : 'miss'; });
+  const note = ` (teachers: ${toTrain.length} trained, ${seeds.length - toTrain.length} loaded)`;
+  const store = (model: (i: number) => { W: Float32Array[]; b: Float32Array[] }) => {
+    for (const i of toTrain) {
+      const r = results[i]!;
+      const entry: TeacherEntry = {
+        ...model(i), referenceAcc: r.metrics.reference_acc!, teacherAcc: r.metrics.teacher_acc!,
+        curves: { ...r.curves }, // only the teacher curves exist at this point
+      };
+      try {
+        saveTeacher(tc.dir, keys[i]!, materials[i]!, entry);
+      } catch (err) {
+        // A full or read-only disk costs reuse, not the run.
+        warn(i, `mlp_distill: could not cache the teacher of seed ${seeds[i]} (${(err as Error).message})`);
+      }
+    }
+  };
+  return { cached, toTrain, note, store };
 }
 
 /** What the key is made of (exposed for reports and tests). */

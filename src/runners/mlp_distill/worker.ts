@@ -1,7 +1,8 @@
 // One worker thread: its own wasm backend, a share of the group's seeds.
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../../backend/index.ts';
-import { trainGroup, type EngineConfig } from './engine.ts';
+import { trainGroup } from './engine-tfjs.ts';
+import type { EngineConfig } from './model.ts';
 
 const { cfg, seeds, backend } = workerData as { cfg: EngineConfig; seeds: number[]; backend: string };
 try {

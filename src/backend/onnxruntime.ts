@@ -1,0 +1,86 @@
+// ONNX Runtime sessions for the training engines: CPU (MLAS, ships inside onnxruntime-node) or
+// the CUDA execution provider where its binaries were installed and a GPU is visible.
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import type * as ortType from 'onnxruntime-node';
+
+const require = createRequire(import.meta.url);
+export type Ort = typeof ortType;
+let ortModule: Ort | undefined;
+
+/** onnxruntime-node, loaded on first use (it is a native addon; tfjs-only runs never load it). */
+export function ort(): Ort {
+  return (ortModule ??= require('onnxruntime-node') as Ort);
+}
+
+export type Device = 'cpu' | 'cuda';
+
+/**
+ * Whether the CUDA execution provider can work here: onnxruntime-node's CUDA provider library
+ * is installed (ONNXRUNTIME_NODE_INSTALL=cuda12 at install time) and an NVIDIA device is visible.
+ */
+export function cudaAvailable(): { ok: boolean; why: string } {
+  let dir: string;
+  try {
+    dir = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin');
+  } catch {
+    return { ok: false, why: 'onnxruntime-node is not installed' };
+  }
+  const found = (d: string): boolean => {
+    try {
+      return readdirSync(d, { withFileTypes: true }).some((e) =>
+        e.isDirectory() ? found(path.join(d, e.name)) : e.name.startsWith('libonnxruntime_providers_cuda'));
+    } catch {
+      return false;
+    }
+  };
+  if (!found(dir)) return { ok: false, why: 'the CUDA execution provider of onnxruntime-node is not installed (reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12)' };
+  if (!existsSync('/dev/nvidiactl') && !existsSync('/dev/nvidia0')) return { ok: false, why: 'no NVIDIA GPU is visible (/dev/nvidia0)' };
+  return { ok: true, why: '' };
+}
+
+/** Resolve `auto` to a device, or check that the asked-for one can work. */
+export function resolveDevice(asked: string): Device {
+  if (asked === 'cpu') return 'cpu';
+  const cuda = cudaAvailable();
+  if (asked === 'cuda') {
+    if (!cuda.ok) throw new Error(`device = cuda: ${cuda.why}`);
+    return 'cuda';
+  }
+  return cuda.ok ? 'cuda' : 'cpu';
+}
+
+/** Cores to use when a thread count is 0 ("one per core"). */
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}
+
+export interface SessionConfig {
+  device: Device;
+  /** Intra-op threads (0 = one per core). */
+  threads: number;
+  /**
+   * Keep ONNX Runtime's memory arena (default): right for graphs run every step at one size;
+   * off for occasional big ones (test-set evaluation), whose peak would otherwise stay resident.
+   */
+  arena?: boolean;
+}
+
+export async function createSession(model: Uint8Array, c: SessionConfig): Promise<ortType.InferenceSession> {
+  const o = ort();
+  return o.InferenceSession.create(model, {
+    executionProviders: c.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+    intraOpNumThreads: c.threads > 0 ? c.threads : defaultThreads(),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableCpuMemArena: c.arena ?? true,
+    logSeverityLevel: 3, // errors only: graph-optimiser notes are not the user's business
+    graphOptimizationLevel: 'all',
+    ...(process.env.SUBLAB_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.SUBLAB_ORT_PROFILE } : {}),
+    // Spinning pool threads would steal the core that the fused Adam pass and noise generation
+    // run on between steps.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  } as ortType.InferenceSession.SessionOptions);
+}

@@ -1,0 +1,343 @@
+// The ONNX Runtime engine of mlp_distill: N teacher–student pairs side by side, every step one
+// session run of an ONNX graph (graphs.ts: batched forward and backward), then one fused Adam
+// pass per net over weights that never leave the arena (arena.ts). Randomness (init, shuffles,
+// noise) is the same JS code, keyed by (seed, stream), as in the TensorFlow.js engine, so both
+// engines start from identical numbers and a seed's numbers do not depend on its group.
+import type * as ortType from 'onnxruntime-node';
+import { Rng, fillDistillRows } from '../../../data/random.ts';
+import { loadDataset, IMAGE_SIZE, type Dataset } from '../../../data/mnist.ts';
+import { createSession, ort, type SessionConfig } from '../../../backend/onnxruntime.ts';
+import {
+  ARMS, ARM_METRIC, controlSeed, distillPool, dynamicsMetrics, initParams, layerDims, push, withNoise,
+  type Arm, type EngineConfig, type ModelResult, type Progress,
+} from '../model.ts';
+import { openTeacherCache } from '../teacher-cache.ts';
+import { Arena, Slab, TrainableNet, slabFloats } from './arena.ts';
+import { DIGITS, DISTILL_ARMS, ONES_B, accuracyGraph, ckaFromStats, ckaStatsGraph, distillStepGraph, teacherStepGraph } from './graphs.ts';
+
+type Session = ortType.InferenceSession;
+/** Test images per evaluation run: bounds the activations' memory (25 models × 500 × 256 floats). */
+const EVAL_CHUNK = 500;
+type Feeds = Record<string, ortType.Tensor>;
+
+/** Sessions are reused across groups of one process (graph building and loading cost ~0.1 s). */
+const sessions = new Map<string, Promise<Session>>();
+function session(key: string, sc: SessionConfig, build: () => Uint8Array): Promise<Session> {
+  const k = `${key}|${sc.device}|${sc.threads}|${sc.arena ?? true}`;
+  let s = sessions.get(k);
+  if (!s) {
+    s = createSession(build(), sc);
+    s.catch(() => sessions.delete(k));
+    sessions.set(k, s);
+  }
+  return s;
+}
+
+export interface OnnxOptions extends SessionConfig {
+  signal?: AbortSignal;
+}
+
+/** Per-phase timings, for the benchmark (seconds). */
+export interface EngineProfile {
+  teacher_s: number;
+  distill_s: number;
+  eval_s: number;
+  session_s: number;
+  fill_s: number;
+  run_s: number;
+  adam_s: number;
+  steps: { teacher: number; distill: number };
+}
+
+export async function trainGroupOnnx(
+  cfg: EngineConfig, seeds: readonly number[], opts: OnnxOptions, progress: Progress = () => {}, profile?: EngineProfile,
+): Promise<ModelResult[]> {
+  const o = ort();
+  const prof: EngineProfile = profile ?? { teacher_s: 0, distill_s: 0, eval_s: 0, session_s: 0, fill_s: 0, run_s: 0, adam_s: 0, steps: { teacher: 0, distill: 0 } };
+  const now = () => performance.now() / 1000;
+  const cancelled = () => {
+    if (opts.signal?.aborted) throw new Error('mlp_distill: cancelled');
+  };
+  const ds = loadDataset(cfg.dataset, cfg.dataDir);
+  const dims = layerDims(cfg);
+  const C = dims[dims.length - 1]!;
+  const N = seeds.length;
+  const nTrain = cfg.trainLimit ? Math.min(cfg.trainLimit, ds.nTrain) : ds.nTrain;
+  const nTest = cfg.testLimit ? Math.min(cfg.testLimit, ds.nTest) : ds.nTest;
+  const noiseSize = cfg.noiseSize > 0 ? cfg.noiseSize : nTrain;
+  const pool = distillPool(cfg, ds, nTrain);
+  const B = cfg.batch, BD = cfg.batchDistill > 0 ? cfg.batchDistill : cfg.batch;
+  const stepsT = Math.ceil(nTrain / B), stepsD = Math.ceil(noiseSize / BD);
+  const results: ModelResult[] = seeds.map((seed) => ({ seed, metrics: {}, curves: {} }));
+
+  let t0 = now();
+  // MLAS runs the GEMMs of a batched product one thread each when there are at least as many
+  // models as threads, and splits a GEMM over threads otherwise, which changes the last bits.
+  // So a group never uses more threads than models: a seed's numbers are then the same in any
+  // group and at any thread count (tested).
+  const sc: SessionConfig = { device: opts.device, threads: Math.min(opts.threads, N) };
+  const dimKey = dims.join('x');
+  const distillS = await session(`distill:${dimKey}:${cfg.loss}:${cfg.temperature}:${cfg.aux}`, sc, () => distillStepGraph(dims, cfg));
+  // Evaluation sessions per slab size (threads ≤ models, as above); no arena (see SessionConfig).
+  const evalSession = (kind: 'acc' | 'cka', n: number) =>
+    session(`${kind}:${dimKey}`, { ...sc, threads: Math.min(sc.threads, n), arena: false }, () => (kind === 'acc' ? accuracyGraph(dims) : ckaStatsGraph(dims)));
+  prof.session_s += now() - t0;
+
+  // Test set, shared by all models (broadcast over N inside the graphs), in chunks.
+  const testX = new Float32Array(nTest * IMAGE_SIZE);
+  for (let k = 0; k < testX.length; k++) testX[k] = ds.testX[k]! * 2 - 1;
+  const chunks: { X: ortType.Tensor; labels: ortType.Tensor; ones: ortType.Tensor }[] = [];
+  for (let lo = 0; lo < nTest; lo += EVAL_CHUNK) {
+    const m = Math.min(EVAL_CHUNK, nTest - lo);
+    chunks.push({
+      X: new o.Tensor('float32', testX.subarray(lo * IMAGE_SIZE, (lo + m) * IMAGE_SIZE), [1, m, IMAGE_SIZE]),
+      labels: new o.Tensor('int64', BigInt64Array.from(ds.testY.subarray(lo, lo + m), (y) => BigInt(y)), [1, m]),
+      ones: new o.Tensor('float32', new Float32Array(m).fill(1), [1, 1, m]),
+    });
+  }
+  const onesMemo = new Map<number, ortType.Tensor>();
+  const ones = (bs: number) => {
+    let t = onesMemo.get(bs);
+    if (!t) onesMemo.set(bs, (t = new o.Tensor('float32', new Float32Array(bs).fill(1), [1, 1, bs])));
+    return t;
+  };
+  const accuracy = async (s: Slab): Promise<Float64Array> => {
+    const t = now();
+    const hits = new Float64Array(s.n);
+    const p = s.tensors('n_', 'param');
+    const accS = await evalSession('acc', s.n);
+    for (const c of chunks) {
+      const h = (await accS.run({ X: c.X, labels: c.labels, ...p })).hits!.data as Float32Array;
+      for (let i = 0; i < s.n; i++) hits[i] += h[i]!;
+    }
+    prof.eval_s += now() - t;
+    return hits.map((h) => h / nTest);
+  };
+  const cka = async (a: Slab, b: Slab): Promise<{ last: Float64Array; first: Float64Array }> => {
+    const t = now();
+    const pa = a.tensors('a_', 'param'), pb = b.tensors('b_', 'param');
+    const sum: Record<string, Float64Array> = {};
+    const ckaS = await evalSession('cka', a.n);
+    for (const c of chunks) {
+      const r = await ckaS.run({ X: c.X, ones_m: c.ones, ...pa, ...pb });
+      for (const [k, v] of Object.entries(r)) {
+        const d = v.data as Float32Array;
+        const acc = (sum[k] ??= new Float64Array(d.length));
+        for (let j = 0; j < d.length; j++) acc[j] += d[j]!;
+      }
+    }
+    const out = { last: new Float64Array(a.n), first: new Float64Array(a.n) };
+    for (const layer of ['first', 'last'] as const) {
+      const H = sum[`${layer}_sa`]!.length / a.n;
+      const per = (k: string, i: number, size: number) => sum[`${layer}_${k}`]!.subarray(i * size, (i + 1) * size);
+      for (let i = 0; i < a.n; i++) {
+        out[layer][i] = ckaFromStats(per('ab', i, H * H), per('aa', i, H * H), per('bb', i, H * H), per('sa', i, H), per('sb', i, H), nTest);
+      }
+    }
+    prof.eval_s += now() - t;
+    return out;
+  };
+
+  // One arena for the group: teacher params, four arms × (params, grads, m, v). The teacher's
+  // own optimiser state (teacher phase only) reuses the student arm's grads / moments.
+  const S = slabFloats(dims, N);
+  const inits = seeds.map((s) => initParams(s, dims));
+  const tc = openTeacherCache(cfg, ds, nTrain, nTest, seeds, dims, results);
+  const toTrain = tc.toTrain;
+  const arena = new Arena(S * (1 + 4 * 4) + (toTrain.length < N ? slabFloats(dims, toTrain.length) : 0) + 64);
+  const teacher = new Slab(arena, dims, N);
+  seeds.forEach((_, i) => teacher.setModel(i, tc.cached[i] ?? inits[i]!));
+  const arms = {} as Record<Arm, TrainableNet>;
+  for (const a of ARMS) arms[a] = TrainableNet.alloc(arena, dims, N);
+
+  const refAcc = await accuracy(teacher);
+  results.forEach((r, i) => {
+    const c = tc.cached[i];
+    if (c) {
+      r.metrics.reference_acc = c.referenceAcc;
+      for (const [k, v] of Object.entries(c.curves)) r.curves[k] = [...v];
+    } else r.metrics.reference_acc = refAcc[i]!;
+  });
+
+  // ---- teacher: cross-entropy on the digit logits only (the seeds without a cached teacher) ----
+  t0 = now();
+  const NT = toTrain.length;
+  if (NT === 0) progress({ phase: 'teacher', done: N, total: N, detail: `loaded from cache${tc.note}` });
+  const lastTeacherAcc = new Float64Array(N).fill(NaN);
+  if (NT > 0 && cfg.epochsTeacher > 0) {
+    // Train in place when every seed trains; else on a slab of the trained subset.
+    const tParams = NT === N ? teacher : new Slab(arena, dims, NT);
+    if (NT < N) toTrain.forEach((i, k) => tParams.setModel(k, inits[i]!));
+    const s = arms.student;
+    const net = new TrainableNet(tParams, sub(s.grads, dims, NT), sub(s.m, dims, NT), sub(s.v, dims, NT));
+    // The trained subset is a group of its own: never more threads than its models (see above).
+    const teacherS = await session(`teacher:${dimKey}`, { ...sc, threads: Math.min(sc.threads, NT) }, () => teacherStepGraph(dims));
+    const trainX = scaledImages(ds, nTrain);
+    const xBuf = new Float32Array(NT * B * IMAGE_SIZE), yBuf = new Float32Array(NT * B * DIGITS);
+    const pFeeds = tParams.tensors('t_', 'param'), gFetch = net.grads.tensors('t_', 'grad');
+    const lossSum = new Float64Array(NT);
+    for (let e = 0; e < cfg.epochsTeacher; e++) {
+      const perms = toTrain.map((i) => Rng.of(seeds[i]!, 'shuffle-teacher', e).permutation(nTrain));
+      lossSum.fill(0);
+      for (let st = 0; st < stepsT; st++) {
+        cancelled();
+        const lo = st * B, bs = Math.min(B, nTrain - lo);
+        let t = now();
+        yBuf.fill(0, 0, NT * bs * DIGITS);
+        for (let k = 0; k < NT; k++) {
+          for (let r = 0; r < bs; r++) {
+            const j = perms[k]![lo + r]!;
+            xBuf.set(trainX.subarray(j * IMAGE_SIZE, (j + 1) * IMAGE_SIZE), (k * bs + r) * IMAGE_SIZE);
+            yBuf[(k * bs + r) * DIGITS + ds.trainY[j]!] = 1;
+          }
+        }
+        prof.fill_s += now() - t;
+        t = now();
+        const out = await teacherS.run(
+          {
+            X: new o.Tensor('float32', xBuf.subarray(0, NT * bs * IMAGE_SIZE), [NT, bs, IMAGE_SIZE]),
+            Y: new o.Tensor('float32', yBuf.subarray(0, NT * bs * DIGITS), [NT, bs, DIGITS]),
+            scale: new o.Tensor('float32', Float32Array.of(1 / bs), [1]),
+            [ONES_B]: ones(bs),
+            ...pFeeds,
+          },
+          { ...gFetch, loss: null } as unknown as Feeds,
+        );
+        prof.run_s += now() - t;
+        t = now();
+        net.step(cfg.lr, cfg.weightDecay);
+        prof.adam_s += now() - t;
+        const l = out.loss!.data as Float32Array;
+        for (let k = 0; k < NT; k++) lossSum[k] += l[k]! * bs;
+        prof.steps.teacher++;
+        progress({ phase: 'teacher', done: e * stepsT + st + 1, total: cfg.epochsTeacher * stepsT, detail: `epoch ${e + 1}/${cfg.epochsTeacher}${tc.note}` });
+      }
+      const acc = await accuracy(tParams);
+      toTrain.forEach((i, k) => {
+        push(results[i]!.curves, 'teacher_loss', lossSum[k]! / nTrain);
+        push(results[i]!.curves, 'teacher_acc', acc[k]!);
+        lastTeacherAcc[i] = acc[k]!;
+      });
+    }
+    if (NT < N) toTrain.forEach((i, k) => teacher.setModel(i, tParams.getModel(k)));
+  }
+  prof.teacher_s += now() - t0;
+  // The last epoch's evaluation is the final one (0 epochs: the teacher is the init).
+  results.forEach((r, i) => {
+    r.metrics.teacher_acc = tc.cached[i]?.teacherAcc ?? (cfg.epochsTeacher > 0 ? lastTeacherAcc[i]! : r.metrics.reference_acc!);
+  });
+  tc.store((i) => teacher.getModel(i));
+
+  // ---- students: four arms per model, fresh Adam, same inputs and teacher targets ----
+  t0 = now();
+  for (const a of ARMS) arms[a].resetOptimiser();
+  seeds.forEach((seed, i) => {
+    const noisy = withNoise(inits[i]!, cfg.initNoise, seed);
+    const other = initParams(controlSeed(seed), dims);
+    for (const a of ARMS) arms[a].params.setModel(i, a.startsWith('cross') ? other : noisy);
+  });
+  const teacherW = seeds.map((_, i) => teacher.weightViews(i));
+  const dynamics = (i: number) => dynamicsMetrics(arms.student.params.weightViews(i), inits[i]!.W, teacherW[i]!);
+  const xBuf = new Float32Array(N * BD * IMAGE_SIZE);
+  const dFeeds: Feeds = { ...teacher.tensors('t_', 'param') };
+  const dFetch: Record<string, ortType.Tensor | null> = {};
+  for (const a of DISTILL_ARMS) {
+    Object.assign(dFeeds, arms[a.arm].params.tensors(a.prefix, 'param'));
+    Object.assign(dFetch, arms[a.arm].grads.tensors(a.prefix, 'grad'));
+    dFetch[`loss_${a.arm}`] = null;
+  }
+  const lossSum = Object.fromEntries(ARMS.map((a) => [a, new Float64Array(N)])) as Record<Arm, Float64Array>;
+  const evalArms = async () => {
+    const accs = {} as Record<Arm, Float64Array>;
+    for (const a of ARMS) accs[a] = await accuracy(arms[a].params);
+    return { accs, kS: await cka(arms.student.params, teacher) };
+  };
+  let evals: Awaited<ReturnType<typeof evalArms>> | undefined;
+  for (let e = 0; e < cfg.epochsDistill; e++) {
+    const perms = seeds.map((s) => Rng.of(s, 'shuffle-distill', e).permutation(noiseSize));
+    for (const a of ARMS) lossSum[a].fill(0);
+    for (let st = 0; st < stepsD; st++) {
+      cancelled();
+      const lo = st * BD, bs = Math.min(BD, noiseSize - lo);
+      let t = now();
+      for (let i = 0; i < N; i++) {
+        fillDistillRows(xBuf.subarray(i * bs * IMAGE_SIZE, (i + 1) * bs * IMAGE_SIZE), cfg.distillData, seeds[i]!, perms[i]!.subarray(lo, lo + bs), pool);
+      }
+      prof.fill_s += now() - t;
+      // Reduction: KL per-example mean (or published batchmean: ÷ models); MSE ÷ (B · logits).
+      const klScale = cfg.klReduction === 'published_batchmean' ? 1 / cfg.modelsParam : 1 / bs;
+      const scaleAux = cfg.loss === 'kl' ? klScale : 1 / (bs * cfg.aux);
+      const scaleAll = cfg.loss === 'kl' ? klScale : 1 / (bs * C);
+      t = now();
+      const out = await distillS.run(
+        {
+          X: new o.Tensor('float32', xBuf.subarray(0, N * bs * IMAGE_SIZE), [N, bs, IMAGE_SIZE]),
+          scale_aux: new o.Tensor('float32', Float32Array.of(scaleAux), [1]),
+          scale_all: new o.Tensor('float32', Float32Array.of(scaleAll), [1]),
+          [ONES_B]: ones(bs),
+          ...dFeeds,
+        },
+        dFetch as unknown as Feeds,
+      );
+      prof.run_s += now() - t;
+      t = now();
+      for (const a of ARMS) arms[a].step(cfg.lr, cfg.weightDecay);
+      prof.adam_s += now() - t;
+      for (const a of ARMS) {
+        const l = out[`loss_${a}`]!.data as Float32Array;
+        for (let i = 0; i < N; i++) lossSum[a][i] += l[i]! * bs;
+      }
+      prof.steps.distill++;
+      progress({ phase: 'distill', done: e * stepsD + st + 1, total: cfg.epochsDistill * stepsD, detail: `epoch ${e + 1}/${cfg.epochsDistill}${tc.note}` });
+    }
+    evals = await evalArms();
+    const { accs, kS } = evals;
+    results.forEach((r, i) => {
+      for (const a of ARMS) {
+        push(r.curves, `${a}_loss`, lossSum[a][i]! / noiseSize);
+        push(r.curves, `${a}_acc`, accs[a][i]!);
+      }
+      const dyn = dynamics(i);
+      push(r.curves, 'student_drift', dyn.student_drift!);
+      push(r.curves, 'update_cosine', dyn.update_cosine!);
+      push(r.curves, 'hidden_cka', kS.last[i]!);
+    });
+  }
+  prof.distill_s += now() - t0;
+
+  // The last epoch's evaluation is the final one.
+  const { accs, kS } = evals ?? (await evalArms());
+  const kC = await cka(arms.cross.params, teacher);
+  results.forEach((r, i) => {
+    for (const a of ARMS) r.metrics[ARM_METRIC[a]] = accs[a][i]!;
+    Object.assign(r.metrics, dynamics(i));
+    r.metrics.hidden_cka = kS.last[i]!;
+    r.metrics.hidden_cka_l1 = kS.first[i]!;
+    r.metrics.cross_model_cka = kC.last[i]!;
+  });
+  return results;
+}
+
+/** The first n models' worth of a slab (same layout for n ≤ its size), as its own slab view. */
+function sub(s: Slab, dims: number[], n: number): Slab {
+  return n === s.n ? s : Slab.view(s, dims, n);
+}
+
+const scaledCache = new WeakMap<Dataset, Map<number, Float32Array>>();
+/** Training images mapped to [−1, 1] once per dataset (memoised). */
+function scaledImages(ds: Dataset, nTrain: number): Float32Array {
+  let m = scaledCache.get(ds);
+  if (!m) scaledCache.set(ds, (m = new Map()));
+  let x = m.get(nTrain);
+  if (!x) {
+    x = new Float32Array(nTrain * IMAGE_SIZE);
+    for (let k = 0; k < x.length; k++) x[k] = ds.trainX[k]! * 2 - 1;
+    m.set(nTrain, x);
+  }
+  return x;
+}
+
+/** Flush ONNX Runtime's per-op profiles (written when SUBLAB_ORT_PROFILE names a file prefix). */
+export async function endOnnxProfiling(): Promise<void> {
+  for (const s of sessions.values()) (await s).endProfiling();
+}

@@ -1,0 +1,220 @@
+// The ONNX graphs of the ONNX Runtime engine. All N models of a group run side by side as
+// batched 3-D products: activations [N, B, d], weights [N, d_in, d_out], biases [N, 1, d_out].
+// The backward pass is the hand-derived one of the TensorFlow.js engine; transposed products use
+// com.microsoft FusedMatMul (native transA / transB, no Transpose copies). The optimiser is not in
+// the graph: a step graph outputs gradients, and one fused Adam pass (adam-kernel.ts) updates
+// the weights in place. Losses are reduced per model (over batch and logits), so no model's
+// numbers depend on the others in its group.
+import { GraphBuilder, attr, DT, type Dim } from '../../../backend/onnx-graph.ts';
+import type { EngineConfig } from '../model.ts';
+
+export const DIGITS = 10;
+
+/** Input [1, 1, B] of ones (fed per batch size): bias gradients and per-model sums are products with it. */
+export const ONES_B = 'ones_b';
+
+/** Names of a net's parameters (prefix p) and their gradients. */
+export const paramName = (p: string, kind: 'W' | 'b', l: number) => `${p}${kind}${l}`;
+export const gradName = (p: string, kind: 'W' | 'b', l: number) => `${p}g${kind}${l}`;
+
+/** Shapes of a net's tensors, in slab order: W0, b0, W1, b1, ... (per model; prepend N). */
+export function paramShapes(dims: number[]): { kind: 'W' | 'b'; l: number; shape: [number, number] }[] {
+  const out: { kind: 'W' | 'b'; l: number; shape: [number, number] }[] = [];
+  for (let l = 0; l + 1 < dims.length; l++) {
+    out.push({ kind: 'W', l, shape: [dims[l]!, dims[l + 1]!] });
+    out.push({ kind: 'b', l, shape: [1, dims[l + 1]!] });
+  }
+  return out;
+}
+
+function declareParams(g: GraphBuilder, p: string, dims: number[]): void {
+  for (const t of paramShapes(dims)) g.input(paramName(p, t.kind, t.l), ['N', ...t.shape]);
+}
+
+/** Forward pass of net `p`: the hidden activations (after ReLU) and the output logits. */
+function forward(g: GraphBuilder, p: string, X: string, dims: number[]): { hidden: string[]; out: string } {
+  const hidden: string[] = [];
+  let a = X;
+  const L = dims.length - 1;
+  for (let l = 0; l < L; l++) {
+    const z = g.op('Add', [g.op('MatMul', [a, paramName(p, 'W', l)]), paramName(p, 'b', l)]);
+    if (l === L - 1) return { hidden, out: z };
+    a = g.op('Relu', [z]);
+    hidden.push(a);
+  }
+  throw new Error('unreachable');
+}
+
+/**
+ * Backprop from dLoss/dOut through net `p`; declares its gradients as graph outputs. XT is the
+ * input transposed ([N, 784, B], made once per graph and shared by the nets): a plain product
+ * with it beat FusedMatMul's transA at the first layer's shapes (bench/README.md).
+ */
+function backward(g: GraphBuilder, p: string, XT: string, hidden: string[], dOut: string, dims: number[]): void {
+  let dZ = dOut;
+  for (let l = dims.length - 2; l >= 0; l--) {
+    const gW = l === 0 ? g.op('MatMul', [XT, dZ]) : g.op('FusedMatMul', [hidden[l - 1]!, dZ], { transA: attr.i(1) }, 'com.microsoft');
+    const gb = g.op('MatMul', [ONES_B, dZ]);
+    g.output(gradName(p, 'W', l), gW, ['N', dims[l]!, dims[l + 1]!]);
+    g.output(gradName(p, 'b', l), gb, ['N', 1, dims[l + 1]!]);
+    if (l > 0) {
+      // Uses W before its update (the update happens outside the graph, after the run).
+      const dA = g.op('FusedMatMul', [dZ, paramName(p, 'W', l)], { transB: attr.i(1) }, 'com.microsoft');
+      // ReLU'(z) = 1 where the activation is > 0 (as tf.step): sign of a non-negative value.
+      dZ = g.op('Mul', [dA, g.op('Sign', [hidden[l - 1]!])]);
+    }
+  }
+}
+
+const transposeBatch = (g: GraphBuilder, x: string) => g.op('Transpose', [x], { perm: attr.ints([0, 2, 1]) });
+const slice = (g: GraphBuilder, x: string, from: number, to: number) =>
+  g.op('Slice', [x, g.constI64([from]), g.constI64([to]), g.constI64([2])]);
+/**
+ * Sum over batch and logits of each model, [N,B,K] → [N], as two products with ones: ORT's
+ * ReduceSum picks its summation order by the tensor's shape, so a group of 1 and a group of 25
+ * would differ in the last bits; a product's order per element does not depend on N.
+ */
+function sumPerModel(g: GraphBuilder, x: string, K: number, onesRows = ONES_B): string {
+  const rows = g.op('MatMul', [x, g.constF(Array<number>(K).fill(1), [K, 1])]);
+  return g.op('Reshape', [g.op('MatMul', [onesRows, rows]), g.constI64([-1])]);
+}
+const padLogits = (g: GraphBuilder, x: string, before: number, after: number) =>
+  before === 0 && after === 0 ? x : g.op('Pad', [x, g.constI64([0, 0, before, 0, 0, after])]);
+
+/**
+ * Teacher step: inputs X [N,B,784], Y one-hot [N,B,10], scale [1] (= 1/B), the net's parameters
+ * (prefix t_); outputs the gradients and loss [N] (cross-entropy on the 10 digit logits, mean
+ * over the batch of each model; the aux logits get no gradient).
+ */
+export function teacherStepGraph(dims: number[]): Uint8Array {
+  const g = new GraphBuilder('teacher_step');
+  const C = dims[dims.length - 1]!;
+  const X = g.input('X', ['N', 'B', dims[0]!]);
+  const Y = g.input('Y', ['N', 'B', DIGITS]);
+  const scale = g.input('scale', [1]);
+  g.input(ONES_B, [1, 1, 'B']);
+  declareParams(g, 't_', dims);
+  const { hidden, out } = forward(g, 't_', X, dims);
+  const logq = g.op('LogSoftmax', [slice(g, out, 0, DIGITS)], { axis: attr.i(-1) });
+  g.output('loss', g.op('Mul', [g.op('Neg', [sumPerModel(g, g.op('Mul', [Y, logq]), DIGITS)]), scale]), ['N']);
+  const dz = g.op('Mul', [g.op('Sub', [g.op('Exp', [logq]), Y]), scale]);
+  backward(g, 't_', transposeBatch(g, X), hidden, padLogits(g, dz, 0, C - DIGITS), dims);
+  return g.build();
+}
+
+export const DISTILL_ARMS = [
+  { prefix: 's_', arm: 'student', all: false },
+  { prefix: 'sa_', arm: 'student_all', all: true },
+  { prefix: 'c_', arm: 'cross', all: false },
+  { prefix: 'ca_', arm: 'cross_all', all: true },
+] as const;
+
+/**
+ * Distillation step for the four arms at once (they share the inputs and the teacher's
+ * targets): inputs X [N,B,784], scale_aux and scale_all [1] (the loss reduction, see the engine),
+ * the teacher's parameters (t_) and each arm's (s_, sa_, c_, ca_); outputs every arm's
+ * gradients and loss_<arm> [N].
+ */
+export function distillStepGraph(dims: number[], cfg: Pick<EngineConfig, 'loss' | 'temperature' | 'aux'>): Uint8Array {
+  const g = new GraphBuilder('distill_step');
+  const C = dims[dims.length - 1]!;
+  const X = g.input('X', ['N', 'B', dims[0]!]);
+  const scales = { aux: g.input('scale_aux', [1]), all: g.input('scale_all', [1]) };
+  g.input(ONES_B, [1, 1, 'B']);
+  declareParams(g, 't_', dims);
+  for (const a of DISTILL_ARMS) declareParams(g, a.prefix, dims);
+  const tOut = forward(g, 't_', X, dims).out;
+  const XT = transposeBatch(g, X);
+  const target = { aux: slice(g, tOut, C - cfg.aux, C), all: tOut };
+  const invT = cfg.loss === 'kl' ? g.constF([1 / cfg.temperature]) : '';
+  // Teacher side of the KL, once per variant: log p = log softmax(t / T), p.
+  const teacherKl = (t: string) => {
+    const logp = g.op('LogSoftmax', [g.op('Mul', [t, invT])], { axis: attr.i(-1) });
+    return { logp, p: g.op('Exp', [logp]) };
+  };
+  const kl = cfg.loss === 'kl' ? { aux: teacherKl(target.aux), all: teacherKl(target.all) } : undefined;
+  for (const a of DISTILL_ARMS) {
+    const { hidden, out } = forward(g, a.prefix, X, dims);
+    const v = a.all ? 'all' : 'aux';
+    const s = a.all ? out : slice(g, out, C - cfg.aux, C);
+    const K = a.all ? C : cfg.aux;
+    let loss: string, grad: string;
+    if (kl) {
+      // KL(p ‖ q), q = softmax(s / T); d/ds = (q − p) / T, times the reduction scale.
+      const logq = g.op('LogSoftmax', [g.op('Mul', [s, invT])], { axis: attr.i(-1) });
+      loss = g.op('Mul', [sumPerModel(g, g.op('Mul', [kl[v].p, g.op('Sub', [kl[v].logp, logq])]), K), scales[v]]);
+      grad = g.op('Mul', [g.op('Sub', [g.op('Exp', [logq]), kl[v].p]), g.op('Mul', [scales[v], invT])]);
+    } else {
+      // Mean squared difference of raw logits (scale = 1/(B·K)); d/ds = 2 (s − t) · scale.
+      const d = g.op('Sub', [s, target[v]]);
+      loss = g.op('Mul', [sumPerModel(g, g.op('Mul', [d, d]), K), scales[v]]);
+      grad = g.op('Mul', [d, g.op('Mul', [scales[v], g.constF([2])])]);
+    }
+    g.output(`loss_${a.arm}`, loss, ['N']);
+    backward(g, a.prefix, XT, hidden, a.all ? grad : padLogits(g, grad, C - cfg.aux, 0), dims);
+  }
+  return g.build();
+}
+
+/**
+ * Evaluation on a chunk of the test set (shared by all models: X is [1, M, 784] and broadcasts):
+ * hits [N], the number of the chunk's images whose argmax over the 10 digit logits of net n_
+ * equals the label (labels [1, M]). Chunks keep the activations' peak memory small.
+ */
+export function accuracyGraph(dims: number[]): Uint8Array {
+  const g = new GraphBuilder('accuracy');
+  const X = g.input('X', [1, 'M', dims[0]!]);
+  const labels = g.input('labels', [1, 'M'], DT.INT64);
+  declareParams(g, 'n_', dims);
+  const { out } = forward(g, 'n_', X, dims);
+  const pred = g.op('ArgMax', [slice(g, out, 0, DIGITS)], { axis: attr.i(2), keepdims: attr.i(0) });
+  const hit = g.op('Cast', [g.op('Equal', [pred, labels])], { to: attr.i(DT.FLOAT) });
+  // A sum of 0/1 values is exact in float32 for any order.
+  g.output('hits', g.op('ReduceSum', [hit, g.constI64([1])], { keepdims: attr.i(0) }), ['N']);
+  return g.build();
+}
+
+/**
+ * Linear CKA's sufficient statistics between nets a_ and b_ on a chunk of the test set, per
+ * model, for the first and the last hidden layer (`first_` / `last_`): the Gram products
+ * AᵀB, AᵀA, BᵀB [N,H,H] and the column sums of A and B [N,1,H] (products with ones, whose
+ * order per element does not depend on N). The engine adds chunks up in float64 and centres.
+ */
+export function ckaStatsGraph(dims: number[]): Uint8Array {
+  const g = new GraphBuilder('cka_stats');
+  const X = g.input('X', [1, 'M', dims[0]!]);
+  const ones = g.input('ones_m', [1, 1, 'M']);
+  declareParams(g, 'a_', dims);
+  declareParams(g, 'b_', dims);
+  const ha = forward(g, 'a_', X, dims).hidden, hb = forward(g, 'b_', X, dims).hidden;
+  const gram = (x: string, y: string) => g.op('FusedMatMul', [x, y], { transA: attr.i(1) }, 'com.microsoft');
+  const layers = { first: 0, last: ha.length - 1 };
+  for (const [name, l] of Object.entries(layers)) {
+    const H = dims[l + 1]!;
+    const a = ha[l]!, b = hb[l]!;
+    g.output(`${name}_ab`, gram(a, b), ['N', H, H]);
+    g.output(`${name}_aa`, gram(a, a), ['N', H, H]);
+    g.output(`${name}_bb`, gram(b, b), ['N', H, H]);
+    g.output(`${name}_sa`, g.op('MatMul', [ones, a]), ['N', 1, H]);
+    g.output(`${name}_sb`, g.op('MatMul', [ones, b]), ['N', 1, H]);
+  }
+  return g.build();
+}
+
+/** Linear CKA from summed statistics of n rows (float64): ‖C_ab‖²_F / (‖C_aa‖_F ‖C_bb‖_F). */
+export function ckaFromStats(ab: Float64Array, aa: Float64Array, bb: Float64Array, sa: Float64Array, sb: Float64Array, n: number): number {
+  const H = sa.length;
+  let hsic = 0, nA = 0, nB = 0;
+  for (let p = 0; p < H; p++) {
+    for (let q = 0; q < H; q++) {
+      const k = p * H + q;
+      const cab = ab[k]! - (sa[p]! * sb[q]!) / n;
+      const caa = aa[k]! - (sa[p]! * sa[q]!) / n;
+      const cbb = bb[k]! - (sb[p]! * sb[q]!) / n;
+      hsic += cab * cab; nA += caa * caa; nB += cbb * cbb;
+    }
+  }
+  return hsic / Math.sqrt(nA * nB);
+}
+
+export type { Dim };
