@@ -61,7 +61,7 @@ export interface Verdict {
   group: Record<string, string | number | boolean>;
   outcome: Outcome;
   /** The test used; see TEST_NAMES. (A plain string in verdicts made by hand elsewhere.) */
-  test: TestName | (string & {});
+  test: TestName;
   /** `df` (optional addition): degrees of freedom of a t statistic (fractional for Welch). */
   statistic: { name: string; value: number; df?: number } | null;
   /** Effect size with its CI (e.g. mean difference, rho); `level` of the CI, 0.95 when absent. */
