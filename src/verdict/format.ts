@@ -79,7 +79,8 @@ export function formatPower(v: Verdict): string {
   if (!pw) return '';
   const std = pw.mdeStandardized !== null ? ` (${v.standardized?.name === "Hedges' g" ? 'd' : 'dz'} ${formatNumber(pw.mdeStandardized)})` : '';
   const need = pw.nNeeded === null ? 'no n decides the observed effect of 0' : `~${pw.nNeeded === Infinity ? '> 1e6' : pw.nNeeded} ${pw.unit} needed`;
-  return `MDE ${formatNumber(pw.mde)}${std}, ${need}`;
+  const what = pw.mdeStandardized === null && v.effect ? `${v.effect.name} ` : '';
+  return `MDE ${what}${formatNumber(pw.mde)}${std}, ${need}`;
 }
 
 /**
