@@ -78,5 +78,10 @@ describe('a seed effect dwarfing a within-seed effect, through sublab run and th
     const r = sublab(['check', path.join(here, 'fixtures/three-rows.exp')]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('warning: prediction can never be decided: the smallest p Spearman rho over 3 rows (3 values of x) can reach is 0.33 > alpha = 0.05; with ≥ 3 seeds per point the smallest p is 0.0093');
+    // sublab plan says it for the runs it plans (here with --seeds 3 the floor is gone).
+    expect(sublab(['plan', path.join(here, 'fixtures/three-rows.exp')]).stderr).toContain('warning: prediction can never be decided');
+    const more = sublab(['plan', path.join(here, 'fixtures/three-rows.exp'), '--seeds', '3']);
+    expect(more.code).toBe(0);
+    expect(more.stderr).not.toContain('warning');
   });
 });
