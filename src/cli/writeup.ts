@@ -5,10 +5,12 @@ import path from 'node:path';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
+import { toRows } from '../exec/executor.ts';
 import { LanguageError, PlanError, planAll } from '../exec/run-file.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
 import { gitInfo, lockPathFor, readLock, type GitInfo, type LockState } from '../prereg/lock.ts';
-import { firstResultAt, predictionStatuses } from '../prereg/status.ts';
+import { predictionStatuses } from '../prereg/status.ts';
+import { resultEvidence } from '../prereg/evidence.ts';
 import type { FailedRun, ResultRow, ResultTable } from '../results/types.ts';
 import { currentMachine } from '../report/model.ts';
 import { escapeModel, formats, loadTemplate, type Format } from '../report/render.ts';
@@ -123,22 +125,9 @@ export function cachedTable(plan: ExperimentPlan, cache: ResultCache | null, war
       continue;
     }
     if (r.status !== 'hit') continue;
-    const e = r.entry;
-    if (e.output.extras) extras[run.id] = e.output.extras;
-    for (const row of e.output.rows) {
-      rows.push({
-        runId: run.id,
-        point: run.point,
-        seed: run.seed,
-        params: run.params,
-        metrics: Object.fromEntries(Object.entries(row.metrics).map(([k, v]) => [k, typeof v === 'number' ? v : NaN])),
-        keys: row.keys ?? {},
-        backend: e.output.backend,
-        wallMs: e.wallMs,
-        cached: true,
-        finishedAt: e.finishedAt,
-      });
-    }
+    if (r.entry.output.extras) extras[run.id] = r.entry.output.extras;
+    // The executor's own conversion: non-finite metrics restored, first computation's time and commit kept.
+    rows.push(...toRows(run, r.entry, true));
   }
   rows.sort((a, b) => a.point - b.point || a.seed - b.seed);
   return { table: { experiment: exp.name, file: exp.file, rows, failed, extras }, planned: ids.size };
@@ -210,7 +199,8 @@ export async function writeWriteup(o: WriteupOptions, log: (s: string) => void =
   }
   const lockOf = (file: string) => locks.get(lockPathFor(file))!;
   const model = await buildWriteupModel(inputs, {
-    statuses: (e) => predictionStatuses(e, lockOf(e.file), firstResultAt(inputs.find((x) => x.experiment === e)!.table.rows)),
+    // The same evidence `sublab report` uses: first results from the rows (and the ledger), and their commits.
+    statuses: (e) => predictionStatuses(e, lockOf(e.file), resultEvidence(e, inputs.find((x) => x.experiment === e)!.table.rows)),
     lockProblems: (e) => lockOf(e.file).problems.map((p) => `${path.relative(process.cwd(), lockOf(e.file).path)}:${p.line}: ${p.message}`),
     sublabVersion: version,
     git: o.git ?? gitInfo(process.cwd()),

@@ -97,7 +97,8 @@ export function markNonFinite(out: RunOutput): RunOutput {
   return changed ? { ...out, rows } : out;
 }
 
-function toRows(run: PlannedRun, e: Pick<CacheEntry, 'output' | 'wallMs' | 'finishedAt' | 'git' | 'first'>, cached: boolean): ResultRow[] {
+/** A cache entry's rows as result rows of `run` (also used by `sublab writeup`, which only reads). */
+export function toRows(run: PlannedRun, e: Pick<CacheEntry, 'output' | 'wallMs' | 'finishedAt' | 'git' | 'first'>, cached: boolean): ResultRow[] {
   const first = e.first ?? { finishedAt: e.finishedAt, git: e.git };
   return e.output.rows.map((r) => ({
     runId: run.id,
