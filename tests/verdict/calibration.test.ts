@@ -31,6 +31,7 @@ function simulate(pred: Prediction | Prediction[], sims: number, seed: number, r
   const exp = experiment(preds, { correction, alpha: ALPHA, sweeps: [{ name: 'x', values: xs }] });
   const count: Record<Outcome, number> = { confirmed: 0, refuted: 0, inconclusive: 0 };
   let any = 0;
+  let oldRule = 0;
   const tests = new Set<string>();
   for (let i = 0; i < sims; i++) {
     const vs = judgeExperiment(exp, table(rows(rng)));
@@ -39,8 +40,10 @@ function simulate(pred: Prediction | Prediction[], sims: number, seed: number, r
       tests.add(v.test);
     }
     if (vs.some((v) => v.outcome !== 'inconclusive')) any++;
+    // Peak and flat before issue 11 had the same p without the × 2 for the side.
+    if (vs.some((v) => v.pAdjusted !== null && v.pAdjusted / 2 <= ALPHA)) oldRule++;
   }
-  return { confirmed: count.confirmed / sims, refuted: count.refuted / sims, decided: any / sims, tests: [...tests].join(', ') };
+  return { confirmed: count.confirmed / sims, refuted: count.refuted / sims, decided: any / sims, oldRule: oldRule / sims, tests: [...tests].join(', ') };
 }
 
 /**
@@ -57,12 +60,14 @@ function grid(rng: Rng, xs: number[], means: number[], seeds: number, matched: b
   return rows;
 }
 
-function lfc(name: string, pred: Prediction | Prediction[], xs: number[], rows: (rng: Rng) => RowSpec[], seed: number, expectTest: RegExp, correction: 'none' | 'holm' = 'none') {
-  it(`${name}: wrong verdicts ≤ alpha`, () => {
+function lfc(name: string, pred: Prediction | Prediction[], xs: number[], rows: (rng: Rng) => RowSpec[], seed: number, expectTest: RegExp, correction: 'none' | 'holm' = 'none', oldRuleFails = false) {
+  it(`${name}: wrong verdicts ≤ alpha${oldRuleFails ? ' (and the rule before issue 11 fails the same test)' : ''}`, () => {
     const r = simulate(pred, SIMS, seed, rows, xs, correction);
-    report.push(`| ${name} | ${r.tests} | ${SIMS} | ${r.confirmed.toFixed(4)} | ${r.refuted.toFixed(4)} | ${r.decided.toFixed(4)} |`);
+    report.push(`| ${name} | ${r.tests} | ${SIMS} | ${r.confirmed.toFixed(4)} | ${r.refuted.toFixed(4)} | ${r.decided.toFixed(4)}${oldRuleFails ? ` (old rule ${r.oldRule.toFixed(4)})` : ''} |`);
     expect(r.tests).toMatch(expectTest);
     expect(r.decided).toBeLessThanOrEqual(BOUND);
+    // The bound tells the rules apart: without the × 2 for the side, the same simulations fail.
+    if (oldRuleFails) expect(r.oldRule).toBeGreaterThan(BOUND);
   });
 }
 
@@ -73,8 +78,8 @@ describe('peak: LFC of each side (3 values × 10 seeds, alpha 0.05, no correctio
   // Confirm side: an interior value level with one end, the other end far below; a wrong
   // "peak" needs the interior to beat the level end. The refute side is live here too (the level
   // end can look above the interior).
-  lfc('peak, means (0, 0, −10), Welch', predict(peak('y', 'x')), X3, (r) => grid(r, X3, [0, 0, -10], 10, false), 101, /^Welch t \(peak\)$/);
-  lfc('peak, means (0, 0, −10), paired on matched seeds', predict(peak('y', 'x')), X3, (r) => grid(r, X3, [0, 0, -10], 10, true), 102, /^paired t \(peak\)$/);
+  lfc('peak, means (0, 0, −10), Welch', predict(peak('y', 'x')), X3, (r) => grid(r, X3, [0, 0, -10], 10, false), 101, /^Welch t \(peak\)$/, 'none', true);
+  lfc('peak, means (0, 0, −10), paired on matched seeds', predict(peak('y', 'x')), X3, (r) => grid(r, X3, [0, 0, -10], 10, true), 102, /^paired t \(peak\)$/, 'none', true);
   // Refute side: both ends level with the interior; either end can look above it.
   lfc('peak, means (0, 0, 0), Welch', predict(peak('y', 'x')), X3, (r) => grid(r, X3, [0, 0, 0], 10, false), 103, /^Welch t \(peak\)$/);
   lfc('peak, means (0, 0, 0), paired on matched seeds', predict(peak('y', 'x')), X3, (r) => grid(r, X3, [0, 0, 0], 10, true), 104, /^paired t \(peak\)$/);
@@ -84,8 +89,8 @@ describe('flat within d: the boundary, a true difference of exactly d, d / SE = 
   // 2 values × 50 seeds, sd 1: SE of the difference 0.2 (Welch) or sqrt(2)/sqrt(50) = 0.2
   // (paired on matched seeds), d = 0.5. Both sides are wrong at the boundary; the confirm side
   // has real power here (it is not an empty test).
-  lfc('flat within 0.5, true diff 0.5, Welch, 2 × 50', predict(flat('y', 'x', 0.5)), X2, (r) => grid(r, X2, [0, 0.5], 50, false), 111, /^TOST$/);
-  lfc('flat within 0.5, true diff 0.5, paired, 2 × 50', predict(flat('y', 'x', 0.5)), X2, (r) => grid(r, X2, [0, 0.5], 50, true), 112, /^paired TOST$/);
+  lfc('flat within 0.5, true diff 0.5, Welch, 2 × 50', predict(flat('y', 'x', 0.5)), X2, (r) => grid(r, X2, [0, 0.5], 50, false), 111, /^TOST$/, 'none', true);
+  lfc('flat within 0.5, true diff 0.5, paired, 2 × 50', predict(flat('y', 'x', 0.5)), X2, (r) => grid(r, X2, [0, 0.5], 50, true), 112, /^paired TOST$/, 'none', true);
   it('the flat confirm side has power away from the boundary (true diff 0, same design): about the analytic 0.39', () => {
     const r = simulate(predict(flat('y', 'x', 0.5)), 1000, 113, (rng) => grid(rng, X2, [0, 0], 50, false), X2);
     // Confirmed when |diff| + t_{0.975, 98} · 0.2 < 0.5: P(|N(0, 0.2²)| < 0.5 − 1.9845 · 0.2) = 2Φ(0.516) − 1.
