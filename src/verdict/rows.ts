@@ -65,20 +65,6 @@ export function conditionText(c: Condition): string {
   return `${c.param.name} ${c.op} ${text}`;
 }
 
-/** Finite numeric values of a column; rows whose value is missing or not a finite number are skipped. */
-export function numericColumn(rows: readonly ResultRow[], name: string): { values: number[]; rows: ResultRow[]; skipped: number } {
-  const values: number[] = [];
-  const used: ResultRow[] = [];
-  for (const r of rows) {
-    const v = column(r, name);
-    if (typeof v === 'number' && Number.isFinite(v)) {
-      values.push(v);
-      used.push(r);
-    }
-  }
-  return { values, rows: used, skipped: rows.length - used.length };
-}
-
 /** Group rows by the values of some columns, in order of first appearance. */
 export function groupBy(
   rows: readonly ResultRow[],
