@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { command as writeup, parseWriteupArgs, writeWriteup } from '../../src/cli/writeup.ts';
 import { renderReport } from '../../src/report/render.ts';
+import { findChromium, pngSize, screenshot } from '../../scripts/screenshot-report.ts';
 import { fixtureModel } from './fixture.ts';
 import { makeWriteupFixture, type WriteupFixture } from './writeup-fixture.ts';
 
@@ -83,6 +84,14 @@ describe('sublab writeup', () => {
     expect(html).toContain('<h3>Exploratory predictions (not registered before their first result)</h3>');
     expect(html).toContain('<a href="#sparsity-sweep">sparsity sweep</a>');
   });
+
+  it.skipIf(!findChromium())('HTML: renders in headless Chromium (tables and figures, far from blank)', () => {
+    const png = path.join(out, 'writeup.png');
+    screenshot(path.join(out, 'writeup.html'), png, [1200, 2400]);
+    const buf = readFileSync(png);
+    expect(pngSize(buf)).toEqual({ width: 1200, height: 2400 });
+    expect(buf.length).toBeGreaterThan(150_000);
+  }, 120_000);
 
   it('LaTeX: a complete document including the PNG figures', () => {
     const tex = readFileSync(path.join(out, 'writeup.tex'), 'utf8');
