@@ -2,10 +2,10 @@
 // reads (the cache only), what it writes (md, html, tex + figures), and that the LaTeX compiles
 // without overfull lines when pdflatex is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { command as writeup, parseWriteupArgs, writeWriteup } from '../../src/cli/writeup.ts';
 import { renderReport } from '../../src/report/render.ts';
 import { findChromium, pngSize, screenshot } from '../../scripts/screenshot-report.ts';
@@ -46,6 +46,7 @@ beforeAll(async () => {
   expect(readdirSync(fx.cache).sort()).toEqual(before);
 }, 60_000);
 afterEach(() => vi.restoreAllMocks());
+afterAll(() => rmSync(path.dirname(fx.dir), { recursive: true, force: true }));
 
 describe('sublab writeup', () => {
   it('writes one document per format, and the figures the LaTeX includes', () => {
