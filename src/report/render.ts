@@ -118,11 +118,45 @@ const latex: Record<string, string> = {
   '✅': '',
   '❌': '',
   '❔': '',
+  // Mathematical characters found in rationales and metric descriptions (`1/28 ≈ 0.036`, ‖W‖²).
+  '≈': '$\\approx$',
+  '∼': '$\\sim$',
+  '∝': '$\\propto$',
+  '∈': '$\\in$',
+  '→': '$\\rightarrow$',
+  '←': '$\\leftarrow$',
+  '↔': '$\\leftrightarrow$',
+  '⇒': '$\\Rightarrow$',
+  '‖': '$\\|$',
+  '′': '$\'$',
+  '√': '$\\surd$',
+  '∑': '$\\sum$',
+  '·': '$\\cdot$',
+  '²': '$^2$',
+  '³': '$^3$',
+  'ᵀ': '$^{\\top}$',
 };
+const greek: Record<string, string> = {
+  α: 'alpha', β: 'beta', γ: 'gamma', δ: 'delta', ε: 'epsilon', ζ: 'zeta', η: 'eta', θ: 'theta', ι: 'iota', κ: 'kappa',
+  λ: 'lambda', μ: 'mu', ν: 'nu', ξ: 'xi', π: 'pi', σ: 'sigma', τ: 'tau', υ: 'upsilon', φ: 'phi', χ: 'chi', ψ: 'psi', ω: 'omega',
+  Γ: 'Gamma', Δ: 'Delta', Θ: 'Theta', Λ: 'Lambda', Ξ: 'Xi', Π: 'Pi', Σ: 'Sigma', Φ: 'Phi', Ψ: 'Psi', Ω: 'Omega',
+};
+for (const [c, name] of Object.entries(greek)) latex[c] ??= `$\\${name}$`;
 
-/** LaTeX text mode, pdflatex-safe for the characters sublab itself prints. */
+/**
+ * LaTeX text mode, pdflatex-safe: TeX's specials, the symbols sublab prints, Greek letters. Other
+ * characters pdflatex's utf8 input cannot typeset (symbols, arrows, emoji: U+0370 and up outside
+ * general punctuation) become `[U+XXXX]` rather than an error that stops the document.
+ */
 export function escapeLatex(s: string): string {
-  return s.replace(/\r?\n/g, ' ').replace(/[\\&%$#_{}~^<>|±−≤≥≠∞ρ×—–✅❌❔]/gu, (c) => latex[c]!);
+  return s.replace(/\r?\n/g, ' ').replace(/[\\&%$#_{}~^<>|\u00a0-\u{10ffff}]/gu, (c) => {
+    const m = latex[c];
+    if (m !== undefined) return m;
+    const cp = c.codePointAt(0)!;
+    // Latin-1, Latin Extended and general punctuation (’ “ ” … •) are known to pdflatex's utf8.
+    if (cp < 0x370 || (cp >= 0x1e00 && cp < 0x1f00) || (cp >= 0x2000 && cp < 0x2070) || cp === 0x20ac) return c;
+    return `[U+${cp.toString(16).toUpperCase().padStart(4, '0')}]`;
+  });
 }
 
 /** An identifier or prediction in LaTeX: `\texttt`, breakable after `_`, `,` and `=`. */

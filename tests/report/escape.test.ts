@@ -45,6 +45,8 @@ describe('escaping', () => {
     expect(escapeLatex(nasty)).toBe('a\\textbar{}b \\textless{}c\\textgreater{} \\& 50\\% d\\_e');
     expect(escapeLatex('\\ & % $ # _ { } ~ ^')).toBe('\\textbackslash{} \\& \\% \\$ \\# \\_ \\{ \\} \\textasciitilde{} \\textasciicircum{}');
     expect(escapeLatex('0.5 ± 0.1, ρ ≤ 1')).toBe('0.5 $\\pm$ 0.1, $\\rho$ $\\leq$ 1');
+    // Symbols of rationales and descriptions; anything pdflatex cannot typeset is named, not fatal.
+    expect(escapeLatex('1/28 ≈ 0.036, ‖W‖², α, café “q”, 🦉 ∫')).toBe('1/28 $\\approx$ 0.036, $\\|$W$\\|$$^2$, $\\alpha$, café “q”, [U+1F989] [U+222B]');
   });
 
   it('escapes every string of the model except the raw chart fields', () => {
