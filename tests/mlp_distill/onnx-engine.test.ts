@@ -110,6 +110,18 @@ describe('ONNX Runtime engine', () => {
     expect(oneThread.map((r) => r.metrics)).toEqual(onnx.map((r) => r.metrics));
   });
 
+  it('noise made a step ahead on a worker thread is the noise made inline; progress is a rising fraction of the work', { timeout: 120_000 }, async () => {
+    const cfg = { ...small, epochsTeacher: 1, epochsDistill: 2, noiseSize: 1000, trainLimit: 1000, testLimit: 500 };
+    for (const distillData of ['uniform', 'gaussian'] as const) {
+      const fractions: number[] = [];
+      const ahead = await trainGroupOnnx({ ...cfg, distillData }, [0, 1], { ...cpu, prefetch: true }, (p) => { if (p.fraction !== undefined) fractions.push(p.fraction); });
+      const inline = await trainGroupOnnx({ ...cfg, distillData }, [0, 1], { ...cpu, prefetch: false });
+      expect(ahead).toEqual(inline);
+      expect(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]!)).toBe(true);
+      expect(fractions[fractions.length - 1]).toBeCloseTo(1, 10);
+    }
+  });
+
   it('runs every loss variant and both reductions (finite, distinct)', { timeout: 120_000 }, async () => {
     const tiny = { ...small, epochsTeacher: 1, noiseSize: 512, testLimit: 500 };
     const runs = await Promise.all([

@@ -46,7 +46,8 @@ export interface ModelResult {
   warnings?: string[];
 }
 
-export type Progress = (msg: { phase: string; done: number; total: number; detail?: string }) => void;
+/** fraction: of the group's whole work (0–1), runs: the group's size; both optional (see RunContext). */
+export type Progress = (msg: { phase: string; done: number; total: number; detail?: string; fraction?: number; runs?: number }) => void;
 
 export const B1 = 0.9, B2 = 0.999, EPS = 1e-8; // torch Adam defaults
 

@@ -4,7 +4,7 @@
 // noise) is the same JS code, keyed by (seed, stream), as in the TensorFlow.js engine, so both
 // engines start from identical numbers and a seed's numbers do not depend on its group.
 import type * as ortType from 'onnxruntime-node';
-import { Rng, fillDistillRows } from '../../../data/random.ts';
+import { Rng } from '../../../data/random.ts';
 import { loadDataset, IMAGE_SIZE, type Dataset } from '../../../data/mnist.ts';
 import { createSession, ort, type SessionConfig } from '../../../backend/onnxruntime.ts';
 import {
@@ -13,6 +13,7 @@ import {
 } from '../model.ts';
 import { openTeacherCache } from '../teacher-cache.ts';
 import { Arena, Slab, TrainableNet, slabFloats } from './arena.ts';
+import { inlineSource, prefetchSource, type NoisePlan } from './noise.ts';
 import { DIGITS, DISTILL_ARMS, ONES_B, accuracyGraph, ckaFromStats, ckaStatsGraph, distillStepGraph, teacherStepGraph } from './graphs.ts';
 
 type Session = ortType.InferenceSession;
@@ -35,6 +36,13 @@ function session(key: string, sc: SessionConfig, build: () => Uint8Array): Promi
 
 export interface OnnxOptions extends SessionConfig {
   signal?: AbortSignal;
+  /** Generate noise inputs a step ahead on a worker thread: true, false, or (default) when the phase is long enough to repay the worker's start-up (~0.3 s). */
+  prefetch?: boolean;
+}
+
+function usePrefetch(asked: boolean | undefined, p: NoisePlan): boolean {
+  if (p.kind !== 'uniform' && p.kind !== 'gaussian') return false;
+  return asked ?? p.seeds.length * p.noiseSize * p.epochs >= 200_000;
 }
 
 /** Per-phase timings, for the benchmark (seconds). */
@@ -162,7 +170,15 @@ export async function trainGroupOnnx(
   // ---- teacher: cross-entropy on the digit logits only (the seeds without a cached teacher) ----
   t0 = now();
   const NT = toTrain.length;
-  if (NT === 0) progress({ phase: 'teacher', done: N, total: N, detail: `loaded from cache${tc.note}` });
+  // Progress as a fraction of the group's work (FLOPs: a teacher example is one forward and
+  // backward, a distillation example the teacher's forward and four arms'), so an ETA holds
+  // from the first steps.
+  let fwd = 0;
+  for (let l = 0; l + 1 < dims.length; l++) fwd += dims[l]! * dims[l + 1]!;
+  const workT = NT * nTrain * cfg.epochsTeacher * 3 * fwd, workD = N * noiseSize * cfg.epochsDistill * 13 * fwd;
+  const fraction = (teacherRows: number, distillRows: number) =>
+    (teacherRows * 3 * fwd + distillRows * 13 * fwd) / Math.max(1, workT + workD);
+  if (NT === 0) progress({ phase: 'teacher', done: N, total: N, detail: `loaded from cache${tc.note}`, fraction: 0, runs: N });
   const lastTeacherAcc = new Float64Array(N).fill(NaN);
   if (NT > 0 && cfg.epochsTeacher > 0) {
     // Train in place when every seed trains; else on a slab of the trained subset.
@@ -210,7 +226,10 @@ export async function trainGroupOnnx(
         const l = out.loss!.data as Float32Array;
         for (let k = 0; k < NT; k++) lossSum[k] += l[k]! * bs;
         prof.steps.teacher++;
-        progress({ phase: 'teacher', done: e * stepsT + st + 1, total: cfg.epochsTeacher * stepsT, detail: `epoch ${e + 1}/${cfg.epochsTeacher}${tc.note}` });
+        progress({
+          phase: 'teacher', done: e * stepsT + st + 1, total: cfg.epochsTeacher * stepsT, detail: `epoch ${e + 1}/${cfg.epochsTeacher}${tc.note}`,
+          fraction: fraction(NT * (e * nTrain + lo + bs), 0), runs: N,
+        });
       }
       const acc = await accuracy(tParams);
       toTrain.forEach((i, k) => {
@@ -253,16 +272,16 @@ export async function trainGroupOnnx(
     return { accs, kS: await cka(arms.student.params, teacher) };
   };
   let evals: Awaited<ReturnType<typeof evalArms>> | undefined;
+  const plan: NoisePlan = { kind: cfg.distillData, seeds: [...seeds], noiseSize, batch: BD, epochs: cfg.epochsDistill };
+  const source = usePrefetch(opts.prefetch, plan) ? prefetchSource(plan) : inlineSource(plan, pool);
+  try {
   for (let e = 0; e < cfg.epochsDistill; e++) {
-    const perms = seeds.map((s) => Rng.of(s, 'shuffle-distill', e).permutation(noiseSize));
     for (const a of ARMS) lossSum[a].fill(0);
     for (let st = 0; st < stepsD; st++) {
       cancelled();
       const lo = st * BD, bs = Math.min(BD, noiseSize - lo);
       let t = now();
-      for (let i = 0; i < N; i++) {
-        fillDistillRows(xBuf.subarray(i * bs * IMAGE_SIZE, (i + 1) * bs * IMAGE_SIZE), cfg.distillData, seeds[i]!, perms[i]!.subarray(lo, lo + bs), pool);
-      }
+      source.next(xBuf.subarray(0, N * bs * IMAGE_SIZE));
       prof.fill_s += now() - t;
       // Reduction: KL per-example mean (or published batchmean: ÷ models); MSE ÷ (B · logits).
       const klScale = cfg.klReduction === 'published_batchmean' ? 1 / cfg.modelsParam : 1 / bs;
@@ -288,7 +307,10 @@ export async function trainGroupOnnx(
         for (let i = 0; i < N; i++) lossSum[a][i] += l[i]! * bs;
       }
       prof.steps.distill++;
-      progress({ phase: 'distill', done: e * stepsD + st + 1, total: cfg.epochsDistill * stepsD, detail: `epoch ${e + 1}/${cfg.epochsDistill}${tc.note}` });
+      progress({
+        phase: 'distill', done: e * stepsD + st + 1, total: cfg.epochsDistill * stepsD, detail: `epoch ${e + 1}/${cfg.epochsDistill}${tc.note}`,
+        fraction: fraction(NT * nTrain * cfg.epochsTeacher, N * (e * noiseSize + lo + bs)), runs: N,
+      });
     }
     evals = await evalArms();
     const { accs, kS } = evals;
@@ -302,6 +324,9 @@ export async function trainGroupOnnx(
       push(r.curves, 'update_cosine', dyn.update_cosine!);
       push(r.curves, 'hidden_cka', kS.last[i]!);
     });
+  }
+  } finally {
+    source.close();
   }
   prof.distill_s += now() - t0;
 
