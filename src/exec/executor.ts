@@ -395,11 +395,22 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   return { experiment: exp.name, file: exp.file, rows, failed, extras };
 }
 
-/** Rows with a measured metric that is NaN or ±Infinity: unusable, and counted as such. */
+/**
+ * Rows with a measured metric that is ±Infinity, or NaN in every row of its run: unusable, and
+ * counted as such. (A NaN beside a value in another row of the same run is a runner's convention —
+ * token_probe keeps run-level metrics on a run's first row — not a broken result.)
+ */
 export function unusableRows(rows: readonly ResultRow[], measures: readonly string[]): { row: ResultRow; metrics: string[] }[] {
+  const hasValue = new Set<string>();
+  for (const row of rows) for (const m of measures) if (Number.isFinite(row.metrics[m])) hasValue.add(`${row.runId}\0${m}`);
   const out: { row: ResultRow; metrics: string[] }[] = [];
   for (const row of rows) {
-    const bad = measures.filter((m) => m in row.metrics && !Number.isFinite(row.metrics[m]));
+    const bad = measures.filter((m) => {
+      if (!(m in row.metrics)) return false;
+      const v = row.metrics[m]!;
+      if (Number.isNaN(v)) return !hasValue.has(`${row.runId}\0${m}`);
+      return !Number.isFinite(v);
+    });
     if (bad.length) out.push({ row, metrics: bad });
   }
   return out;

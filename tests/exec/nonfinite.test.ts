@@ -38,3 +38,12 @@ describe('non-finite metrics', () => {
     expect(stored.filter((t) => t.includes('"nonFinite":{"acc":"Infinity"}'))).toHaveLength(1);
   });
 });
+
+describe('unusableRows', () => {
+  it('counts ±Infinity, and NaN only where the run has no value for that metric', async () => {
+    const { unusableRows } = await import('../../src/exec/executor.ts');
+    const row = (runId: string, v: number) => ({ runId, point: 0, seed: 0, params: {}, metrics: { m: v }, keys: {}, backend: 'x', wallMs: 0, cached: false });
+    const rows = [row('a', 1), row('a', NaN), row('b', NaN), row('c', Infinity)];
+    expect(unusableRows(rows, ['m']).map((u) => u.row.runId)).toEqual(['b', 'c']);
+  });
+});
