@@ -98,6 +98,7 @@ export function resolveCacheDir(explicit?: string, expFile?: string): string {
 }
 
 export function fileKind(st: fs.Stats): string {
+  if (st.isFile()) return 'a file';
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO';
   if (st.isSymbolicLink()) return 'a symbolic link';
@@ -131,6 +132,8 @@ export class ResultCache {
     this.dir = path.resolve(dir);
     this.claimTtlMs = opts.claimTtlMs ?? 10 * 60_000;
     this.warn = opts.warn ?? ((m) => process.stderr.write(`sublab: warning: ${m}\n`));
+    const st = fs.statSync(this.dir, { throwIfNoEntry: false });
+    if (st && !st.isDirectory()) throw new Error(`result cache ${this.dir} is not a directory (--cache or $SUBLAB_CACHE names ${fileKind(st)})`);
     fs.mkdirSync(this.dir, { recursive: true });
     ResultCache.all.add(this);
     if (!ResultCache.exitHooked) {

@@ -167,6 +167,12 @@ export function compileFile(file: string, opts: CompileOptions = {}): CompileRes
   };
 
   let source = '';
+  // Only .exp files are read (as for extends): a diagnostic on any other file (/proc/self/environ)
+  // would print a line of it.
+  if (opts.source === undefined && !file.endsWith('.exp')) {
+    diagnostics.push({ severity: 'error', file, line: 1, column: 1, length: 1, message: `not an .exp file: sublab reads only files named *.exp`, code: 'not-exp' });
+    return { file, source, experiments: [], diagnostics, sources };
+  }
   const main = load(file, opts.source);
   if ('error' in main) {
     diagnostics.push({ severity: 'error', file, line: 1, column: 1, length: 1, message: readError(file, main.error), code: 'read' });

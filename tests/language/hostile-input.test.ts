@@ -37,6 +37,13 @@ describe('extends', () => {
     }
   });
 
+  it('reads no main file that is not named *.exp, so nothing of it is echoed', () => {
+    process.env.SUBLAB_SECRET_FOR_TEST = 'hunter2-secret';
+    const text = formatDiagnostics(compileFile('/proc/self/environ'));
+    expect(text).toContain('not an .exp file');
+    expect(text).not.toContain('hunter2-secret');
+  });
+
   it('refuses a .exp that is not a regular file (a FIFO would hang) or is too large', () => {
     const fifo = path.join(dir, 'pipe.exp');
     try {
