@@ -1,5 +1,5 @@
 // File → parsed AST → `extends` resolved → checked experiments, with every problem as a diagnostic.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as A from './ast.ts';
 import type { CheckedExperiment } from './checked.ts';
@@ -43,6 +43,8 @@ class ReadRefused extends Error {
 /** Read an .exp file: regular files only (a FIFO or device would hang or never end), size-capped. */
 export function readExpFile(p: string): string {
   const st = statSync(p);
+  // A link named x.exp to some other file (/proc/self/environ) is that other file.
+  if (st.isFile() && !realpathSync(p).endsWith('.exp')) throw new ReadRefused('it is a link to a file not named *.exp', 'ENOTEXP');
   if (st.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
   if (!st.isFile()) throw new ReadRefused('it is not a regular file (a FIFO, socket or device)', 'ENOTREG');
   const max = maxExpBytes();

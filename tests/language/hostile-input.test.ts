@@ -42,6 +42,11 @@ describe('extends', () => {
     const text = formatDiagnostics(compileFile('/proc/self/environ'));
     expect(text).toContain('not an .exp file');
     expect(text).not.toContain('hunter2-secret');
+    const link = path.join(dir, 'environ.exp');
+    fs.symlinkSync('/proc/self/environ', link);
+    const viaLink = formatDiagnostics(compileFile(link));
+    expect(viaLink).toContain('a link to a file not named *.exp');
+    expect(viaLink).not.toContain('hunter2-secret');
   });
 
   it('refuses a .exp that is not a regular file (a FIFO would hang) or is too large', () => {
