@@ -1,6 +1,6 @@
 import type { RunnerSchema } from '../schema.ts';
 
-// Defaults: see the runner's README section; the published setup is RESEARCH.md §A.
+// Defaults: see the runner's README section; the published setup is in docs/research.md.
 export const mlpDistillSchema: RunnerSchema = {
   name: 'mlp_distill',
   version: '3',

@@ -68,7 +68,7 @@ export function dataIdentity(ds: Dataset, nTrain: number, nTest: number): string
 }
 
 // The training code of both engines: any edit invalidates cached teachers (conservative).
-const ENGINE_FILES = ['./model.ts', './engine-tfjs.ts', './onnx/engine.ts', './onnx/graphs.ts', './onnx/arena.ts', './onnx/adam-kernel.ts'];
+const ENGINE_FILES = ['./model.ts', './engine-tfjs.ts', './onnx/engine.ts', './onnx/graphs.ts', './onnx/arena.ts', '../../backend/adam-kernel.ts'];
 let engineSource: string | undefined;
 /** sha256 of the engines' source files. */
 function engineHash(): string {

@@ -4,7 +4,7 @@
 // allocated per step, so memory stays flat over epochs.
 import type * as ortType from 'onnxruntime-node';
 import { ort } from '../../../backend/onnxruntime.ts';
-import { instantiateAdam, type AdamFn } from './adam-kernel.ts';
+import { instantiateAdam, type AdamFn } from '../../../backend/adam-kernel.ts';
 import { B1, B2, EPS } from '../model.ts';
 import { paramShapes, paramName, gradName } from './graphs.ts';
 
