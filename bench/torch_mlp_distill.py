@@ -4,7 +4,9 @@ side-by-side benchmark in bench/mlp-distill.ts. Same work as sublab's engine: N 
 as batched weights (x @ W + b on [N, B, d] tensors; torch.baddbmm is 10x slower in Debian's build), each with its own shuffle per epoch; teacher on the digit
 logits; four distillation arms (student on the aux logits, student on all logits, a cross-model
 control from a derangement of the inits, and its all-logit twin) on uniform noise in [-1, 1];
-Adam (torch defaults) with autograd; digit accuracy on the test set.
+Adam (torch defaults) with autograd; digit accuracy on the test set. As in sublab's runner, the
+curves are evaluated each epoch too (teacher accuracy per teacher epoch; each arm's accuracy and
+the student's linear CKA with the teacher per distillation epoch), so both do the same work.
 
   python3 bench/torch_mlp_distill.py DATA_DIR key=value ...
 
@@ -74,6 +76,22 @@ def accuracy(net):
     return (out.argmax(-1) == test_y).float().mean(1)
 
 
+@torch.no_grad()
+def last_hidden(net):
+    x = test_x.expand(N, -1, -1)
+    for w, b in net[:-1]:
+        x = torch.relu(x @ w + b)
+    return x
+
+
+@torch.no_grad()
+def cka(a, b):
+    x, y = last_hidden(a), last_hidden(b)
+    x, y = x - x.mean(1, keepdim=True), y - y.mean(1, keepdim=True)
+    g = lambda p, q: (p.transpose(1, 2) @ q).pow(2).sum((1, 2))
+    return g(y, x) / (g(x, x) * g(y, y)).sqrt()
+
+
 times = {}
 init0 = init()
 teacher = clone(init0)
@@ -89,6 +107,7 @@ for e in range(cfg['epochs_teacher']):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+    curve_teacher_acc = accuracy(teacher)
 times['teacher_s'] = time.perf_counter() - t0
 teacher = clone(teacher, requires_grad=False)
 
@@ -120,12 +139,15 @@ for e in range(cfg['epochs_distill']):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+    curves = {name: accuracy(net) for name, (net, _) in arms.items()}
+    curve_cka = cka(arms['student'][0], teacher)
 times['distill_s'] = time.perf_counter() - t0
 
 t0 = time.perf_counter()
 acc = {'teacher_acc': accuracy(teacher)}
 for name, (net, _) in arms.items():
     acc[f'{name}_acc'] = accuracy(net)
+acc['hidden_cka'] = cka(arms['student'][0], teacher)
 times['eval_s'] = time.perf_counter() - t0
 print(json.dumps({
     'torch': torch.__version__, 'threads': torch.get_num_threads(), 'config': cfg,
