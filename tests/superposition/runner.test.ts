@@ -7,9 +7,8 @@ import type { Value } from '../../src/language/ast.ts';
 
 type TF = Awaited<ReturnType<typeof initBackend>>['tf'];
 let tf: TF;
-let backend: string;
 beforeAll(async () => {
-  ({ tf, name: backend } = await initBackend());
+  ({ tf } = await initBackend());
 });
 
 const ctx = { progress() {} };
@@ -122,12 +121,13 @@ describe('superposition model arithmetic', () => {
 });
 
 describe('superposition runner (real training, tiny configs)', () => {
-  it('returns one finite, in-range row per seed for both variants, with the backend', async () => {
+  // On the default engine (ONNX Runtime); onnx-engine.test.ts compares it with TensorFlow.js.
+  it('returns one finite, in-range row per seed for both variants, with the engine and device', async () => {
     for (const variant of ['ablated', 'auxiliary']) {
       const outs = await runner.run(specs({ ...tiny, variant, aux_features: 2 }, [0, 1, 2]), ctx);
       expect(outs).toHaveLength(3);
       for (const o of outs) {
-        expect(o.backend).toBe(backend);
+        expect(o.backend).toMatch(/^onnxruntime\/(cpu|cuda) \(\d+ threads?\)$/);
         const m = metrics(o);
         for (const v of Object.values(m)) expect(Number.isFinite(v)).toBe(true);
         expect(Object.keys(m).sort()).toEqual(runner.schema.metrics.map((s) => s.name).sort());
@@ -140,8 +140,8 @@ describe('superposition runner (real training, tiny configs)', () => {
     }
   });
 
-  it('a seed reproduces bit for bit, alone or in a group; different seeds differ', async () => {
-    const p = { ...tiny, variant: 'ablated' };
+  it('a seed reproduces bit for bit, alone or in a group; different seeds differ (TensorFlow.js engine)', async () => {
+    const p = { ...tiny, variant: 'ablated', backend: 'tfjs' };
     const a = await runner.run(specs(p, [5]), ctx);
     const b = await runner.run(specs(p, [5]), ctx);
     const grouped = await runner.run(specs(p, [4, 5, 6]), ctx);
@@ -151,10 +151,10 @@ describe('superposition runner (real training, tiny configs)', () => {
     expect(metrics(grouped[0]!).transfer_ratio).not.toEqual(metrics(grouped[1]!).transfer_ratio);
   });
 
-  it('leaves no tensors behind', async () => {
-    await runner.run(specs({ ...tiny, steps: 5 }, [0]), ctx);
+  it('leaves no tensors behind (TensorFlow.js engine)', async () => {
+    await runner.run(specs({ ...tiny, steps: 5, backend: 'tfjs' }, [0]), ctx);
     const before = tf.memory().numTensors;
-    await runner.run(specs({ ...tiny, steps: 20, variant: 'auxiliary', aux_features: 2 }, [0, 1]), ctx);
+    await runner.run(specs({ ...tiny, steps: 20, variant: 'auxiliary', aux_features: 2, backend: 'tfjs' }, [0, 1]), ctx);
     expect(tf.memory().numTensors).toBe(before);
   });
 

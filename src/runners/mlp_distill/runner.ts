@@ -13,6 +13,7 @@ import type { EngineConfig, ModelResult } from './model.ts';
 import { trainGroupOnnx } from './onnx/engine.ts';
 import { initBackend } from '../../backend/index.ts';
 import { defaultThreads, resolveDevice } from '../../backend/onnxruntime.ts';
+import { resolveEngine, TFJS_BACKENDS as TFJS } from '../../backend/engine-choice.ts';
 import type { DistillData } from '../../data/random.ts';
 
 export function engineConfig(p: Readonly<Record<string, Value>>): EngineConfig {
@@ -46,20 +47,8 @@ export function workerCount(p: Readonly<Record<string, Value>>, n: number): numb
   return Math.max(1, Math.min(w > 0 ? w : auto, n));
 }
 
-// TensorFlow.js backend names as the backend module knows them.
-const TFJS: Record<string, string> = { 'tfjs-node-gpu': 'tensorflow-gpu', 'tfjs-node': 'tensorflow', 'tfjs-wasm': 'wasm', 'tfjs-cpu': 'cpu', 'tfjs': 'auto' };
-// SUBLAB_BACKEND may use the TensorFlow.js names the other runners take.
-const ENV_ALIAS: Record<string, string> = { 'tensorflow-gpu': 'tfjs-node-gpu', tensorflow: 'tfjs-node', wasm: 'tfjs-wasm', cpu: 'tfjs-cpu' };
-
-/** The engine a run uses: the parameter, else SUBLAB_BACKEND, else ONNX Runtime. */
-export function resolveEngine(param: Value | undefined, env = process.env.SUBLAB_BACKEND): string {
-  const p = String(param ?? 'auto');
-  if (p !== 'auto') return ENV_ALIAS[p] ?? p;
-  if (!env || env === 'auto') return 'onnxruntime';
-  const e = ENV_ALIAS[env] ?? env;
-  if (e !== 'onnxruntime' && !(e in TFJS)) throw new Error(`SUBLAB_BACKEND=${env}: mlp_distill takes onnxruntime, ${Object.keys(TFJS).join(', ')} (or ${Object.keys(ENV_ALIAS).join(', ')})`);
-  return e;
-}
+// The engine choice is shared with the superposition runner; re-exported for tests and bench.
+export { resolveEngine };
 
 /** Train the seeds: on ONNX Runtime, or on TensorFlow.js in this thread or over worker threads. */
 export async function trainSeeds(

@@ -13,6 +13,8 @@ function splitmix32(a: number): () => number {
   };
 }
 
+const TWO_M32 = 1 / 4294967296;
+
 /** sfc32 generator: uniform floats in [0, 1) with 2^-32 resolution. */
 export class Rng {
   private a: number;
@@ -60,6 +62,38 @@ export class Rng {
     this.spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
   }
+
+  /**
+   * B examples of F features at `offset`: the first `active` of each sparse (0 with probability
+   * `sparsity`, else (u − S)/(1 − S) of the draw u ≥ S), the rest 0. The same draws, in the same
+   * order, as calling next() once per active feature, with the generator's state kept in locals
+   * (about 5× faster: data generation is most of a step's time on ONNX Runtime).
+   */
+  fillBatch(out: Float32Array, offset: number, B: number, F: number, active: number, sparsity: number): void {
+    const scale = sparsity < 1 ? 1 / (1 - sparsity) : 0;
+    // `| 0`: the seeded state is unsigned; int32 locals keep the loop in integer registers.
+    let a = this.a | 0, b = this.b | 0, c = this.c | 0, d = this.d | 0;
+    const thr = sparsity * 4294967296;
+    for (let e = 0; e < B; e++) {
+      const o = offset + e * F;
+      for (let k = 0; k < active; k++) {
+        const t = (((a + b) | 0) + d) | 0;
+        d = (d + 1) | 0;
+        a = b ^ (b >>> 9);
+        b = (c + (c << 3)) | 0;
+        c = (c << 21) | (c >>> 11);
+        c = (c + t) | 0;
+        // u = t / 2^32 < S exactly when t < S · 2^32 (both products by 2^±32 are exact).
+        const u = t >>> 0;
+        out[o + k] = u < thr ? 0 : (u * TWO_M32 - sparsity) * scale;
+      }
+      for (let k = active; k < F; k++) out[o + k] = 0;
+    }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
+  }
 }
 
 /**
@@ -67,11 +101,7 @@ export class Rng {
  * else uniform [0, 1). One draw per feature: given u ≥ S, (u − S)/(1 − S) is uniform on [0, 1).
  */
 export function fillSparse(rng: Rng, out: Float32Array, offset: number, count: number, sparsity: number): void {
-  const scale = sparsity < 1 ? 1 / (1 - sparsity) : 0;
-  for (let i = 0; i < count; i++) {
-    const u = rng.next();
-    out[offset + i] = u < sparsity ? 0 : (u - sparsity) * scale;
-  }
+  rng.fillBatch(out, offset, 1, count, count, sparsity);
 }
 
 /**
@@ -79,10 +109,5 @@ export function fillSparse(rng: Rng, out: Float32Array, offset: number, count: n
  * in fillSparse, the remaining F − active set to zero (auxiliary features that never fire).
  */
 export function fillBatch(rng: Rng, out: Float32Array, offset: number, B: number, F: number, active: number, sparsity: number): void {
-  if (active === F) return fillSparse(rng, out, offset, B * F, sparsity);
-  for (let e = 0; e < B; e++) {
-    const o = offset + e * F;
-    fillSparse(rng, out, o, active, sparsity);
-    out.fill(0, o + active, o + F);
-  }
+  rng.fillBatch(out, offset, B, F, active, sparsity);
 }

@@ -2,7 +2,7 @@ import type { RunnerSchema } from '../schema.ts';
 
 export const superpositionSchema: RunnerSchema = {
   name: 'superposition',
-  version: '1',
+  version: '2',
   description:
     "Toy model of superposition x' = ReLU(WᵀWx + b) (Elhage et al.), teacher and a child distilled from it, with an ablated or auxiliary-feature variant.",
   seeded: true,
@@ -15,13 +15,16 @@ export const superpositionSchema: RunnerSchema = {
     { name: 'aux_features', type: 'integer', default: 5, min: 0, description: 'k auxiliary features (variant auxiliary)' },
     { name: 'aux_input', type: 'enum', values: ['zero', 'sparse'], default: 'zero', description: 'auxiliary features as inputs: zero (extra outputs only, like the MNIST ghost logits: the teacher never trains them) or sparse (drawn like the real features)' },
     { name: 'ablate', type: 'integer', default: 0, min: 0, description: 'index of the ablated feature (variant ablated)' },
-    { name: 'steps', type: 'integer', default: 2000, min: 1, description: 'optimiser steps for teacher and for child (default sized so a 5-point × 8-seed sweep takes a few minutes on wasm)' },
+    { name: 'steps', type: 'integer', default: 2000, min: 1, description: 'optimiser steps for teacher and for child (default sized so a 5-point × 8-seed sweep takes a few minutes on TensorFlow.js wasm; seconds on ONNX Runtime)' },
     { name: 'batch_size', type: 'integer', default: 256, min: 1, description: 'examples per step' },
     { name: 'lr', type: 'number', default: 3e-3, min: 0, description: 'Adam learning rate (teacher and child, fresh Adam state each)' },
     { name: 'child_init', type: 'enum', values: ['shared', 'independent'], default: 'shared', description: "shared: the child starts as an exact copy of the teacher's initial W and b (the subliminal-learning setup); independent: a fresh init from the same distribution (control)" },
     { name: 'init_scale', type: 'number', default: 1, min: 0, description: 'multiplier on the Xavier-normal init std √(2/(m+F))' },
     { name: 'eval_batch', type: 'integer', default: 4096, min: 1, description: 'held-out examples per model for teacher_loss and child_loss' },
     { name: 'seed', type: 'integer', default: 0, min: 0, description: 'base seed: run i of `seeds N` uses seed + i' },
+    { name: 'backend', type: 'enum', values: ['auto', 'onnxruntime', 'tfjs', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu'], default: 'auto', description: 'training engine: onnxruntime (one session run per step; auto picks it unless env SUBLAB_BACKEND says otherwise) or TensorFlow.js, the cross-check (tfjs = tfjs-node-gpu → tfjs-node → tfjs-wasm → tfjs-cpu, whichever loads)', executionOnly: true },
+    { name: 'device', type: 'enum', values: ['auto', 'cpu', 'cuda'], default: 'auto', description: "ONNX Runtime device: cuda needs onnxruntime-node's CUDA 12 provider (install with ONNXRUNTIME_NODE_INSTALL=cuda12) and a visible GPU; auto = cuda where both are there, else cpu", executionOnly: true },
+    { name: 'threads', type: 'integer', default: 0, min: 0, description: 'ONNX Runtime intra-op threads; 0 = one per core; a group uses at most one per seed (results do not depend on it)', executionOnly: true },
   ],
   metrics: [
     { name: 'teacher_features_per_dim', description: "teacher's ‖W‖²_F / m (superposition)" },
