@@ -26,7 +26,7 @@ options:
   --fresh            ignore cached results (recompute and overwrite them)
   --cache DIR        result cache directory (default $SUBLAB_CACHE or .sublab/cache in the project)
   --retries N        extra attempts for a run that throws (default 0)
-  --jobs N|auto      processes computing runs at once, each with its own TensorFlow.js backend
+  --jobs N|auto      processes computing runs at once, each with its own engine
                      (default $SUBLAB_JOBS, else 1; auto: one per CPU core). They share the
                      work through the cache, so --jobs needs it.
   --all-metrics      tabulate every metric the runner reports, not only the predicted ones
