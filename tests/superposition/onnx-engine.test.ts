@@ -48,7 +48,7 @@ describe('superposition on ONNX Runtime', () => {
       const p = { ...small, ...v };
       const onnx = await runner.run(specs(p, [0, 1, 2]), ctx);
       const tfjs = await runner.run(specs({ ...p, backend: 'tfjs-wasm' }, [0, 1, 2]), ctx);
-      expect(onnx[0]!.backend).toMatch(/^onnxruntime\//);
+      expect(onnx[0]!.backend).toBe(cudaAvailable().ok ? 'onnxruntime/cuda (1 thread)' : 'onnxruntime/cpu (1 thread)'); // threads default 1
       expect(tfjs[0]!.backend).toBe('tfjs-wasm');
       onnx.forEach((o, i) => {
         const a = o.rows[0]!.metrics, b = tfjs[i]!.rows[0]!.metrics;

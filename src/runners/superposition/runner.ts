@@ -379,7 +379,7 @@ export async function trainGroup(params: Readonly<Record<string, Value>>, seeds:
   const { plan, teacherInits, childInits } = makePlan(cfg, seeds);
   if (engine === 'onnxruntime') {
     const device = resolveDevice(String(params.device ?? 'auto'));
-    const asked = Number(params.threads ?? 0) > 0 ? Number(params.threads) : defaultThreads();
+    const asked = Number(params.threads ?? 1) > 0 ? Number(params.threads ?? 1) : defaultThreads();
     const result = await trainOnnx(plan, { device, threads: asked }, ctx);
     const t = result.threads!;
     return { result, backend: `onnxruntime/${device} (${t} thread${t === 1 ? '' : 's'})`, teacherInits, childInits };

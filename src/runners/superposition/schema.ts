@@ -24,7 +24,7 @@ export const superpositionSchema: RunnerSchema = {
     { name: 'seed', type: 'integer', default: 0, min: 0, description: 'base seed: run i of `seeds N` uses seed + i' },
     { name: 'backend', type: 'enum', values: ['auto', 'onnxruntime', 'tfjs', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu'], default: 'auto', description: 'training engine: onnxruntime (one session run per step; auto picks it unless env SUBLAB_BACKEND says otherwise) or TensorFlow.js, the cross-check (tfjs = tfjs-node-gpu → tfjs-node → tfjs-wasm → tfjs-cpu, whichever loads)', executionOnly: true },
     { name: 'device', type: 'enum', values: ['auto', 'cpu', 'cuda'], default: 'auto', description: "ONNX Runtime device: cuda needs onnxruntime-node's CUDA 12 provider (install with ONNXRUNTIME_NODE_INSTALL=cuda12) and a visible GPU; auto = cuda where both are there, else cpu", executionOnly: true },
-    { name: 'threads', type: 'integer', default: 0, min: 0, description: 'ONNX Runtime intra-op threads; 0 = one per core; a group uses at most one per seed (results do not depend on it)', executionOnly: true },
+    { name: 'threads', type: 'integer', default: 1, min: 0, description: 'ONNX Runtime intra-op threads (default 1: at these shapes a second thread measured no faster); 0 = one per core; a group uses at most one per seed (results do not depend on it)', executionOnly: true },
   ],
   metrics: [
     { name: 'teacher_features_per_dim', description: "teacher's ‖W‖²_F / m (superposition)" },
