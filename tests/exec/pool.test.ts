@@ -54,8 +54,9 @@ describe('resolveJobs', () => {
 
 describe('worker pool', () => {
   // Enough steps that the parent's own share outlasts a child's start-up (tsx + TensorFlow.js), so
-  // both processes really compute; still a few seconds in all.
-  const overrides = { steps: 500 };
+  // both processes really compute; still a few seconds in all. On the TensorFlow.js engine: on
+  // ONNX Runtime (the default) the parent finishes the whole sweep before a child has started.
+  const overrides = { steps: 500, backend: 'tfjs' };
   const { plans } = planAll(file, { overrides });
   let reference: Record<string, Record<string, number>>;
   beforeAll(async () => {
@@ -180,7 +181,7 @@ describe('worker pool', () => {
   it('Ctrl-C on sublab run --jobs 2 stops the children and leaves no claims', async () => {
     const root = path.resolve(here, '../..');
     const cacheDir = path.join(dir, 'sigint');
-    const parent = spawn(process.execPath, [path.join(root, 'bin/sublab.mjs'), 'run', file, '--set', 'steps=500', '--jobs', '2', '--cache', cacheDir, '--no-progress'], {
+    const parent = spawn(process.execPath, [path.join(root, 'bin/sublab.mjs'), 'run', file, '--set', 'steps=500', '--set', 'backend=tfjs', '--jobs', '2', '--cache', cacheDir, '--no-progress'], {
       cwd: root,
       env: { ...process.env, SUBLAB_JOBS: '' },
     });
