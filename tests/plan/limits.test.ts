@@ -36,7 +36,10 @@ const errorsOf = (f: string) => compileFile(f).diagnostics.filter((d) => d.sever
 describe('seeds', () => {
   it('keeps the ids of valid seeds (pinned from before seed validation)', () => {
     const exp = compileFile(write('pin.exp', SUP())).experiments[0]!;
-    expect(planExperiment(exp, { overrides: { seed: '5' } }).runs.map((r) => r.id)).toEqual(['bd1e80d2f3ee1780', 'dfb4651d8701ddd2', '627d0eaa20ea1910', '31b98116341ac592']);
+    // Pinned at superposition version 2 (ids hash the runner version; at version 1 they were
+    // bd1e80d2f3ee1780, dfb4651d8701ddd2, 627d0eaa20ea1910, 31b98116341ac592 before and after
+    // seed validation).
+    expect(planExperiment(exp, { overrides: { seed: '5' } }).runs.map((r) => r.id)).toEqual(['16a4072136d8f61d', '223ea644bfa04d35', '349322d26638bbbf', '4c745387208908e0']);
     expect(planExperiment(exp, { overrides: { seed: String(2 ** 32 - 2) } }).runs).toHaveLength(4);
   });
 
