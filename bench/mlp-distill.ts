@@ -2,7 +2,9 @@
 // own MatMul peak at the same shapes, peak RSS, and (when a Python with torch is found) the same
 // work in bench/torch_mlp_distill.py side by side, as a ratio.
 //   npx tsx bench/mlp-distill.ts [config=baseline|published] [backend=onnxruntime|tfjs-wasm|...]
-//                                [torch=auto|off] [threads=2] [key=value ...]
+//                                [torch=auto|off] [threads=2] [workers=1] [key=value ...]
+// By default the runner's own path (trainSeeds: on the CPU the group split over one worker thread
+// per core); workers=1 runs one session in this thread and prints its per-phase profile.
 // baseline: the bundled defaults (25 models, batch 128, 5 teacher epochs, 60,000 noise images).
 // published: batch 1024, 5 + 5 epochs, noise = the training set (the published run's settings on
 // the bundled 8,000 digits). Any mlp_distill parameter can be overridden.
@@ -81,7 +83,8 @@ const t0 = performance.now();
 let phases: Record<string, number>;
 let results;
 let backend: string;
-if (engine === 'onnxruntime') {
+if (engine === 'onnxruntime' && Number(params.workers ?? 0) === 1) {
+  // One session in this thread: the engine's own per-phase profile.
   const prof: EngineProfile = { teacher_s: 0, distill_s: 0, eval_s: 0, session_s: 0, fill_s: 0, run_s: 0, adam_s: 0, steps: { teacher: 0, distill: 0 } };
   results = await trainGroupOnnx(cfg, seeds, { device: 'cpu', threads }, () => {}, prof);
   backend = `onnxruntime/cpu (${threads} threads)`;

@@ -148,12 +148,22 @@ describe('runner backends', () => {
   });
 
   it('the Runner records engine and device in every row', { timeout: 120_000 }, async () => {
-    const params = { hidden: 8, batch_size: 256, epochs_teacher: 1, epochs_distill: 1, noise_size: 256, threads: 1 };
+    const params = { hidden: 8, batch_size: 256, epochs_teacher: 1, epochs_distill: 1, noise_size: 256, threads: 1, workers: 1 };
     const phases = new Set<string>();
     const out = await runner.run([{ id: 'a', params, seed: 0 }, { id: 'b', params, seed: 1 }], { progress: (p) => phases.add(p.phase) });
-    expect(out.map((o) => o.backend)).toEqual(['onnxruntime/cpu (1 threads)', 'onnxruntime/cpu (1 threads)']);
+    expect(out.map((o) => o.backend)).toEqual(['onnxruntime/cpu (1 thread)', 'onnxruntime/cpu (1 thread)']);
     expect(Object.keys(out[0]!.rows[0]!.metrics).sort()).toEqual(runner.schema.metrics.map((m) => m.name).sort());
     expect(phases).toEqual(new Set(['teacher', 'distill']));
+  });
+
+  it('a group split over worker threads (one session thread each) gives what one thread computes', { timeout: 120_000 }, async () => {
+    const params = { hidden: 16, batch_size: 128, epochs_teacher: 1, epochs_distill: 1, noise_size: 512 };
+    const fractions: number[] = [];
+    const split = await trainSeeds({ ...params, workers: 2 }, [3, 4, 5], { progress: (p) => { if (p.fraction !== undefined) fractions.push(p.fraction); } });
+    const one = await trainSeeds({ ...params, workers: 1, threads: 2 }, [3, 4, 5], { progress: () => {} });
+    expect(split.backend).toBe('onnxruntime/cpu (2 worker threads × 1 thread)');
+    expect(split.results).toEqual(one.results);
+    expect(fractions[fractions.length - 1]).toBeCloseTo(1, 10);
   });
 
   // Runs where onnxruntime-node's CUDA provider is installed and a GPU is visible; skipped here.

@@ -8,7 +8,7 @@ import type { Value } from '../../src/language/ast.ts';
 import { canonicalJson, teacherKey, teacherKeyMaterial } from '../../src/runners/mlp_distill/teacher-cache.ts';
 
 // Tiny: hidden 16, one teacher epoch over the bundled 8,000 digits, 512 noise inputs.
-const base = { hidden: 16, batch_size: 256, epochs_teacher: 1, epochs_distill: 1, noise_size: 512, lr: 1e-3, threads: 2 };
+const base = { hidden: 16, batch_size: 256, epochs_teacher: 1, epochs_distill: 1, noise_size: 512, lr: 1e-3, threads: 2, workers: 1 };
 const seeds = [0, 1, 2];
 const specs = (extra: Record<string, Value>) => seeds.map((seed) => ({ id: `s${seed}`, params: { ...base, ...extra }, seed }));
 const dirs: string[] = [];
@@ -59,8 +59,8 @@ describe('teacher cache in the runner', () => {
     expect(numbers(plainT2)[0]!.curves).not.toEqual(numbers(plainT1)[0]!.curves);
     expect(readdirSync(path.join(dir, 'teachers')).length).toBe(3);
 
-    // Another thread count loads the same files and gives the same numbers.
-    const workersT2 = await runner.run(specs({ temperature: 2, threads: 1 }), ctx);
+    // Worker threads (one session thread each) load the same files and give the same numbers.
+    const workersT2 = await runner.run(specs({ temperature: 2, threads: 1, workers: 2 }), ctx);
     expect(cacheStates(workersT2)).toEqual(['hit', 'hit', 'hit']);
     expect(numbers(workersT2)).toEqual(numbers(plainT2));
   });

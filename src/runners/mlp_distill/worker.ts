@@ -1,14 +1,23 @@
-// One worker thread: its own wasm backend, a share of the group's seeds.
+// One worker thread: a share of the group's seeds, on ONNX Runtime (one session thread each)
+// or on its own TensorFlow.js backend.
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../../backend/index.ts';
 import { trainGroup } from './engine-tfjs.ts';
-import type { EngineConfig } from './model.ts';
+import { trainGroupOnnx } from './onnx/engine.ts';
+import type { WorkerJob } from './runner.ts';
 
-const { cfg, seeds, backend } = workerData as { cfg: EngineConfig; seeds: number[]; backend: string };
+const { job, seeds } = workerData as { job: WorkerJob; seeds: number[] };
+const progress = (p: object) => parentPort!.postMessage({ type: 'progress', ...p });
 try {
-  const { tf, name } = await initBackend(backend);
-  const results = trainGroup(tf, cfg, seeds, (p) => parentPort!.postMessage({ type: 'progress', ...p }));
-  parentPort!.postMessage({ type: 'done', backend: name, results, rss: process.memoryUsage().rss });
+  let results;
+  if (job.engine === 'onnxruntime') {
+    // Noise is made inline: the other workers keep every core busy.
+    results = await trainGroupOnnx(job.cfg, seeds, { device: job.device, threads: job.threads, prefetch: false }, progress);
+  } else {
+    const { tf } = await initBackend(job.backend);
+    results = trainGroup(tf, job.cfg, seeds, progress);
+  }
+  parentPort!.postMessage({ type: 'done', results, rss: process.memoryUsage().rss });
 } catch (e) {
   parentPort!.postMessage({ type: 'error', message: (e as Error).message });
 }
