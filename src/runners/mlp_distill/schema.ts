@@ -28,8 +28,8 @@ export const mlpDistillSchema: RunnerSchema = {
     { name: 'models', type: 'integer', default: 25, min: 1, description: 'models trained side by side in one batched run (seeds are split into groups of this size)', executionOnly: true },
     { name: 'backend', type: 'enum', values: ['auto', 'onnxruntime', 'tfjs', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu'], default: 'auto', description: 'training engine: onnxruntime (native batched kernels; auto picks it unless env SUBLAB_BACKEND says otherwise) or TensorFlow.js, the cross-check (tfjs = tfjs-node-gpu → tfjs-node → tfjs-wasm → tfjs-cpu, whichever loads)', executionOnly: true },
     { name: 'device', type: 'enum', values: ['auto', 'cpu', 'cuda'], default: 'auto', description: "ONNX Runtime device: cuda needs onnxruntime-node's CUDA 12 provider (install with ONNXRUNTIME_NODE_INSTALL=cuda12) and a visible GPU; auto = cuda where both are there, else cpu", executionOnly: true },
-    { name: 'threads', type: 'integer', default: 0, min: 0, description: 'ONNX Runtime intra-op threads; 0 = one per core (results do not depend on it)', executionOnly: true },
-    { name: 'workers', type: 'integer', default: 0, min: 0, description: 'TensorFlow.js wasm/cpu only: worker threads sharing a group (each its own backend); 0 = one per core', executionOnly: true },
+    { name: 'threads', type: 'integer', default: 0, min: 0, description: 'ONNX Runtime intra-op threads in all (divided among the workers); 0 = one per core (results do not depend on it)', executionOnly: true },
+    { name: 'workers', type: 'integer', default: 0, min: 0, description: 'worker threads sharing a group, each with a contiguous share of its seeds (ONNX Runtime on the CPU: one session of threads/workers threads each; TensorFlow.js wasm/cpu: its own backend each); 0 = one per core; results do not depend on it', executionOnly: true },
     { name: 'seed', type: 'integer', default: 0, min: 0, description: 'base seed: run i of `seeds N` uses seed + i' },
   ],
   metrics: [
