@@ -84,3 +84,24 @@ export async function createSession(model: Uint8Array, c: SessionConfig): Promis
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   } as ortType.InferenceSession.SessionOptions);
 }
+
+const sessions = new Map<string, Promise<ortType.InferenceSession>>();
+/**
+ * A session per (graph key, config), made once per process and reused by later groups: building
+ * and loading a graph costs 10–100 ms. A failed creation is forgotten so a later call retries.
+ */
+export function cachedSession(key: string, c: SessionConfig, build: () => Uint8Array): Promise<ortType.InferenceSession> {
+  const k = `${key}|${c.device}|${c.threads}|${c.arena ?? true}`;
+  let s = sessions.get(k);
+  if (!s) {
+    s = createSession(build(), c);
+    s.catch(() => sessions.delete(k));
+    sessions.set(k, s);
+  }
+  return s;
+}
+
+/** Flush ONNX Runtime's per-op profiles of the cached sessions (when SUBLAB_ORT_PROFILE names a file prefix). */
+export async function endProfiling(): Promise<void> {
+  for (const s of sessions.values()) (await s).endProfiling();
+}

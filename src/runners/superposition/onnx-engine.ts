@@ -14,12 +14,11 @@
 // order per element does not depend on N, where ReduceSum's depends on the tensor's shape.
 import type * as ortType from 'onnxruntime-node';
 import { GraphBuilder, attr, DT } from '../../backend/onnx-graph.ts';
-import { createSession, ort, type Device, type SessionConfig } from '../../backend/onnxruntime.ts';
+import { cachedSession as session, ort, type Device, type SessionConfig } from '../../backend/onnxruntime.ts';
 import { instantiateAdam } from '../../backend/adam-kernel.ts';
 import type { RunContext } from '../schema.ts';
 import type { TrainPlan, TrainResult } from './runner.ts';
 
-type Session = ortType.InferenceSession;
 type Tensor = ortType.Tensor;
 
 /** Adam's constants, as in the TensorFlow.js engine (tf.train.adam's defaults but ε = 1e-8). */
@@ -87,19 +86,6 @@ export function evalGraph(m: number, F: number): Uint8Array {
   g.output('teacher_loss', loss(x, tOut, g.input('wt', [F, 1])), ['N']);
   g.output('child_loss', loss(tOut, cOut, g.input('wc', [F, 1])), ['N']);
   return g.build();
-}
-
-/** Sessions are reused across groups of one process (building and loading a graph costs ~10 ms). */
-const sessions = new Map<string, Promise<Session>>();
-function session(key: string, sc: SessionConfig, build: () => Uint8Array): Promise<Session> {
-  const k = `${key}|${sc.device}|${sc.threads}|${sc.arena ?? true}`;
-  let s = sessions.get(k);
-  if (!s) {
-    s = createSession(build(), sc);
-    s.catch(() => sessions.delete(k));
-    sessions.set(k, s);
-  }
-  return s;
 }
 
 export interface OnnxOptions {

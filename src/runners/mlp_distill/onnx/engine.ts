@@ -6,7 +6,7 @@
 import type * as ortType from 'onnxruntime-node';
 import { Rng } from '../../../data/random.ts';
 import { loadDataset, IMAGE_SIZE, type Dataset } from '../../../data/mnist.ts';
-import { createSession, ort, type SessionConfig } from '../../../backend/onnxruntime.ts';
+import { cachedSession as session, ort, type SessionConfig } from '../../../backend/onnxruntime.ts';
 import {
   ARMS, ARM_METRIC, controlSeed, distillPool, dynamicsMetrics, initParams, layerDims, push, withNoise,
   type Arm, type EngineConfig, type ModelResult, type Progress,
@@ -16,23 +16,9 @@ import { Arena, Slab, TrainableNet, slabFloats } from './arena.ts';
 import { inlineSource, prefetchSource, type NoisePlan } from './noise.ts';
 import { DIGITS, DISTILL_ARMS, ONES_B, accuracyGraph, ckaFromStats, ckaStatsGraph, distillStepGraph, teacherStepGraph } from './graphs.ts';
 
-type Session = ortType.InferenceSession;
 /** Test images per evaluation run: bounds the activations' memory (25 models × 500 × 256 floats). */
 const EVAL_CHUNK = 500;
 type Feeds = Record<string, ortType.Tensor>;
-
-/** Sessions are reused across groups of one process (graph building and loading cost ~0.1 s). */
-const sessions = new Map<string, Promise<Session>>();
-function session(key: string, sc: SessionConfig, build: () => Uint8Array): Promise<Session> {
-  const k = `${key}|${sc.device}|${sc.threads}|${sc.arena ?? true}`;
-  let s = sessions.get(k);
-  if (!s) {
-    s = createSession(build(), sc);
-    s.catch(() => sessions.delete(k));
-    sessions.set(k, s);
-  }
-  return s;
-}
 
 export interface OnnxOptions extends SessionConfig {
   signal?: AbortSignal;
@@ -360,9 +346,4 @@ function scaledImages(ds: Dataset, nTrain: number): Float32Array {
     m.set(nTrain, x);
   }
   return x;
-}
-
-/** Flush ONNX Runtime's per-op profiles (written when SUBLAB_ORT_PROFILE names a file prefix). */
-export async function endOnnxProfiling(): Promise<void> {
-  for (const s of sessions.values()) (await s).endProfiling();
 }
