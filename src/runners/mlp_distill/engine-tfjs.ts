@@ -7,9 +7,9 @@
 // model's numbers do not depend on which worker or group trains it.
 import type * as tfType from '@tensorflow/tfjs-core';
 import { Rng, fillDistillRows } from '../../data/random.ts';
-import { loadDataset, IMAGE_SIZE } from '../../data/mnist.ts';
+import { IMAGE_SIZE } from '../../data/mnist.ts';
 import {
-  ARMS, ARM_METRIC, B1, B2, EPS, controlSeed, distillPool, dynamicsMetrics, initParams, layerDims, push, withNoise,
+  ARMS, ARM_METRIC, B1, B2, EPS, controlSeed, dynamicsMetrics, groupSetup, initParams, push, withNoise,
   type Arm, type EngineConfig, type ModelResult, type Progress,
 } from './model.ts';
 import { openTeacherCache } from './teacher-cache.ts';
@@ -160,14 +160,7 @@ export function linearCka(tf: TF, X: T2, Y: T2): number {
 
 /** Train the pairs for `seeds`, one model per seed, side by side. */
 export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], progress: Progress = () => {}): ModelResult[] {
-  const ds = loadDataset(cfg.dataset, cfg.dataDir);
-  const dims = layerDims(cfg);
-  const nTrain = cfg.trainLimit ? Math.min(cfg.trainLimit, ds.nTrain) : ds.nTrain;
-  const nTest = cfg.testLimit ? Math.min(cfg.testLimit, ds.nTest) : ds.nTest;
-  const noiseSize = cfg.noiseSize > 0 ? cfg.noiseSize : nTrain;
-  const pool = distillPool(cfg, ds, nTrain);
-  const B = cfg.batch, BD = cfg.batchDistill > 0 ? cfg.batchDistill : cfg.batch;
-  const stepsT = Math.ceil(nTrain / B), stepsD = Math.ceil(noiseSize / BD);
+  const { ds, dims, nTrain, nTest, noiseSize, pool, B, BD, stepsT, stepsD } = groupSetup(cfg);
   const results: ModelResult[] = seeds.map((seed) => ({ seed, metrics: {}, curves: {} }));
   const testX = tf.tidy(() => tf.sub(tf.mul(tf.tensor2d(ds.testX.subarray(0, nTest * IMAGE_SIZE), [nTest, IMAGE_SIZE]), 2), 1) as T2);
   const testY = ds.testY.subarray(0, nTest);

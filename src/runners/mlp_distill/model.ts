@@ -78,6 +78,19 @@ export function controlSeed(seed: number): number {
   return seed + 1;
 }
 
+/** What both engines derive from the config for a group: data, shapes, sizes, batches, steps. */
+export function groupSetup(cfg: EngineConfig) {
+  const ds = loadDataset(cfg.dataset, cfg.dataDir);
+  const nTrain = cfg.trainLimit ? Math.min(cfg.trainLimit, ds.nTrain) : ds.nTrain;
+  const nTest = cfg.testLimit ? Math.min(cfg.testLimit, ds.nTest) : ds.nTest;
+  const noiseSize = cfg.noiseSize > 0 ? cfg.noiseSize : nTrain;
+  const B = cfg.batch, BD = cfg.batchDistill > 0 ? cfg.batchDistill : cfg.batch;
+  return {
+    ds, dims: layerDims(cfg), nTrain, nTest, noiseSize, pool: distillPool(cfg, ds, nTrain),
+    B, BD, stepsT: Math.ceil(nTrain / B), stepsD: Math.ceil(noiseSize / BD),
+  };
+}
+
 export function distillPool(cfg: EngineConfig, ds: Dataset, nTrain: number): { x: Float32Array; n: number } | undefined {
   if (cfg.distillData === 'shuffled_pixels' || cfg.distillData === 'mnist') {
     // shuffled_pixels uses the experiment's own training images (MNIST or Fashion-MNIST).

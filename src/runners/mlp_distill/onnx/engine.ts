@@ -5,10 +5,10 @@
 // engines start from identical numbers and a seed's numbers do not depend on its group.
 import type * as ortType from 'onnxruntime-node';
 import { Rng } from '../../../data/random.ts';
-import { loadDataset, IMAGE_SIZE, type Dataset } from '../../../data/mnist.ts';
+import { IMAGE_SIZE, type Dataset } from '../../../data/mnist.ts';
 import { cachedSession as session, ort, type SessionConfig } from '../../../backend/onnxruntime.ts';
 import {
-  ARMS, ARM_METRIC, controlSeed, distillPool, dynamicsMetrics, initParams, layerDims, push, withNoise,
+  ARMS, ARM_METRIC, controlSeed, dynamicsMetrics, groupSetup, initParams, push, withNoise,
   type Arm, type EngineConfig, type ModelResult, type Progress,
 } from '../model.ts';
 import { openTeacherCache } from '../teacher-cache.ts';
@@ -52,16 +52,9 @@ export async function trainGroupOnnx(
   const cancelled = () => {
     if (opts.signal?.aborted) throw new Error('mlp_distill: cancelled');
   };
-  const ds = loadDataset(cfg.dataset, cfg.dataDir);
-  const dims = layerDims(cfg);
+  const { ds, dims, nTrain, nTest, noiseSize, pool, B, BD, stepsT, stepsD } = groupSetup(cfg);
   const C = dims[dims.length - 1]!;
   const N = seeds.length;
-  const nTrain = cfg.trainLimit ? Math.min(cfg.trainLimit, ds.nTrain) : ds.nTrain;
-  const nTest = cfg.testLimit ? Math.min(cfg.testLimit, ds.nTest) : ds.nTest;
-  const noiseSize = cfg.noiseSize > 0 ? cfg.noiseSize : nTrain;
-  const pool = distillPool(cfg, ds, nTrain);
-  const B = cfg.batch, BD = cfg.batchDistill > 0 ? cfg.batchDistill : cfg.batch;
-  const stepsT = Math.ceil(nTrain / B), stepsD = Math.ceil(noiseSize / BD);
   const results: ModelResult[] = seeds.map((seed) => ({ seed, metrics: {}, curves: {} }));
 
   let t0 = now();
