@@ -2,9 +2,9 @@
 // experiment with the Handlebars templates, in markdown, HTML and/or LaTeX.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from './command.ts';
+import { writerCommand } from './writer-command.ts';
 import { UsageError } from './command.ts';
-import { LanguageError, PlanError, runFile, type ExperimentResult } from '../exec/run-file.ts';
+import { runFile, type ExperimentResult } from '../exec/run-file.ts';
 import { gitInfo, lockPathFor, readLock, type GitInfo, type LockState } from '../prereg/lock.ts';
 import { predictionStatuses } from '../prereg/status.ts';
 import { resultEvidence } from '../prereg/evidence.ts';
@@ -113,35 +113,4 @@ export async function writeReports(o: ReportOptions, log: (s: string) => void = 
   return written;
 }
 
-export const command: Command = {
-  summary: 'render reports (markdown, HTML, LaTeX): predictions beside results, with registration status',
-  usage,
-  async run(args) {
-    let o: ReportOptions;
-    try {
-      o = parseReportArgs(args, (m) => process.stderr.write(`sublab report: warning: ${m}\n`));
-    } catch (e) {
-      if (e instanceof UsageError) {
-        process.stderr.write(`sublab report: ${e.message}\n\n${usage}\n`);
-        return 2;
-      }
-      throw e;
-    }
-    try {
-      const written = await writeReports(o, (s) => process.stderr.write(s + '\n'));
-      for (const w of written) process.stdout.write(`wrote ${w}\n`);
-      return 0;
-    } catch (e) {
-      if (e instanceof LanguageError) {
-        process.stderr.write(e.message + '\n');
-        return 2;
-      }
-      if (e instanceof PlanError) {
-        process.stderr.write(`sublab report: ${e.message}\n`);
-        return 2;
-      }
-      process.stderr.write(`sublab report: ${(e as Error).message}\n`);
-      return 1;
-    }
-  },
-};
+export const command = writerCommand('report', 'render reports (markdown, HTML, LaTeX): predictions beside results, with registration status', usage, parseReportArgs, writeReports);

@@ -2,11 +2,11 @@
 // is computed: an experiment not run yet is shown as such), in markdown, HTML and/or LaTeX.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from './command.ts';
+import { writerCommand } from './writer-command.ts';
 import { UsageError } from './command.ts';
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
 import { toRows } from '../exec/executor.ts';
-import { LanguageError, PlanError, planAll } from '../exec/run-file.ts';
+import { planAll } from '../exec/run-file.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
 import { gitInfo, lockPathFor, readLock, type GitInfo, type LockState } from '../prereg/lock.ts';
 import { predictionStatuses } from '../prereg/status.ts';
@@ -230,35 +230,4 @@ export function renderWriteup(model: WriteupModel, format: Format, userDir?: str
   return template(escapeModel({ ...m, format }, format));
 }
 
-export const command: Command = {
-  summary: 'one write-up (md, html, tex) for a folder of experiments, from the cache: summary, tables, figures, verdicts',
-  usage,
-  async run(args) {
-    let o: WriteupOptions;
-    try {
-      o = parseWriteupArgs(args, (m) => process.stderr.write(`sublab writeup: warning: ${m}\n`));
-    } catch (e) {
-      if (e instanceof UsageError) {
-        process.stderr.write(`sublab writeup: ${e.message}\n\n${usage}\n`);
-        return 2;
-      }
-      throw e;
-    }
-    try {
-      const written = await writeWriteup(o, (s) => process.stderr.write(s + '\n'));
-      for (const w of written) process.stdout.write(`wrote ${w}\n`);
-      return 0;
-    } catch (e) {
-      if (e instanceof LanguageError) {
-        process.stderr.write(e.message + '\n');
-        return 2;
-      }
-      if (e instanceof PlanError || e instanceof UsageError) {
-        process.stderr.write(`sublab writeup: ${e.message}\n`);
-        return 2;
-      }
-      process.stderr.write(`sublab writeup: ${(e as Error).message}\n`);
-      return 1;
-    }
-  },
-};
+export const command = writerCommand('writeup', 'one write-up (md, html, tex) for a folder of experiments, from the cache: summary, tables, figures, verdicts', usage, parseWriteupArgs, writeWriteup);
