@@ -2,14 +2,14 @@
 // experiment with the Handlebars templates, in markdown, HTML and/or LaTeX.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { writerCommand } from './writer-command.ts';
+import { parseFormats, writerCommand } from './writer-command.ts';
 import { UsageError } from './command.ts';
 import { runFile, type ExperimentResult } from '../exec/run-file.ts';
 import { gitInfo, lockPathFor, readLock, type GitInfo, type LockState } from '../prereg/lock.ts';
 import { predictionStatuses } from '../prereg/status.ts';
 import { resultEvidence } from '../prereg/evidence.ts';
 import { buildReportModel, currentMachine } from '../report/model.ts';
-import { formats, renderReport, type Format } from '../report/render.ts';
+import { renderReport, type Format } from '../report/render.ts';
 import { version } from '../version.ts';
 
 const usage = `usage: sublab report FILE.exp... [--format md|html|tex|all] [--out DIR] [--templates DIR] [--cache DIR]
@@ -56,11 +56,7 @@ export function parseReportArgs(args: string[], warn: (m: string) => void = () =
     }
     const take = () => inline ?? value(++i, a);
     if (a === '--format' || a === '-f') {
-      for (const f of take().split(',')) {
-        if (f === 'all') o.formats.push(...formats);
-        else if ((formats as readonly string[]).includes(f)) o.formats.push(f as Format);
-        else throw new UsageError(`unknown format "${f}": expected md, html, tex or all`);
-      }
+      o.formats.push(...parseFormats(take()));
     } else if (a === '--out' || a === '-o') o.out = take();
     else if (a === '--templates') o.templates = take();
     else if (a === '--cache') o.cacheDir = take();

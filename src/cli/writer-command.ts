@@ -3,6 +3,16 @@
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 import { LanguageError, PlanError } from '../exec/run-file.ts';
+import { formats, type Format } from '../report/render.ts';
+
+/** `--format md,html` / `all`: the formats named, or a usage error. */
+export function parseFormats(v: string): Format[] {
+  return v.split(',').flatMap((f) => {
+    if (f === 'all') return [...formats];
+    if ((formats as readonly string[]).includes(f)) return [f as Format];
+    throw new UsageError(`unknown format "${f}": expected md, html, tex or all`);
+  });
+}
 
 export function writerCommand<O>(
   name: string, summary: string, usage: string,

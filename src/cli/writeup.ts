@@ -2,7 +2,7 @@
 // is computed: an experiment not run yet is shown as such), in markdown, HTML and/or LaTeX.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { writerCommand } from './writer-command.ts';
+import { parseFormats, writerCommand } from './writer-command.ts';
 import { UsageError } from './command.ts';
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
 import { toRows } from '../exec/executor.ts';
@@ -13,7 +13,7 @@ import { predictionStatuses } from '../prereg/status.ts';
 import { resultEvidence } from '../prereg/evidence.ts';
 import type { FailedRun, ResultRow, ResultTable } from '../results/types.ts';
 import { currentMachine } from '../report/model.ts';
-import { escapeModel, formats, loadTemplate, type Format } from '../report/render.ts';
+import { escapeModel, loadTemplate, type Format } from '../report/render.ts';
 import { buildWriteupModel, figureStem, type WriteupInput, type WriteupModel } from '../report/writeup.ts';
 import { judgeExperiment } from '../verdict/judge.ts';
 import { version } from '../version.ts';
@@ -66,11 +66,7 @@ export function parseWriteupArgs(args: string[], warn: (m: string) => void = () 
       return v;
     };
     if (a === '--format' || a === '-f') {
-      for (const f of take().split(',')) {
-        if (f === 'all') o.formats.push(...formats);
-        else if ((formats as readonly string[]).includes(f)) o.formats.push(f as Format);
-        else throw new UsageError(`unknown format "${f}": expected md, html, tex or all`);
-      }
+      o.formats.push(...parseFormats(take()));
     } else if (a === '--out' || a === '-o') o.out = take();
     else if (a === '--templates') o.templates = take();
     else if (a === '--cache') o.cacheDir = take();

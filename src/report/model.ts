@@ -210,6 +210,19 @@ export function slugify(name: string): string {
   return s || 'experiment';
 }
 
+/** Provenance lines a report and a write-up share: sublab version, git, engines, machine. */
+export function commonProvenance(
+  opts: { sublabVersion: string; git: GitInfo; machine: Machine }, rows: readonly { backend: string }[],
+): { sublabVersion: string; gitCommit: string; gitDirty: string; backends: string; machine: string } {
+  return {
+    sublabVersion: opts.sublabVersion,
+    gitCommit: opts.git.commit ?? 'not a git repository',
+    gitDirty: opts.git.dirty === null ? 'unknown' : opts.git.dirty ? 'yes' : 'no',
+    backends: [...new Set(rows.map((x) => x.backend))].sort().join(', ') || '—',
+    machine: `${opts.machine.os}, ${opts.machine.cpu}, ${opts.machine.cores} cores`,
+  };
+}
+
 function duration(ms: number): string {
   if (!Number.isFinite(ms)) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;
@@ -339,11 +352,7 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
     charts,
     failed: groupFailures(r.table.failed, swept),
     provenance: {
-      sublabVersion: opts.sublabVersion,
-      gitCommit: opts.git.commit ?? 'not a git repository',
-      gitDirty: opts.git.dirty === null ? 'unknown' : opts.git.dirty ? 'yes' : 'no',
-      backends: [...new Set(rows.map((x) => x.backend))].sort().join(', ') || '—',
-      machine: `${opts.machine.os}, ${opts.machine.cpu}, ${opts.machine.cores} cores`,
+      ...commonProvenance(opts, rows),
       runs: computed.size,
       cacheHits: r.cacheHits,
       wallTime: duration(r.wallMs),

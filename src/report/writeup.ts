@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { CheckedExperiment } from '../language/checked.ts';
 import { displayedMetrics } from '../exec/summary.ts';
 import { formatValue } from './charts.ts';
-import { buildExperimentReport, slugify, type BuildOptions, type ExperimentReport, type PredictionRow, type ReportInput } from './model.ts';
+import { buildExperimentReport, commonProvenance, slugify, type BuildOptions, type ExperimentReport, type PredictionRow, type ReportInput } from './model.ts';
 
 /** One prediction in the summary table. */
 export interface SummaryRow extends PredictionRow {
@@ -172,11 +172,7 @@ export async function buildWriteupModel(
     lockTampered: experiments.some((e) => e.lockTampered),
     lockProblems: problems,
     provenance: {
-      sublabVersion: opts.sublabVersion,
-      gitCommit: opts.git.commit ?? 'not a git repository',
-      gitDirty: opts.git.dirty === null ? 'unknown' : opts.git.dirty ? 'yes' : 'no',
-      backends: [...new Set(rows.map((x) => x.backend))].sort().join(', ') || '—',
-      machine: `${opts.machine.os}, ${opts.machine.cpu}, ${opts.machine.cores} cores`,
+      ...commonProvenance(opts, rows),
       runs: computeMs.size,
       planned: inputs.reduce((a, r) => a + r.planned, 0),
       computeTime: duration([...computeMs.values()].reduce((a, b) => a + b, 0)),
