@@ -4,6 +4,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type * as ortType from 'onnxruntime-node';
 
 const require = createRequire(import.meta.url);
@@ -104,4 +106,21 @@ export function cachedSession(key: string, c: SessionConfig, build: () => Uint8A
 /** Flush ONNX Runtime's per-op profiles of the cached sessions (when SUBLAB_ORT_PROFILE names a file prefix). */
 export async function endProfiling(): Promise<void> {
   for (const s of sessions.values()) (await s).endProfiling();
+}
+
+let collect: (() => void) | undefined;
+/**
+ * onnxruntime-node returns every output in a fresh buffer, even a pre-allocated one: a training
+ * step leaves tens of MB of dead buffers that V8 frees only at its next collection, so several
+ * steps' worth pile up and fresh memory is faulted in each step. Collecting the young
+ * generation (where those buffers' handles live; ~0.1 ms) after each run frees them at once, and
+ * the next run reuses the same memory (peak RSS of the baseline group −100 MB, measured).
+ */
+export function releaseOutputs(): void {
+  if (!collect) {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as (o: { type: 'minor' | 'major' }) => void;
+    collect = () => gc({ type: 'minor' });
+  }
+  collect();
 }

@@ -32,6 +32,31 @@ export const BUNDLED_TRAIN_FRACTION = 0.8;
 const require = createRequire(import.meta.url);
 const memo = new Map<string, Dataset>();
 
+/** Datasets loaded in this thread, with their arrays in shared memory, for worker threads. */
+export type SharedDatasets = [key: string, ds: Dataset][];
+
+/**
+ * The datasets loaded so far, moved into shared memory (once; the thread's own copies are
+ * dropped), so worker threads that adopt them hold no copies of their own.
+ */
+export function shareDatasets(): SharedDatasets {
+  const shared = (a: Float32Array | Uint8Array) => {
+    if (a.buffer instanceof SharedArrayBuffer) return a;
+    const out = a instanceof Float32Array ? new Float32Array(new SharedArrayBuffer(a.byteLength)) : new Uint8Array(new SharedArrayBuffer(a.byteLength));
+    out.set(a);
+    return out;
+  };
+  for (const [key, ds] of memo) {
+    memo.set(key, { ...ds, trainX: shared(ds.trainX) as Float32Array, trainY: shared(ds.trainY) as Uint8Array, testX: shared(ds.testX) as Float32Array, testY: shared(ds.testY) as Uint8Array });
+  }
+  return [...memo];
+}
+
+/** In a worker thread: use the datasets a parent shared (shareDatasets) instead of loading them. */
+export function adoptDatasets(list: SharedDatasets): void {
+  for (const [key, ds] of list) memo.set(key, ds);
+}
+
 /** Forget datasets held in memory (tests use it to exercise the on-disk cache). */
 export function clearDatasetMemo(): void {
   memo.clear();

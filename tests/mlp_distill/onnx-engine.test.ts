@@ -122,6 +122,17 @@ describe('ONNX Runtime engine', () => {
     }
   });
 
+  it("reusing the teacher's logits over distillation epochs gives what recomputing them gives, bit for bit", { timeout: 120_000 }, async () => {
+    // 3 epochs over 1,000 inputs at batch 64: each input sits at another batch position (and in
+    // the partial last batch) in each epoch; the image pool and both losses.
+    const cfg = { ...small, epochsTeacher: 1, epochsDistill: 3, noiseSize: 1000, trainLimit: 1000, testLimit: 500 };
+    for (const v of [{ distillData: 'uniform' as const }, { distillData: 'mnist' as const, loss: 'mse' as const }]) {
+      const reused = await trainGroupOnnx({ ...cfg, ...v }, [0, 1], cpu);
+      const recomputed = await trainGroupOnnx({ ...cfg, ...v }, [0, 1], { ...cpu, reuseTeacherLogits: false });
+      expect(reused).toEqual(recomputed);
+    }
+  });
+
   it('runs every loss variant and both reductions (finite, distinct)', { timeout: 120_000 }, async () => {
     const tiny = { ...small, epochsTeacher: 1, noiseSize: 512, testLimit: 500 };
     const runs = await Promise.all([

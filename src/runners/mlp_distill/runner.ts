@@ -8,10 +8,9 @@ import { Worker } from 'node:worker_threads';
 import type { Runner, RunOutput, RunSpec, RunContext } from '../schema.ts';
 import type { Value } from '../../language/ast.ts';
 import { mlpDistillSchema } from './schema.ts';
-import { trainGroup } from './engine-tfjs.ts';
 import type { EngineConfig, ModelResult } from './model.ts';
 import { trainGroupOnnx } from './onnx/engine.ts';
-import { initBackend } from '../../backend/index.ts';
+import { loadDataset, shareDatasets } from '../../data/mnist.ts';
 import { defaultThreads, resolveDevice } from '../../backend/onnxruntime.ts';
 import { resolveEngine, TFJS_BACKENDS as TFJS } from '../../backend/engine-choice.ts';
 import type { DistillData } from '../../data/random.ts';
@@ -76,6 +75,8 @@ export async function trainSeeds(
   }
   // Resolve the backend here first: native TensorFlow uses all cores itself (and its addon is not
   // worker-safe), so only wasm / cpu groups are split over worker threads.
+  // Imported on demand: TensorFlow.js and its backends cost ~35 MB that the ONNX path never needs.
+  const [{ initBackend }, { trainGroup }] = await Promise.all([import('../../backend/index.ts'), import('./engine-tfjs.ts')]);
   const { tf, name } = await initBackend(TFJS[engine]!);
   // Trained teachers are reused across runs that differ only in distillation parameters. The
   // backend is part of the key: kernels may differ in the last bits, and reuse must be exact.
@@ -100,6 +101,9 @@ export type WorkerJob =
 async function inWorkers(
   job: WorkerJob, seeds: readonly number[], W: number, ctx: Pick<RunContext, 'progress' | 'signal'>,
 ): Promise<{ results: ModelResult[]; rss: number[] }> {
+  // Loaded here once and shared with the workers (see shareDatasets).
+  loadDataset(job.cfg.dataset, job.cfg.dataDir);
+  const datasets = shareDatasets();
   const shares: number[][] = [];
   for (let w = 0; w < W; w++) shares.push(seeds.slice(Math.floor((w * seeds.length) / W), Math.floor(((w + 1) * seeds.length) / W)));
   const done = shares.map(() => ({ done: 0, total: 0, fraction: 0 }));
@@ -107,7 +111,7 @@ async function inWorkers(
     shares.map(
       (share, w) =>
         new Promise<{ results: ModelResult[]; rss: number }>((resolve, reject) => {
-          const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { job, seeds: share } });
+          const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { job, seeds: share, datasets } });
           const abort = () => { void worker.terminate(); reject(new Error('mlp_distill: cancelled')); };
           ctx.signal?.addEventListener('abort', abort, { once: true });
           worker.on('message', (m: { type: string; [k: string]: unknown }) => {

@@ -124,8 +124,9 @@ export class TrainableNet {
   t = 0;
   constructor(readonly params: Slab, readonly grads: Slab, readonly m: Slab, readonly v: Slab) {}
 
-  static alloc(arena: Arena, dims: number[], n: number, params?: Slab): TrainableNet {
-    return new TrainableNet(params ?? new Slab(arena, dims, n), new Slab(arena, dims, n), new Slab(arena, dims, n), new Slab(arena, dims, n));
+  /** `grads`: a gradient slab shared with other nets that step one after another. */
+  static alloc(arena: Arena, dims: number[], n: number, grads?: Slab): TrainableNet {
+    return new TrainableNet(new Slab(arena, dims, n), grads ?? new Slab(arena, dims, n), new Slab(arena, dims, n), new Slab(arena, dims, n));
   }
 
   step(lr: number, wd: number): void {

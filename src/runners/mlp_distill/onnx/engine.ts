@@ -5,16 +5,18 @@
 // engines start from identical numbers and a seed's numbers do not depend on its group.
 import type * as ortType from 'onnxruntime-node';
 import { Rng } from '../../../data/random.ts';
-import { IMAGE_SIZE, type Dataset } from '../../../data/mnist.ts';
-import { cachedSession as session, ort, type SessionConfig } from '../../../backend/onnxruntime.ts';
+import { IMAGE_SIZE } from '../../../data/mnist.ts';
+import { cachedSession as session, ort, releaseOutputs, type SessionConfig } from '../../../backend/onnxruntime.ts';
 import {
   ARMS, ARM_METRIC, controlSeed, dynamicsMetrics, groupSetup, initParams, push, withNoise,
   type Arm, type EngineConfig, type ModelResult, type Progress,
 } from '../model.ts';
 import { openTeacherCache } from '../teacher-cache.ts';
 import { Arena, Slab, TrainableNet, slabFloats } from './arena.ts';
-import { inlineSource, prefetchSource, type NoisePlan } from './noise.ts';
-import { DIGITS, DISTILL_ARMS, ONES_B, accuracyGraph, ckaFromStats, ckaStatsGraph, distillStepGraph, teacherStepGraph } from './graphs.ts';
+import { inlineSource, prefetchSource, shuffles, type NoisePlan } from './noise.ts';
+import {
+  ARM_PREFIX, DIGITS, DISTILL_ARMS, ONES_B, accuracyGraph, armStepGraph, ckaFromStats, ckaStatsGraph, teacherLogitsGraph, teacherStepGraph,
+} from './graphs.ts';
 
 /** Test images per evaluation run: bounds the activations' memory (25 models × 500 × 256 floats). */
 const EVAL_CHUNK = 500;
@@ -24,6 +26,8 @@ export interface OnnxOptions extends SessionConfig {
   signal?: AbortSignal;
   /** Generate noise inputs a step ahead on a worker thread: true, false, or (default) when the phase is long enough to repay the worker's start-up (~0.3 s). */
   prefetch?: boolean;
+  /** Reuse the teacher's logits of the first distillation epoch in later ones (default true; off only to test that it changes nothing). */
+  reuseTeacherLogits?: boolean;
 }
 
 function usePrefetch(asked: boolean | undefined, p: NoisePlan): boolean {
@@ -64,7 +68,12 @@ export async function trainGroupOnnx(
   // group and at any thread count (tested).
   const sc: SessionConfig = { device: opts.device, threads: Math.min(opts.threads, N) };
   const dimKey = dims.join('x');
-  const distillS = await session(`distill:${dimKey}:${cfg.loss}:${cfg.temperature}:${cfg.aux}`, sc, () => distillStepGraph(dims, cfg));
+  const logitsS = await session(`logits:${dimKey}`, sc, () => teacherLogitsGraph(dims));
+  const lossKey = `${dimKey}:${cfg.loss}:${cfg.temperature}:${cfg.aux}`;
+  const armS = {
+    aux: await session(`arm-aux:${lossKey}`, sc, () => armStepGraph(dims, cfg, false)),
+    all: await session(`arm-all:${lossKey}`, sc, () => armStepGraph(dims, cfg, true)),
+  };
   // Evaluation sessions per slab size (threads ≤ models, as above); no arena (see SessionConfig).
   const evalSession = (kind: 'acc' | 'cka', n: number) =>
     session(`${kind}:${dimKey}`, { ...sc, threads: Math.min(sc.threads, n), arena: false }, () => (kind === 'acc' ? accuracyGraph(dims) : ckaStatsGraph(dims)));
@@ -125,17 +134,19 @@ export async function trainGroupOnnx(
     return out;
   };
 
-  // One arena for the group: teacher params, four arms × (params, grads, m, v). The teacher's
-  // own optimiser state (teacher phase only) reuses the student arm's grads / moments.
+  // One arena for the group: teacher params, four arms × (params, m, v) and one gradient slab
+  // (the arms step one after another). The teacher's own optimiser state (teacher phase only)
+  // reuses the gradient slab and the student arm's moments.
   const S = slabFloats(dims, N);
   const inits = seeds.map((s) => initParams(s, dims));
   const tc = openTeacherCache(cfg, ds, nTrain, nTest, seeds, dims, results);
   const toTrain = tc.toTrain;
-  const arena = new Arena(S * (1 + 4 * 4) + (toTrain.length < N ? slabFloats(dims, toTrain.length) : 0) + 64);
+  const arena = new Arena(S * (2 + 4 * 3) + (toTrain.length < N ? slabFloats(dims, toTrain.length) : 0) + 64);
   const teacher = new Slab(arena, dims, N);
   seeds.forEach((_, i) => teacher.setModel(i, tc.cached[i] ?? inits[i]!));
+  const grads = new Slab(arena, dims, N);
   const arms = {} as Record<Arm, TrainableNet>;
-  for (const a of ARMS) arms[a] = TrainableNet.alloc(arena, dims, N);
+  for (const a of ARMS) arms[a] = TrainableNet.alloc(arena, dims, N, grads);
 
   const refAcc = await accuracy(teacher);
   results.forEach((r, i) => {
@@ -164,10 +175,11 @@ export async function trainGroupOnnx(
     const tParams = NT === N ? teacher : new Slab(arena, dims, NT);
     if (NT < N) toTrain.forEach((i, k) => tParams.setModel(k, inits[i]!));
     const s = arms.student;
-    const net = new TrainableNet(tParams, sub(s.grads, dims, NT), sub(s.m, dims, NT), sub(s.v, dims, NT));
+    const net = new TrainableNet(tParams, sub(grads, dims, NT), sub(s.m, dims, NT), sub(s.v, dims, NT));
     // The trained subset is a group of its own: never more threads than its models (see above).
     const teacherS = await session(`teacher:${dimKey}`, { ...sc, threads: Math.min(sc.threads, NT) }, () => teacherStepGraph(dims));
-    const trainX = scaledImages(ds, nTrain);
+    // Pixels are mapped to [−1, 1] as they are copied (no scaled copy of the training set per worker).
+    const trainX = ds.trainX;
     const xBuf = new Float32Array(NT * B * IMAGE_SIZE), yBuf = new Float32Array(NT * B * DIGITS);
     const pFeeds = tParams.tensors('t_', 'param'), gFetch = net.grads.tensors('t_', 'grad');
     const lossSum = new Float64Array(NT);
@@ -182,7 +194,8 @@ export async function trainGroupOnnx(
         for (let k = 0; k < NT; k++) {
           for (let r = 0; r < bs; r++) {
             const j = perms[k]![lo + r]!;
-            xBuf.set(trainX.subarray(j * IMAGE_SIZE, (j + 1) * IMAGE_SIZE), (k * bs + r) * IMAGE_SIZE);
+            const src = j * IMAGE_SIZE, dst = (k * bs + r) * IMAGE_SIZE;
+            for (let q = 0; q < IMAGE_SIZE; q++) xBuf[dst + q] = trainX[src + q]! * 2 - 1;
             yBuf[(k * bs + r) * DIGITS + ds.trainY[j]!] = 1;
           }
         }
@@ -204,6 +217,7 @@ export async function trainGroupOnnx(
         prof.adam_s += now() - t;
         const l = out.loss!.data as Float32Array;
         for (let k = 0; k < NT; k++) lossSum[k] += l[k]! * bs;
+        releaseOutputs();
         prof.steps.teacher++;
         progress({
           phase: 'teacher', done: e * stepsT + st + 1, total: cfg.epochsTeacher * stepsT, detail: `epoch ${e + 1}/${cfg.epochsTeacher}${tc.note}`,
@@ -237,13 +251,16 @@ export async function trainGroupOnnx(
   const teacherW = seeds.map((_, i) => teacher.weightViews(i));
   const dynamics = (i: number) => dynamicsMetrics(arms.student.params.weightViews(i), inits[i]!.W, teacherW[i]!);
   const xBuf = new Float32Array(N * BD * IMAGE_SIZE);
-  const dFeeds: Feeds = { ...teacher.tensors('t_', 'param') };
-  const dFetch: Record<string, ortType.Tensor | null> = {};
-  for (const a of DISTILL_ARMS) {
-    Object.assign(dFeeds, arms[a.arm].params.tensors(a.prefix, 'param'));
-    Object.assign(dFetch, arms[a.arm].grads.tensors(a.prefix, 'grad'));
-    dFetch[`loss_${a.arm}`] = null;
-  }
+  const tFeeds: Feeds = teacher.tensors('t_', 'param');
+  const armFeeds = Object.fromEntries(ARMS.map((a) => [a, arms[a].params.tensors(ARM_PREFIX, 'param')])) as Record<Arm, Feeds>;
+  const gFetch = { ...grads.tensors(ARM_PREFIX, 'grad'), loss: null } as unknown as Feeds;
+  // The teacher is fixed while the students learn, so with more than one epoch over the same
+  // inputs its logits are computed once per (model, input) and reused (the same floats: a row of
+  // a product does not depend on the rows beside it; tested).
+  const reuseLogits = cfg.epochsDistill > 1 && opts.reuseTeacherLogits !== false;
+  const logitStore = reuseLogits ? new Float32Array(N * noiseSize * C) : undefined;
+  const tBuf = reuseLogits ? new Float32Array(N * BD * C) : undefined;
+  let perms: Int32Array[] = [];
   const lossSum = Object.fromEntries(ARMS.map((a) => [a, new Float64Array(N)])) as Record<Arm, Float64Array>;
   const evalArms = async () => {
     const accs = {} as Record<Arm, Float64Array>;
@@ -256,6 +273,7 @@ export async function trainGroupOnnx(
   try {
   for (let e = 0; e < cfg.epochsDistill; e++) {
     for (const a of ARMS) lossSum[a].fill(0);
+    if (reuseLogits) perms = shuffles(plan, e);
     for (let st = 0; st < stepsD; st++) {
       cancelled();
       const lo = st * BD, bs = Math.min(BD, noiseSize - lo);
@@ -267,23 +285,41 @@ export async function trainGroupOnnx(
       const scaleAux = cfg.loss === 'kl' ? klScale : 1 / (bs * cfg.aux);
       const scaleAll = cfg.loss === 'kl' ? klScale : 1 / (bs * C);
       t = now();
-      const out = await distillS.run(
-        {
-          X: new o.Tensor('float32', xBuf.subarray(0, N * bs * IMAGE_SIZE), [N, bs, IMAGE_SIZE]),
-          scale_aux: new o.Tensor('float32', Float32Array.of(scaleAux), [1]),
-          scale_all: new o.Tensor('float32', Float32Array.of(scaleAll), [1]),
-          [ONES_B]: ones(bs),
-          ...dFeeds,
-        },
-        dFetch as unknown as Feeds,
-      );
-      prof.run_s += now() - t;
-      t = now();
-      for (const a of ARMS) arms[a].step(cfg.lr, cfg.weightDecay);
-      prof.adam_s += now() - t;
-      for (const a of ARMS) {
-        const l = out[`loss_${a}`]!.data as Float32Array;
-        for (let i = 0; i < N; i++) lossSum[a][i] += l[i]! * bs;
+      const X = new o.Tensor('float32', xBuf.subarray(0, N * bs * IMAGE_SIZE), [N, bs, IMAGE_SIZE]);
+      let T: ortType.Tensor;
+      if (e > 0 && logitStore && tBuf) {
+        for (let i = 0; i < N; i++) {
+          for (let r = 0; r < bs; r++) {
+            const j = perms[i]![lo + r]!;
+            tBuf.set(logitStore.subarray((i * noiseSize + j) * C, (i * noiseSize + j + 1) * C), (i * bs + r) * C);
+          }
+        }
+        T = new o.Tensor('float32', tBuf.subarray(0, N * bs * C), [N, bs, C]);
+      } else {
+        T = (await logitsS.run({ X, ...tFeeds })).logits!;
+        prof.run_s += now() - t;
+        if (logitStore) {
+          const d = T.data as Float32Array;
+          for (let i = 0; i < N; i++) {
+            for (let r = 0; r < bs; r++) logitStore.set(d.subarray((i * bs + r) * C, (i * bs + r + 1) * C), (i * noiseSize + perms[i]![lo + r]!) * C);
+          }
+        }
+      }
+      const scales = {
+        aux: new o.Tensor('float32', Float32Array.of(scaleAux), [1]),
+        all: new o.Tensor('float32', Float32Array.of(scaleAll), [1]),
+      };
+      for (const a of DISTILL_ARMS) {
+        const v = a.all ? 'all' : 'aux';
+        t = now();
+        const out = await armS[v].run({ X, T, scale: scales[v], [ONES_B]: ones(bs), ...armFeeds[a.arm] }, gFetch);
+        prof.run_s += now() - t;
+        t = now();
+        arms[a.arm].step(cfg.lr, cfg.weightDecay);
+        prof.adam_s += now() - t;
+        const l = out.loss!.data as Float32Array;
+        for (let i = 0; i < N; i++) lossSum[a.arm][i] += l[i]! * bs;
+        releaseOutputs();
       }
       prof.steps.distill++;
       progress({
@@ -325,18 +361,4 @@ export async function trainGroupOnnx(
 /** The first n models' worth of a slab (same layout for n ≤ its size), as its own slab view. */
 function sub(s: Slab, dims: number[], n: number): Slab {
   return n === s.n ? s : Slab.view(s, dims, n);
-}
-
-const scaledCache = new WeakMap<Dataset, Map<number, Float32Array>>();
-/** Training images mapped to [−1, 1] once per dataset (memoised). */
-function scaledImages(ds: Dataset, nTrain: number): Float32Array {
-  let m = scaledCache.get(ds);
-  if (!m) scaledCache.set(ds, (m = new Map()));
-  let x = m.get(nTrain);
-  if (!x) {
-    x = new Float32Array(nTrain * IMAGE_SIZE);
-    for (let k = 0; k < x.length; k++) x[k] = ds.trainX[k]! * 2 - 1;
-    m.set(nTrain, x);
-  }
-  return x;
 }

@@ -47,8 +47,7 @@ function forward(g: GraphBuilder, p: string, X: string, dims: number[]): { hidde
 
 /**
  * Backprop from dLoss/dOut through net `p`; declares its gradients as graph outputs. XT is the
- * input transposed ([N, 784, B], made once per graph and shared by the nets): a plain product
- * with it beat FusedMatMul's transA at the first layer's shapes (bench/README.md).
+ * input transposed ([N, 784, B]); ONNX Runtime fuses Transpose + MatMul into one transA product.
  */
 function backward(g: GraphBuilder, p: string, XT: string, hidden: string[], dOut: string, dims: number[]): void {
   let dZ = dOut;
@@ -110,56 +109,62 @@ export function teacherStepGraph(dims: number[]): Uint8Array {
 }
 
 export const DISTILL_ARMS = [
-  { prefix: 's_', arm: 'student', all: false },
-  { prefix: 'sa_', arm: 'student_all', all: true },
-  { prefix: 'c_', arm: 'cross', all: false },
-  { prefix: 'ca_', arm: 'cross_all', all: true },
+  { arm: 'student', all: false },
+  { arm: 'student_all', all: true },
+  { arm: 'cross', all: false },
+  { arm: 'cross_all', all: true },
 ] as const;
 
+/** Prefix of the net in an arm step graph (every arm runs the same graph on its own weights). */
+export const ARM_PREFIX = 'a_';
+
 /**
- * Distillation step for the four arms at once (they share the inputs and the teacher's
- * targets): inputs X [N,B,784], scale_aux and scale_all [1] (the loss reduction, see the engine),
- * the teacher's parameters (t_) and each arm's (s_, sa_, c_, ca_); outputs every arm's
- * gradients and loss_<arm> [N].
+ * The teacher's forward pass on a distillation batch: inputs X [N,B,784] and the teacher's
+ * parameters (t_); output logits [N,B,C], the targets of every arm's step.
  */
-export function distillStepGraph(dims: number[], cfg: Pick<EngineConfig, 'loss' | 'temperature' | 'aux'>): Uint8Array {
-  const g = new GraphBuilder('distill_step');
+export function teacherLogitsGraph(dims: number[]): Uint8Array {
+  const g = new GraphBuilder('teacher_logits');
+  const X = g.input('X', ['N', 'B', dims[0]!]);
+  declareParams(g, 't_', dims);
+  g.output('logits', forward(g, 't_', X, dims).out, ['N', 'B', dims[dims.length - 1]!]);
+  return g.build();
+}
+
+/**
+ * Distillation step of one arm (the arms run one after another, so only one arm's activations
+ * and gradients exist at a time): inputs X [N,B,784], the teacher's logits T [N,B,C], scale [1]
+ * (the loss reduction, see the engine) and the arm's parameters (a_); outputs its gradients
+ * and loss [N]. `all`: distil on all logits, else on the aux logits only.
+ */
+export function armStepGraph(dims: number[], cfg: Pick<EngineConfig, 'loss' | 'temperature' | 'aux'>, all: boolean): Uint8Array {
+  const g = new GraphBuilder(all ? 'arm_step_all' : 'arm_step_aux');
   const C = dims[dims.length - 1]!;
   const X = g.input('X', ['N', 'B', dims[0]!]);
-  const scales = { aux: g.input('scale_aux', [1]), all: g.input('scale_all', [1]) };
+  const T = g.input('T', ['N', 'B', C]);
+  const scale = g.input('scale', [1]);
   g.input(ONES_B, [1, 1, 'B']);
-  declareParams(g, 't_', dims);
-  for (const a of DISTILL_ARMS) declareParams(g, a.prefix, dims);
-  const tOut = forward(g, 't_', X, dims).out;
-  const XT = transposeBatch(g, X);
-  const target = { aux: slice(g, tOut, C - cfg.aux, C), all: tOut };
-  const invT = cfg.loss === 'kl' ? g.constF([1 / cfg.temperature]) : '';
-  // Teacher side of the KL, once per variant: log p = log softmax(t / T), p.
-  const teacherKl = (t: string) => {
-    const logp = g.op('LogSoftmax', [g.op('Mul', [t, invT])], { axis: attr.i(-1) });
-    return { logp, p: g.op('Exp', [logp]) };
-  };
-  const kl = cfg.loss === 'kl' ? { aux: teacherKl(target.aux), all: teacherKl(target.all) } : undefined;
-  for (const a of DISTILL_ARMS) {
-    const { hidden, out } = forward(g, a.prefix, X, dims);
-    const v = a.all ? 'all' : 'aux';
-    const s = a.all ? out : slice(g, out, C - cfg.aux, C);
-    const K = a.all ? C : cfg.aux;
-    let loss: string, grad: string;
-    if (kl) {
-      // KL(p ‖ q), q = softmax(s / T); d/ds = (q − p) / T, times the reduction scale.
-      const logq = g.op('LogSoftmax', [g.op('Mul', [s, invT])], { axis: attr.i(-1) });
-      loss = g.op('Mul', [sumPerModel(g, g.op('Mul', [kl[v].p, g.op('Sub', [kl[v].logp, logq])]), K), scales[v]]);
-      grad = g.op('Mul', [g.op('Sub', [g.op('Exp', [logq]), kl[v].p]), g.op('Mul', [scales[v], invT])]);
-    } else {
-      // Mean squared difference of raw logits (scale = 1/(B·K)); d/ds = 2 (s − t) · scale.
-      const d = g.op('Sub', [s, target[v]]);
-      loss = g.op('Mul', [sumPerModel(g, g.op('Mul', [d, d]), K), scales[v]]);
-      grad = g.op('Mul', [d, g.op('Mul', [scales[v], g.constF([2])])]);
-    }
-    g.output(`loss_${a.arm}`, loss, ['N']);
-    backward(g, a.prefix, XT, hidden, a.all ? grad : padLogits(g, grad, C - cfg.aux, 0), dims);
+  declareParams(g, ARM_PREFIX, dims);
+  const target = all ? T : slice(g, T, C - cfg.aux, C);
+  const { hidden, out } = forward(g, ARM_PREFIX, X, dims);
+  const s = all ? out : slice(g, out, C - cfg.aux, C);
+  const K = all ? C : cfg.aux;
+  let loss: string, grad: string;
+  if (cfg.loss === 'kl') {
+    // KL(p ‖ q), p = softmax(t / T), q = softmax(s / T); d/ds = (q − p) / T, times the reduction scale.
+    const invT = g.constF([1 / cfg.temperature]);
+    const logp = g.op('LogSoftmax', [g.op('Mul', [target, invT])], { axis: attr.i(-1) });
+    const p = g.op('Exp', [logp]);
+    const logq = g.op('LogSoftmax', [g.op('Mul', [s, invT])], { axis: attr.i(-1) });
+    loss = g.op('Mul', [sumPerModel(g, g.op('Mul', [p, g.op('Sub', [logp, logq])]), K), scale]);
+    grad = g.op('Mul', [g.op('Sub', [g.op('Exp', [logq]), p]), g.op('Mul', [scale, invT])]);
+  } else {
+    // Mean squared difference of raw logits (scale = 1/(B·K)); d/ds = 2 (s − t) · scale.
+    const d = g.op('Sub', [s, target]);
+    loss = g.op('Mul', [sumPerModel(g, g.op('Mul', [d, d]), K), scale]);
+    grad = g.op('Mul', [d, g.op('Mul', [scale, g.constF([2])])]);
   }
+  g.output('loss', loss, ['N']);
+  backward(g, ARM_PREFIX, transposeBatch(g, X), hidden, all ? grad : padLogits(g, grad, C - cfg.aux, 0), dims);
   return g.build();
 }
 
