@@ -5,54 +5,9 @@
 // The module is assembled here from its opcodes (no toolchain needed at install or run time);
 // tests check it against a float64 reference of torch's update.
 
-/** Unsigned LEB128. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-function name(s: string): number[] {
-  const b = [...Buffer.from(s, 'utf8')];
-  return [...uleb(b.length), ...b];
-}
+import { F32, I32, f32Bytes, instantiateKernel, kernelModule, op } from './wasm-asm.ts';
 
-const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
-const op = {
-  localGet: (i: number) => [0x20, ...uleb(i)],
-  localSet: (i: number) => [0x21, ...uleb(i)],
-  localTee: (i: number) => [0x22, ...uleb(i)],
-  i32Const: (v: number) => [0x41, ...sleb(v)],
-  i32Add: [0x6a], i32Sub: [0x6b], i32GtS: [0x4a], i32LeS: [0x4c],
-  simd: (code: number, ...imm: number[]) => [0xfd, ...uleb(code), ...imm],
-};
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; }
-    out.push(b | 0x80);
-  }
-}
-const v128Load = (offset = 0) => op.simd(0x00, 4, ...uleb(offset)); // align 2^4
-const v128Store = (offset = 0) => op.simd(0x0b, 4, ...uleb(offset));
-const f32x4Splat = op.simd(0x13);
-const f32x4Sqrt = op.simd(0xe3);
-const f32x4Add = op.simd(0xe4);
-const f32x4Sub = op.simd(0xe5);
-const f32x4Mul = op.simd(0xe6);
-const f32x4Div = op.simd(0xe7);
+const { v128Load, v128Store, f32x4Splat, f32x4Sqrt, f32x4Add, f32x4Sub, f32x4Mul, f32x4Div } = op;
 
 /**
  * adam(W, g, m, v, n, step, invSqrtBc2, wd, b1, b2, eps): for i < n (n a multiple of 4, byte
@@ -95,30 +50,13 @@ export function adamModuleBytes(shared: boolean, maxPages: number): Uint8Array<A
     ...op.localGet(P.n), ...op.i32Const(4), ...op.i32Sub, ...op.localTee(P.n), ...op.i32Const(0), ...op.i32GtS,
     0x0d, 0x00, // br_if 0 (loop)
     0x0b, // end loop
-    0x0b, // end function
   ];
-  const locals = vec([[12, V128]].map(([c, t]) => [...uleb(c!), t!]));
-  const code = [...locals, ...body];
-  const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32].map((t) => [t])), 0x00]])),
-    ...section(2, vec([[...name('env'), ...name('mem'), 0x02, shared ? 0x03 : 0x01, ...uleb(1), ...uleb(maxPages)]])),
-    ...section(3, vec([[0x00]])),
-    ...section(7, vec([[...name('adam'), 0x00, 0x00]])),
-    ...section(10, vec([[...uleb(code.length), ...code]])),
-  ];
-  return new Uint8Array(bytes);
-}
-
-function f32Bytes(x: number): number[] {
-  return [...new Uint8Array(Float32Array.of(x).buffer)];
+  return kernelModule('adam', [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32], 12, body, shared, maxPages);
 }
 
 export type AdamFn = (W: number, g: number, m: number, v: number, n: number, step: number, invSqrtBc2: number, wd: number, b1: number, b2: number, eps: number) => void;
 
 /** Instantiate the kernel on `memory` (synchronously: the module is tiny). */
 export function instantiateAdam(memory: WebAssembly.Memory, shared: boolean, maxPages: number): AdamFn {
-  const mod = new WebAssembly.Module(adamModuleBytes(shared, maxPages));
-  const inst = new WebAssembly.Instance(mod, { env: { mem: memory } });
-  return inst.exports.adam as AdamFn;
+  return instantiateKernel<AdamFn>(adamModuleBytes(shared, maxPages), 'adam', memory);
 }
