@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Value } from '../language/ast.ts';
 import { formatDuration, createEtaEstimator, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
-import { LanguageError, PlanError, runFile, type ExperimentResult } from '../exec/run-file.ts';
+import { runFile, type ExperimentResult } from '../exec/run-file.ts';
+import { PlanError } from '../exec/session.ts';
+import { LanguageError } from '../language/errors.ts';
+import { failureText } from '../results/types.ts';
 import { displayedMetrics, summarizeTable } from '../exec/summary.ts';
 import { escapeControl } from '../language/diagnostics.ts';
 import { unusableRows } from '../exec/executor.ts';
@@ -201,7 +204,8 @@ export function formatExperiment(r: ExperimentResult, relFile: string, seedsOver
   }
   if (r.table.failed.length) {
     out.push(`  ${r.table.failed.length} run${r.table.failed.length === 1 ? '' : 's'} failed (their rows are missing from the verdicts):`);
-    for (const f of r.table.failed) out.push(`    ✘ ${f.error}`);
+    const sweeps = exp.sweeps.map((s) => s.name);
+    for (const f of r.table.failed) out.push(`    ✘ ${failureText(f, sweeps)}`);
     out.push('');
   }
   for (const v of r.verdicts) out.push(formatVerdictLine(v));
@@ -228,7 +232,7 @@ export function experimentJson(r: ExperimentResult) {
       wall_ms: row.wallMs,
       cached: row.cached,
     })),
-    failed: r.table.failed.map((f) => ({ run_id: f.runId, seed: f.seed, params: f.params, error: f.error })),
+    failed: r.table.failed.map((f) => ({ run_id: f.runId, seed: f.seed, params: f.params, error: failureText(f, r.experiment.sweeps.map((s) => s.name)) })),
     predictions: r.verdicts.map((v) => ({
       text: v.text,
       line: v.line,

@@ -2,10 +2,12 @@
 // `sublab worker` on their share of the plan into one shared cache, and submit it.
 import path from 'node:path';
 import { projectRoot, resolveCacheDir } from '../exec/cache.ts';
-import { runSbatch, SbatchError, sbatchArgs, sbatchScript, shellQuote, workUnits, writeScript } from '../exec/slurm.ts';
+import { runSbatch, SbatchError, sbatchArgs, sbatchScript, shellQuote, writeScript } from '../exec/slurm.ts';
+import { planFile, PlanError, sessionOf } from '../exec/session.ts';
+import { LanguageError } from '../language/errors.ts';
 import { parseCommandArgs, withUsage } from './args.ts';
 import { UsageError, type Command } from './command.ts';
-import { loadRunners, maxGroupOf, parseSets, planFile, PlanFileError } from './worker.ts';
+import { parseSets } from './worker.ts';
 
 const usage = `usage: sublab submit FILE.exp --slurm [options] [-- sbatch options...]
 
@@ -61,21 +63,22 @@ export async function submitCommand(args: string[]): Promise<number> {
   let tasks = whole('--tasks', values.tasks, 1);
   const overrides = parseSets(values.set);
 
-  let plans;
+  let planned;
   try {
-    plans = planFile(file, overrides, seeds);
+    planned = planFile(file, { overrides, seeds });
   } catch (e) {
-    if (e instanceof PlanFileError) {
+    if (e instanceof LanguageError || e instanceof PlanError) {
       process.stderr.write(e.message + '\n');
       return 2;
     }
     throw e;
   }
+  const { plans } = planned;
   const unique = plans.reduce((s, p) => s + new Set(p.runs.map((r) => r.id)).size, 0);
   const notes: string[] = [];
   if (tasks === undefined) {
     // One task per runner batch: as parallel as possible without splitting what the runner batches.
-    const units = workUnits(plans, 1, maxGroupOf(await loadRunners(plans))).length;
+    const units = (await sessionOf(file, planned.compile, plans)).units(1).length;
     tasks = Math.min(units, MAX_ARRAY);
   } else if (tasks > unique) {
     notes.push(`--tasks ${tasks} is more than the ${unique} runs; using ${unique}`);

@@ -2,15 +2,11 @@
 // `sublab run` does (same overrides → same run ids), takes its share and executes it into the cache.
 import fs from 'node:fs';
 import type { Value } from '../language/ast.ts';
-import { compileFile, formatDiagnostics } from '../language/compile.ts';
-import { hasErrors } from '../language/diagnostics.ts';
-import { planExperiment } from '../plan/plan.ts';
-import type { ExperimentPlan } from '../plan/types.ts';
-import { loadRunner } from '../runners/registry.ts';
-import type { Runner } from '../runners/schema.ts';
+import { LanguageError } from '../language/errors.ts';
+import { failureText } from '../results/types.ts';
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
 import { executePlan } from '../exec/executor.ts';
-import { shardPlans, type MaxGroup } from '../exec/slurm.ts';
+import { openSession, PlanError } from '../exec/session.ts';
 import { parseCommandArgs, withUsage } from './args.ts';
 import { UsageError, type Command } from './command.ts';
 
@@ -29,44 +25,6 @@ options:
   --retries N        extra attempts for a run that throws (default 0)
 
 exit status: 0 all of this task's runs finished; 1 any failed; 2 usage or language error.`;
-
-export interface PlanFileResult {
-  plans: ExperimentPlan[];
-}
-
-/** Thrown for a file that does not compile or a bad override; the message is ready to print. */
-export class PlanFileError extends Error {}
-
-/** Compile and plan every experiment of `file` as `sublab run` does. */
-export function planFile(file: string, overrides: Record<string, Value>, seeds?: number): ExperimentPlan[] {
-  if (!fs.existsSync(file)) throw new UsageError(`no such file: ${file}`);
-  const compile = compileFile(file);
-  if (hasErrors(compile.diagnostics)) throw new PlanFileError(formatDiagnostics(compile));
-  return compile.experiments.map((exp) => {
-    try {
-      return planExperiment(exp, { overrides, seeds });
-    } catch (e) {
-      throw new PlanFileError(`${file}: experiment "${exp.name}": ${(e as Error).message}`);
-    }
-  });
-}
-
-/** Each plan's runner batch size (loads the runners, as executing them would anyway). */
-export async function loadRunners(plans: readonly ExperimentPlan[]): Promise<Map<string, Runner>> {
-  const runners = new Map<string, Runner>();
-  for (const p of plans) {
-    const name = p.experiment.runner.name;
-    if (!runners.has(name)) runners.set(name, await loadRunner(name));
-  }
-  return runners;
-}
-
-export function maxGroupOf(runners: Map<string, Runner>): (plan: ExperimentPlan) => MaxGroup | undefined {
-  return (plan) => {
-    const r = runners.get(plan.experiment.runner.name);
-    return r?.maxGroup ? (params) => r.maxGroup!(params) : undefined;
-  };
-}
 
 /** `--set` list → overrides, parsed exactly as `sublab run` parses them. */
 export function parseSets(sets: readonly string[] | undefined): Record<string, Value> {
@@ -110,9 +68,10 @@ export interface WorkerResult {
 /** The worker's body, callable from tests: plan, shard, execute into the cache. */
 export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
-  const plans = planFile(o.file, o.overrides ?? {}, o.seeds);
-  const runners = await loadRunners(plans);
-  const shares = shardPlans(plans, o.task, o.tasks, maxGroupOf(runners));
+  if (!fs.existsSync(o.file)) throw new UsageError(`no such file: ${o.file}`);
+  const session = await openSession(o.file, { overrides: o.overrides, seeds: o.seeds });
+  const { plans } = session;
+  const shares = session.share(o.task, o.tasks);
   const cache = new ResultCache(resolveCacheDir(o.cacheDir, o.file), { warn: (m) => log(`warning: ${m}`) });
   const tag = `[task ${o.task}/${o.tasks}]`;
   const result: WorkerResult = { runs: 0, computed: 0, cached: 0, failed: [] };
@@ -126,7 +85,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     const table = await executePlan(plan, {
       cache,
       retries: o.retries,
-      runner: runners.get(plan.experiment.runner.name),
+      runner: session.runnerOf(plan),
       warn: (m) => log(`${tag} warning: ${m}`),
       onProgress: (p) => {
         const settled = p.done + p.cached + p.failed;
@@ -139,7 +98,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     const failedIds = new Set(table.failed.map((f) => f.runId));
     result.runs += ids.size;
     result.cached += cachedIds.size;
-    result.failed.push(...table.failed.map((f) => f.error));
+    const sweeps = plan.experiment.sweeps.map((s) => s.name);
+    result.failed.push(...table.failed.map((f) => failureText(f, sweeps)));
     result.computed += ids.size - cachedIds.size - failedIds.size;
   }
   log(`${tag} done: ${result.runs} runs, ${result.computed} computed, ${result.cached} cached, ${result.failed.length} failed · cache ${cache.dir}`);
@@ -170,7 +130,7 @@ export const command: Command = {
         const r = await runWorker({ file: positionals[0]!, task, tasks, cacheDir: values.cache, overrides: parseSets(values.set), seeds, retries });
         return r.failed.length ? 1 : 0;
       } catch (e) {
-        if (e instanceof PlanFileError) {
+        if (e instanceof LanguageError || e instanceof PlanError) {
           process.stderr.write(e.message + '\n');
           return 2;
         }

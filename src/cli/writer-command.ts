@@ -2,7 +2,8 @@
 // map errors to exit codes (2: usage or language error, 1: anything else).
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
-import { LanguageError, PlanError } from '../exec/run-file.ts';
+import { PlanError } from '../exec/session.ts';
+import { LanguageError } from '../language/errors.ts';
 import { formats, type Format } from '../report/render.ts';
 
 /** `--format md,html` / `all`: the formats named, or a usage error. */

@@ -387,8 +387,8 @@ function groupFailures(failed: ResultTable['failed'], swept: ReadonlySet<string>
       .map(([k, v]) => `${k} = ${formatValue(v)}`)
       .concat(`seed ${f.seed}`)
       .join(', ');
-    // The executor prefixes each message with the run it came from; the list already says that.
-    const error = f.error.replace(/^run [0-9a-f]+ \([^)]*\): /, '').replace(/^command run [0-9a-f]+ \(seed \d+\): /, '');
+    // The list already names the runs; the command runner's own messages name theirs too.
+    const error = f.error.replace(/^command run [0-9a-f]+ \(seed \d+\): /, '');
     groups.set(error, [...(groups.get(error) ?? []), where]);
   }
   return [...groups.entries()].map(([error, runs]) => ({ params: runs.join('; '), error }));

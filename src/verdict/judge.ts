@@ -5,7 +5,7 @@
 // false verdicts at or below alpha, are in docs/verdicts.md.
 import type { Prediction, Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
-import { column, type FailedRun, type ResultRow, type ResultTable } from '../results/types.ts';
+import { column, failureText, type FailedRun, type ResultRow, type ResultTable } from '../results/types.ts';
 import type { Outcome, Verdict } from './types.ts';
 import { formatPClause, correctionName } from './format.ts';
 import { conditionText, formatValue, groupBy, rowMatches, valueMatches } from './rows.ts';
@@ -45,7 +45,7 @@ function safeDecide0(pred: Prediction, rows: readonly ResultRow[], ctx: Ctx, tab
   if (rows.length === 0) {
     let why: string;
     if (table.rows.length === 0) {
-      why = `the result table has no rows${table.failed.length ? ` (${table.failed.length} run${table.failed.length === 1 ? '' : 's'} failed: ${table.failed[0]!.error})` : ''}`;
+      why = `the result table has no rows${table.failed.length ? ` (${table.failed.length} run${table.failed.length === 1 ? '' : 's'} failed: ${failureText(table.failed[0]!, ctx.exp.sweeps.map((x) => x.name))})` : ''}`;
     } else {
       const absent = pred.where.filter((c) => !table.rows.some((r) => column(r, c.param.name) !== undefined));
       why = `no rows match${at(ctx.scope)}${absent.length ? ` (no column named ${absent.map((c) => `'${c.param.name}'`).join(', ')})` : ''}`;

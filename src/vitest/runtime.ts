@@ -1,7 +1,9 @@
 // Runtime of a generated .exp test module: runs the file once (in beforeAll), then each prediction's
 // `it` only looks up its verdicts. Errors are built in the generated module (so their stack starts
 // at the prediction's line there, which the transform's sourcemap maps back into the .exp file).
-import { runFile, LanguageError, type ExperimentResult } from '../exec/run-file.ts';
+import { runFile, type ExperimentResult } from '../exec/run-file.ts';
+import { LanguageError } from '../language/errors.ts';
+import { failureText } from '../results/types.ts';
 import { createProgressRenderer } from '../exec/progress.ts';
 import { describeVerdict } from '../verdict/format.ts';
 import type { Verdict } from '../verdict/types.ts';
@@ -25,7 +27,8 @@ export interface ExpFileHandle {
 function failedRunsNote(r: ExperimentResult): string {
   const n = r.table.failed.length;
   if (!n) return '';
-  const shown = r.table.failed.slice(0, 5).map((f) => `\n    ${f.error}`).join('');
+  const sweeps = r.experiment.sweeps.map((s) => s.name);
+  const shown = r.table.failed.slice(0, 5).map((f) => `\n    ${failureText(f, sweeps)}`).join('');
   return `\n  ${n} run${n === 1 ? '' : 's'} failed, so their rows are missing:${shown}${n > 5 ? `\n    … and ${n - 5} more` : ''}`;
 }
 
