@@ -11,8 +11,7 @@ import { displayedMetrics, summarizeTable } from '../exec/summary.ts';
 import { escapeControl } from '../language/diagnostics.ts';
 import { unusableRows } from '../exec/executor.ts';
 import { resolveJobs } from '../exec/pool.ts';
-import { withoutBecause } from '../exec/labels.ts';
-import { describeVerdict, formatNumber } from '../verdict/format.ts';
+import { claimLabel, describeVerdict, formatNumber } from '../verdict/format.ts';
 import type { Outcome, Verdict } from '../verdict/types.ts';
 import { UsageError, type Command } from './command.ts';
 
@@ -171,8 +170,7 @@ export function formatResultTable(r: ExperimentResult, all = false): string {
 
 function formatVerdictLine(v: Verdict): string {
   // The rationale (`because "..."`) is in the file and the JSON; the table keeps to the claim.
-  const group = Object.keys(v.group).length ? ` [${Object.entries(v.group).map(([k, x]) => `${k} = ${String(x)}`).join(', ')}]` : '';
-  return `  ${pad(mark[v.outcome], 14)}  ${withoutBecause(v.prediction.text)}${group}  (line ${v.line})\n      ${describeVerdict(v)}`;
+  return `  ${pad(mark[v.outcome], 14)}  ${claimLabel(v.prediction, v.group)}  (line ${v.line})\n      ${describeVerdict(v)}`;
 }
 
 function unusableNote(r: ExperimentResult): string {

@@ -2,14 +2,13 @@
 // registration statuses and provenance; templates only lay it out (and tests can hand-make one).
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import type { Prediction } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import type { ResultTable } from '../results/types.ts';
 import type { Verdict } from '../verdict/types.ts';
 import type { GitInfo } from '../prereg/lock.ts';
 import type { PredictionStatus } from '../prereg/status.ts';
 import { asciiChart, chartData, formatValue, summarise, svgChart } from './charts.ts';
-import { formatDf } from '../verdict/format.ts';
+import { claimLabel, formatDf } from '../verdict/format.ts';
 import { formatCi, formatMeanCi, formatNumber, formatP } from './format.ts';
 
 export interface ReportModel {
@@ -26,7 +25,7 @@ export interface SetupItem {
 
 export interface PredictionRow {
   line: number;
-  /** Prediction as written (plus " [animal = owls]" for a for-each group). */
+  /** The claim, without its `because` (in `because`), plus " [animal = owls]" for a for-each group. */
   text: string;
   because: string;
   status: string;
@@ -231,16 +230,6 @@ function duration(ms: number): string {
   return `${m} min ${Math.round((ms - m * 60_000) / 1000)} s`;
 }
 
-/** The prediction without its `because` clause (shown in its own column). */
-export function withoutBecause(p: Prediction, text: string): string {
-  if (!p.because) return text;
-  const i = text.indexOf(' because "');
-  if (i < 0) return text;
-  // A for-each verdict appends " [group]" after the source text; keep it.
-  const suffix = text.startsWith(p.text) ? text.slice(p.text.length) : '';
-  return text.slice(0, i) + suffix;
-}
-
 /** After the effect and its CI: the CI's level when not 95% (flat's 1 − alpha), and the standardised effect. */
 function effectNote(v: Verdict): string {
   const level = v.effect?.level;
@@ -262,11 +251,11 @@ function predictionRows(e: CheckedExperiment, verdicts: readonly Verdict[], stat
       amendReason: st?.amendReason ?? '',
     };
     const exploratory = st ? st.exploratory : true;
-    const vs = verdicts.filter((v) => v.prediction === p || (v.prediction.loc.offset === p.loc.offset && v.line === p.loc.line));
+    const vs = verdicts.filter((v) => v.predictionIndex === i);
     if (vs.length === 0) {
       out.push({
         exploratory,
-        row: { ...base, text: withoutBecause(p, p.text), test: '—', statistic: '—', effect: '—', p: '—', pAdjusted: '—', n: '0', outcome: 'not judged', mark: '—', symbol: '—', reason: 'no verdict (no results)', extra: '' },
+        row: { ...base, text: claimLabel(p), test: '—', statistic: '—', effect: '—', p: '—', pAdjusted: '—', n: '0', outcome: 'not judged', mark: '—', symbol: '—', reason: 'no verdict (no results)', extra: '' },
       });
     }
     for (const v of vs) {
@@ -274,7 +263,7 @@ function predictionRows(e: CheckedExperiment, verdicts: readonly Verdict[], stat
         exploratory,
         row: {
           ...base,
-          text: withoutBecause(p, v.text),
+          text: claimLabel(p, v.group),
           test: v.test,
           statistic: v.statistic ? `${v.statistic.name}${v.statistic.df !== undefined ? `(${formatDf(v.statistic.df)})` : ''} = ${formatNumber(v.statistic.value)}` : '—',
           effect: v.effect ? `${v.effect.name} = ${formatNumber(v.effect.value)} ${formatCi(v.effect.ci)}${effectNote(v)}` : '—',

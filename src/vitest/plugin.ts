@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { Prediction, Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import type { CompileResult } from '../language/compile.ts';
-import { formatValue, valueMatches } from '../verdict/rows.ts';
-import { withoutBecause } from '../exec/labels.ts';
+import { valueMatches } from '../verdict/rows.ts';
+import { claimLabel } from '../verdict/format.ts';
 
 type Compiler = {
   compileFile(file: string, opts?: { source?: string }): CompileResult;
@@ -117,7 +117,7 @@ export async function generateTestModule(file: string, source: string, opts: Sub
         // is the prediction's line in the .exp file.
         const groups = forEachGroups(exp, p) ?? [undefined];
         for (const g of groups) {
-          const name = g ? `${withoutBecause(p.text)} [${Object.entries(g).map(([k, v]) => `${k} = ${formatValue(v)}`).join(', ')}]` : withoutBecause(p.text);
+          const name = claimLabel(p, g);
           const args = g ? `${i}, ${j}, ${JSON.stringify(g)}` : `${i}, ${j}`;
           lines.push({
             code: `  it(${js(name)}, (ctx) => { const r = exp.judge(${args}); if (r.kind === 'skip') ctx.skip(r.note); if (r.kind === 'fail') throw Object.assign(new Error(r.message), { name: r.name }); }, ${judgeTimeout});`,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatCi, formatMeanCi, formatNumber, formatP } from '../../src/report/format.ts';
 import { summarise } from '../../src/report/charts.ts';
-import { slugify, withoutBecause } from '../../src/report/model.ts';
+import { slugify } from '../../src/report/model.ts';
+import { claimLabel } from '../../src/verdict/format.ts';
 import { parseSource } from '../../src/language/parse.ts';
 
 describe('report number formatting', () => {
@@ -34,10 +35,22 @@ describe('report number formatting', () => {
     // ß has no a-z spelling: the slug gets a short hash of the name (two such names never collide).
     expect(slugify('Weight decay: 1e-3 | <ß> & Co.')).toMatch(/^weight-decay-1e-3-co-[0-9a-f]{8}$/);
     expect(slugify('***')).toBe('experiment');
-    const { ast } = parseSource('experiment "e" {\n  runner superposition\n  predict child_loss < 1 for each sparsity because "why"\n}\n', 'x.exp');
-    const p = ast.experiments[0]!.predictions[0]!;
-    expect(withoutBecause(p, p.text)).toBe('predict child_loss < 1 for each sparsity');
-    expect(withoutBecause(p, p.text + ' [sparsity = 0.5]')).toBe('predict child_loss < 1 for each sparsity [sparsity = 0.5]');
+    const src = [
+      'experiment "e" {',
+      '  runner superposition',
+      '  predict child_loss < 1 for each sparsity because "why"',
+      '  predict child_loss < 2 // a comment\n    because "a \\"because\\" inside"',
+      '  predict child_loss < 3 where sparsity = 0.5',
+      '}',
+      '',
+    ].join('\n');
+    const [p, q, r] = parseSource(src, 'x.exp').ast.experiments[0]!.predictions;
+    // The claim comes from the AST (the `because` clause is a node), not from the text.
+    expect(claimLabel(p!)).toBe('predict child_loss < 1 for each sparsity');
+    expect(claimLabel(p!, { sparsity: 0.5 })).toBe('predict child_loss < 1 for each sparsity [sparsity = 0.5]');
+    expect(q!.text).toBe('predict child_loss < 2 because "a \\"because\\" inside"');
+    expect(claimLabel(q!)).toBe('predict child_loss < 2');
+    expect(r!.claim).toBe(r!.text);
   });
 });
 

@@ -97,6 +97,7 @@ describe('judging in a test', () => {
   const pred = { text: 'predict a > 0' } as Prediction;
   const v = (outcome: Verdict['outcome'], text = 'predict a > 0'): Verdict => ({
     prediction: pred,
+    predictionIndex: 0,
     text,
     line: 3,
     group: {},
