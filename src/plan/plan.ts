@@ -7,19 +7,7 @@ import type { ParamSpec, RunnerSchema } from '../runners/schema.ts';
 import type { ExperimentPlan, PlannedRun, SweepPoint } from './types.ts';
 import { runCountProblem, seedProblem } from './limits.ts';
 import { commandFiles } from './files.ts';
-
-/** JSON with object keys sorted at every level, so equal content always gives equal text. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const entries = Object.keys(v as object)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  if (typeof v === 'number' && Object.is(v, -0)) return '0';
-  return JSON.stringify(v);
-}
+import { canonicalJson } from '../util/canonical-json.ts';
 
 /**
  * `files`: sha256 of the files the run depends on (the command runner's program and inputs), by

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Dataset } from '../../data/mnist.ts';
 import { IMAGE_SIZE } from '../../data/mnist.ts';
+import { canonicalJson } from '../../util/canonical-json.ts';
 
 /** Bump when the file layout or the meaning of a stored field changes. */
 const FORMAT = 1;
@@ -35,16 +36,6 @@ export interface TeacherParams {
   batch: number;
   epochsTeacher: number;
   weightDecay: number;
-}
-
-/** JSON with object keys sorted at every level, so equal content gives equal bytes. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 const dataHashes = new WeakMap<Dataset, Map<string, string>>();
@@ -231,7 +222,8 @@ export function loadTeacher(dir: string, key: string, dims: number[], warn: (msg
   }
   const wantW = dims.slice(0, -1).map((d, l) => d * dims[l + 1]!), wantB = dims.slice(1);
   if (h.key !== key) return bad('key mismatch');
-  if (canonicalJson(h.wLens) !== canonicalJson(wantW) || canonicalJson(h.bLens) !== canonicalJson(wantB)) return bad('layer sizes differ');
+  // Arrays of numbers compare as their JSON (a header from a corrupt file may hold anything there).
+  if (JSON.stringify(h.wLens) !== JSON.stringify(wantW) || JSON.stringify(h.bLens) !== JSON.stringify(wantB)) return bad('layer sizes differ');
   let off = MAGIC.length + 4 + hLen;
   if (body.length - off !== [...wantW, ...wantB].reduce((a, x) => a + x, 0) * 4) return bad('wrong payload size');
   const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
