@@ -9,7 +9,7 @@ import type { GitInfo } from '../prereg/lock.ts';
 import type { PredictionStatus } from '../prereg/status.ts';
 import { asciiChart, chartData, formatValue, summarise, svgChart } from './charts.ts';
 import { claimLabel, formatDf } from '../verdict/format.ts';
-import { formatCi, formatMeanCi, formatNumber, formatP } from './format.ts';
+import { formatCi, formatDuration, formatMeanCi, formatNumber, formatP } from './format.ts';
 
 export interface ReportModel {
   sublabVersion: string;
@@ -222,14 +222,6 @@ export function commonProvenance(
   };
 }
 
-function duration(ms: number): string {
-  if (!Number.isFinite(ms)) return '—';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${formatNumber(ms / 1000)} s`;
-  const m = Math.floor(ms / 60_000);
-  return `${m} min ${Math.round((ms - m * 60_000) / 1000)} s`;
-}
-
 /** After the effect and its CI: the CI's level when not 95% (flat's 1 − alpha), and the standardised effect. */
 function effectNote(v: Verdict): string {
   const level = v.effect?.level;
@@ -344,8 +336,8 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
       ...commonProvenance(opts, rows),
       runs: computed.size,
       cacheHits: r.cacheHits,
-      wallTime: duration(r.wallMs),
-      meanRunTime: runTimes.length ? duration(runTimes.reduce((a, b) => a + b, 0) / runTimes.length) : '—',
+      wallTime: formatDuration(r.wallMs),
+      meanRunTime: runTimes.length ? formatDuration(runTimes.reduce((a, b) => a + b, 0) / runTimes.length) : '—',
       date: opts.date,
     },
   };

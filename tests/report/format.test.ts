@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCi, formatMeanCi, formatNumber, formatP } from '../../src/report/format.ts';
+import { formatCi, formatDuration, formatMeanCi, formatNumber, formatP } from '../../src/report/format.ts';
 import { summarise } from '../../src/report/charts.ts';
 import { slugify } from '../../src/report/model.ts';
 import { claimLabel } from '../../src/verdict/format.ts';
@@ -29,6 +29,12 @@ describe('report number formatting', () => {
     expect(s.half!).toBeCloseTo(2.05426, 4);
     expect(summarise([3]).half).toBeNull();
     expect(summarise([NaN, 2, 4]).n).toBe(2);
+  });
+
+  it('durations: one format for reports and write-ups (the committed reports print these)', () => {
+    expect([251, 4, 3870, 3013, 45_234, 1_943_400].map(formatDuration)).toEqual(['251 ms', '4 ms', '3.87 s', '3.01 s', '45 s', '32 min 23 s']);
+    expect([999.7, 9_996, 59_600, 7_530_000].map(formatDuration)).toEqual(['1 s', '10 s', '1 min 0 s', '2 h 5 min']);
+    expect([NaN, Infinity, -1].map(formatDuration)).toEqual(['—', '—', '—']);
   });
 
   it('slugs and because-stripped prediction text', () => {
