@@ -28,7 +28,7 @@ export function describeRunner(s: RunnerSchema): string {
   const out = [`${s.name} (version ${s.version}${s.seeded ? '' : ', deterministic'}${s.open ? ', open' : ''})`, `  ${s.description}`, '', 'parameters:'];
   out.push(...columns([
     ['name', 'type', 'default', 'description'],
-    ...s.params.map((p) => [p.name, describeType(p), short(JSON.stringify(p.default)), p.description + (p.executionOnly ? ' (execution only: not part of run ids)' : '')]),
+    ...s.params.map((p) => [p.name, describeType(p), short(JSON.stringify(p.default)), p.description + (p.required ? ' (required)' : '') + (p.executionOnly ? ' (execution only: not part of run ids)' : '')]),
   ]));
   out.push('', 'metrics:');
   if (s.metrics.length === 0) out.push('  (none fixed: the experiment\'s "measure" lines name them)');

@@ -198,10 +198,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   const computeGroup = async (group: PlannedRun[]): Promise<void> => {
     const r0 = group[0]!;
     const rn = await getRunner();
-    // Open runners (command) get the .exp directory (for a relative `cwd`) and the measure list
-    // (to report a missing metric); both are added after hashing, so they do not change run ids.
-    const extra = exp.runner.open ? { __exp_dir: path.dirname(path.resolve(exp.file)), __measures: exp.measures.join(',') } : undefined;
-    const specs: RunSpec[] = group.map((r) => ({ id: r.id, params: extra ? { ...r.params, ...extra } : r.params, seed: r.seed }));
+    const specs: RunSpec[] = group.map((r) => ({ id: r.id, params: r.params, seed: r.seed }));
     const ids = group.map((r) => r.id);
     const refresh = cache ? setInterval(() => cache.refreshClaims(ids), Math.max(1000, cache.claimTtlMs / 3)) : undefined;
     refresh?.unref();
@@ -219,6 +216,10 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
             },
             signal: opts.signal,
             cacheDir: cache ? path.join(cache.dir, 'stages', exp.runner.name) : undefined,
+            // Where the experiment lives and what it measures travel beside the parameters, so
+            // they never enter run ids.
+            expDir: path.dirname(path.resolve(exp.file)),
+            measures: exp.measures,
           });
           if (!Array.isArray(outs) || outs.length !== specs.length) {
             throw new Error(`runner ${exp.runner.name} returned ${Array.isArray(outs) ? outs.length : 'no'} outputs for ${specs.length} runs`);

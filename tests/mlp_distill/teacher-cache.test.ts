@@ -34,6 +34,15 @@ describe('teacher cache key', () => {
     expect(key({}, 1)).not.toBe(k0);
     expect(teacherKey(teacherKeyMaterial(engineConfig(base), 0, { ...data, sha256: 'y' }, 't'))).not.toBe(k0);
   });
+  it('keeps the key of a fixed config (cached teachers stay valid across refactors of the parameters)', () => {
+    // engine_sha256 follows the engines' source; pinned out so the pin tests names and values only.
+    const material = { ...teacherKeyMaterial(engineConfig(base), 0, data, 't'), engine_sha256: 'E' };
+    expect(material).toEqual({
+      format: 1, tag: 't', engine_sha256: 'E', dataset: 'mnist', data_dir: '', data_sha256: 'x', n_train: 8000, n_test: 2000,
+      hidden: 16, layers: 2, aux_logits: 3, lr: 1e-3, batch_size: 256, epochs_teacher: 1, weight_decay: 0, seed: 0,
+    });
+    expect(teacherKey(material)).toBe('2b8f971f8d38e5b4f56450f6b4e8805f798b18414f1bb9a1b9d887dd40168a75');
+  });
 });
 
 describe('teacher cache in the runner', () => {

@@ -115,8 +115,11 @@ describe('superposition model arithmetic', () => {
   it('rejects bad parameters with a clear message', () => {
     expect(() => configFrom({ variant: 'ablated', features: 4, ablate: 4 })).toThrow(/ablate must be a feature index in \[0, 3\]/);
     expect(() => configFrom({ variant: 'auxiliary', aux_features: 0 })).toThrow(/aux_features >= 1/);
-    expect(() => configFrom({ variant: 'nope' })).toThrow(/variant must be/);
-    expect(() => configFrom({ sparsity: 1 })).toThrow(/sparsity must be in \[0, 1\)/);
+    // Single-parameter checks come from the declaration, worded as `sublab check` words them.
+    expect(() => configFrom({ variant: 'nope' })).toThrow(/^superposition: "variant" must be one of ablated, auxiliary but got "nope"$/);
+    expect(() => configFrom({ sparsity: 1 })).toThrow(/^superposition: "sparsity" must be <= 0.9999 but is 1$/);
+    expect(() => configFrom({ features: 2.5 })).toThrow(/"features" expects an integer but got 2.5/);
+    expect(() => configFrom({ featurs: 3 })).toThrow(/unknown parameter "featurs" \(did you mean "features"\?\)/);
   });
 });
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Dataset } from '../../data/mnist.ts';
 import { IMAGE_SIZE } from '../../data/mnist.ts';
+import type { EngineConfig } from './model.ts';
 import { canonicalJson } from '../../util/canonical-json.ts';
 
 /** Bump when the file layout or the meaning of a stored field changes. */
@@ -26,17 +27,7 @@ export interface TeacherEntry {
 }
 
 /** The engine fields that affect teacher init and training (not the distillation-only ones). */
-export interface TeacherParams {
-  dataset: string;
-  dataDir: string;
-  hidden: number;
-  layers: number;
-  aux: number;
-  lr: number;
-  batch: number;
-  epochsTeacher: number;
-  weightDecay: number;
-}
+export type TeacherParams = Pick<EngineConfig, 'dataset' | 'dataDir' | 'hidden' | 'layers' | 'aux' | 'lr' | 'batch' | 'epochsTeacher' | 'weightDecay'>;
 
 const dataHashes = new WeakMap<Dataset, Map<string, string>>();
 /** sha256 of exactly the images and labels the teacher sees (train and test slices), memoised. */
@@ -81,7 +72,7 @@ function engineHash(): string {
  * Without `cfg.teacherCache` nothing is cached and every seed trains.
  */
 export function openTeacherCache(
-  cfg: TeacherParams & { teacherCache?: { dir: string; tag: string } }, ds: Dataset, nTrain: number, nTest: number,
+  cfg: TeacherParams & Pick<EngineConfig, 'teacherCache'>, ds: Dataset, nTrain: number, nTest: number,
   seeds: readonly number[], dims: number[],
   results: { metrics: Record<string, number>; curves: Record<string, number[]>; teacherCache?: 'hit' | 'miss'; warnings?: string[] }[],
 ): {
