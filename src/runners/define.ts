@@ -6,14 +6,19 @@ import type { Value } from '../language/ast.ts';
 import { suggest } from '../language/suggest.ts';
 import type { ParamSpec, Runner, RunContext, RunnerSchema, RunOutput, RunSpec } from './schema.ts';
 
-/** The TypeScript type of one declared parameter: its enum values, number, boolean or string. */
-export type ParamValue<S extends ParamSpec> = S extends { type: 'enum'; values: readonly (infer V extends string)[] }
-  ? V
+/**
+ * The TypeScript type of one declared parameter: its enum values, number, boolean or string (any
+ * Value for a spec whose type is not known statically).
+ */
+export type ParamValue<S extends ParamSpec> = S['type'] extends 'enum'
+  ? S extends { values: readonly (infer V extends string)[] } ? V : string
   : S['type'] extends 'number' | 'integer'
     ? number
     : S['type'] extends 'boolean'
       ? boolean
-      : string;
+      : S['type'] extends 'string'
+        ? string
+        : Value;
 
 /** Resolved parameters of a declaration: every declared name with its declared type. */
 export type ResolvedParams<P extends readonly ParamSpec[]> = { readonly [S in P[number] as S['name']]: ParamValue<S> };
@@ -55,6 +60,9 @@ export interface RunnerDefinition<P extends readonly ParamSpec[]> extends Runner
   /** The Runner the executor loads: parameters are resolved before `run` and `maxGroup` see them. */
   implement(impl: RunnerImpl<ResolvedParams<P>>): Runner;
 }
+
+/** Any declared runner (the registry's list). */
+export type AnyRunnerDefinition = RunnerDefinition<readonly ParamSpec[]>;
 
 const typeWords: Record<ParamSpec['type'], string> = {
   number: 'a number', integer: 'an integer', string: 'a string', enum: 'one of', boolean: 'true or false',
@@ -158,7 +166,7 @@ export function defineRunner<const P extends readonly ParamSpec[]>(decl: RunnerD
     implement(impl: RunnerImpl<Params>): Runner {
       return {
         schema: definition,
-        run: (specs: readonly RunSpec[], ctx: RunContext) => impl.run(specs.map((s) => ({ id: s.id, seed: s.seed, params: resolve(s.params) })), ctx),
+        run: async (specs: readonly RunSpec[], ctx: RunContext) => impl.run(specs.map((s) => ({ id: s.id, seed: s.seed, params: resolve(s.params) })), ctx),
         ...(impl.maxGroup ? { maxGroup: (p: Readonly<Record<string, Value>>) => impl.maxGroup!(resolveForGrouping(p)) } : {}),
       };
     },
