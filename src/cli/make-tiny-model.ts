@@ -46,7 +46,7 @@ export const command: Command = {
       if (!force && existsSync(abs) && readdirSync(abs).length > 0) {
         throw new UsageError(`${dir} exists and is not empty (pass --force to write into it)`);
       }
-      const { writeTinyModel } = await import('../runners/token_probe/tiny-model.ts');
+      const { writeTinyModel } = await import('../tiny-model/write.ts');
       await writeTinyModel(abs, { seed, fp16, externalData });
       process.stdout.write(`wrote tiny model to ${abs} (seed ${seed}); use it with: set model = "${abs}"\n`);
       return 0;

@@ -6,7 +6,8 @@
 // transposed matMuls) is avoided. All randomness is JS-side and keyed by (seed, stream), so a
 // model's numbers do not depend on which worker or group trains it.
 import type * as tfType from '@tensorflow/tfjs-core';
-import { Rng, fillDistillRows } from '../../data/random.ts';
+import { fillDistillRows } from '../../data/random.ts';
+import { Rng } from '../../util/random.ts';
 import { IMAGE_SIZE } from '../../data/mnist.ts';
 import {
   ARMS, ARM_METRIC, B1, B2, EPS, controlSeed, dynamicsMetrics, groupSetup, initParams, push, withNoise,

@@ -27,7 +27,7 @@ import { initBackend } from '../../backend/index.ts';
 import { resolveEngine, TFJS_BACKENDS } from '../../backend/engine-choice.ts';
 import { defaultThreads, resolveDevice } from '../../backend/onnxruntime.ts';
 import { superpositionSchema, type SuperpositionParams } from './schema.ts';
-import { Rng } from './rng.ts';
+import { Rng, type Sfc32 } from '../../util/random.ts';
 import { trainOnnx } from './onnx-engine.ts';
 
 type TF = Awaited<ReturnType<typeof initBackend>>['tf'];
@@ -122,7 +122,7 @@ export function weightedMse(tf: TF, out: Tensor, target: Tensor, w: Tensor): Ten
 function initWeights(seed: number, stream: number, cfg: SuperpositionConfig): Float32Array {
   const F = totalFeatures(cfg);
   const std = cfg.initScale * Math.sqrt(2 / (cfg.hidden + F));
-  const rng = new Rng(seed, stream);
+  const rng = Rng.stream(seed, stream);
   const W = new Float32Array(cfg.hidden * F);
   for (let i = 0; i < W.length; i++) W[i] = std * rng.normal();
   return W;
@@ -149,8 +149,8 @@ export interface TrainPlan {
   childInit: Float32Array;
   weights: { teacher: Float32Array; child: Float32Array };
   /** Per seed: the teacher's and the child's training-data streams. */
-  teacherRngs: Rng[];
-  childRngs: Rng[];
+  teacherRngs: Sfc32[];
+  childRngs: Sfc32[];
   /** Held-out inputs [N, eval_batch, F]. */
   evalX: Float32Array;
 }
@@ -192,7 +192,7 @@ async function trainPhase(
   cfg: SuperpositionConfig,
   W0: Float32Array,
   weights: Float32Array,
-  rngs: Rng[],
+  rngs: Sfc32[],
   teacher: Trained | undefined,
   phase: string,
   ctx: RunContext,
@@ -340,12 +340,12 @@ export function makePlan(cfg: SuperpositionConfig, seeds: number[]): { plan: Tra
   };
   const E = cfg.evalBatch;
   const evalX = new Float32Array(N * E * F);
-  seeds.forEach((s, i) => new Rng(s, STREAM_EVAL).fillBatch(evalX, i * E * F, E, F, activeFeatures(cfg), cfg.sparsity));
+  seeds.forEach((s, i) => Rng.stream(s, STREAM_EVAL).fillBatch(evalX, i * E * F, E, F, activeFeatures(cfg), cfg.sparsity));
   const plan: TrainPlan = {
     cfg, seeds, F, active: activeFeatures(cfg),
     teacherInit: stack(teacherInits), childInit: stack(childInits), weights: lossWeights(cfg),
-    teacherRngs: seeds.map((s) => new Rng(s, STREAM_TEACHER_DATA)),
-    childRngs: seeds.map((s) => new Rng(s, STREAM_CHILD_DATA)),
+    teacherRngs: seeds.map((s) => Rng.stream(s, STREAM_TEACHER_DATA)),
+    childRngs: seeds.map((s) => Rng.stream(s, STREAM_CHILD_DATA)),
     evalX,
   };
   return { plan, teacherInits, childInits };
