@@ -48,7 +48,7 @@ describe('resolveJobs', () => {
     expect(parseRunArgs([file, '--jobs', '2']).jobs).toBe(2);
     expect(parseRunArgs([file, '--jobs=auto']).jobs).toBe('auto');
     expect(parseRunArgs([file]).jobs).toBeUndefined();
-    expect(() => parseRunArgs([file, '--jobs', '0'])).toThrow(/--jobs expects an integer ≥ 1, got "0"/);
+    expect(() => parseRunArgs([file, '--jobs', '0'])).toThrow(/--jobs expects a whole number >= 1 or "auto", got "0"/);
     expect(() => parseRunArgs([file, '--jobs', 'x'])).toThrow(/--jobs expects/);
   });
 });
