@@ -7,7 +7,8 @@ import type { ResultTable } from '../results/types.ts';
 import type { Verdict } from '../verdict/types.ts';
 import type { GitInfo } from '../prereg/lock.ts';
 import type { PredictionStatus } from '../prereg/status.ts';
-import { asciiChart, chartData, formatValue, summarise, svgChart } from './charts.ts';
+import { asciiChart, chartData, formatValue, svgChart } from './charts.ts';
+import { summarize } from '../exec/summary.ts';
 import { claimLabel, formatDf } from '../verdict/format.ts';
 import { formatCi, formatDuration, formatMeanCi, formatNumber, formatP } from './format.ts';
 
@@ -297,7 +298,7 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
       values: axes.map((a) => formatValue(rs[0]!.params[a]!)),
       n: rs.length,
       cells: metrics.map((m) => {
-        const s = summarise(rs.map((x) => x.metrics[m]).filter((v): v is number => v !== undefined));
+        const s = summarize(rs.map((x) => x.metrics[m] ?? NaN));
         return s.n === 0 ? '—' : formatMeanCi(s.mean, s.half);
       }),
     }));

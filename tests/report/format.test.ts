@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatCi, formatDuration, formatMeanCi, formatNumber, formatP } from '../../src/report/format.ts';
-import { summarise } from '../../src/report/charts.ts';
+import { summarize } from '../../src/exec/summary.ts';
 import { slugify } from '../../src/report/model.ts';
 import { claimLabel } from '../../src/verdict/format.ts';
 import { parseSource } from '../../src/language/parse.ts';
@@ -23,12 +23,12 @@ describe('report number formatting', () => {
 
   it('t-based 95% CI half-width matches a hand computation', () => {
     // [1,2,3,4]: mean 2.5, sd 1.2910, t(0.975, 3) = 3.182446 → half = 3.182446 · 1.2910 / 2 = 2.05426
-    const s = summarise([1, 2, 3, 4]);
+    const s = summarize([1, 2, 3, 4]);
     expect(s.mean).toBe(2.5);
     expect(s.n).toBe(4);
     expect(s.half!).toBeCloseTo(2.05426, 4);
-    expect(summarise([3]).half).toBeNull();
-    expect(summarise([NaN, 2, 4]).n).toBe(2);
+    expect(summarize([3]).half).toBeNull();
+    expect(summarize([NaN, 2, 4]).n).toBe(2);
   });
 
   it('durations: one format for reports and write-ups (the committed reports print these)', () => {
