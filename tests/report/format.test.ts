@@ -70,9 +70,10 @@ describe('report model', () => {
     const table = {
       ...input.table,
       rows: [],
+      // Failed runs keep the runner's raw error; the report names the runs itself.
       failed: [
-        { runId: 'a', point: 0, seed: 0, params: params(0), error: 'run 0123abcd (sparsity = 0, seed 0): out of memory' },
-        { runId: 'b', point: 1, seed: 0, params: params(0.5), error: 'run 4567abcd (sparsity = 0.5, seed 0): out of memory' },
+        { runId: 'a', point: 0, seed: 0, params: params(0), error: 'out of memory' },
+        { runId: 'b', point: 1, seed: 0, params: params(0.5), error: 'out of memory' },
         { runId: 'c', point: 2, seed: 1, params: params(0.9), error: 'NaN loss' },
       ],
     };
