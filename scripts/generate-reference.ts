@@ -20,7 +20,7 @@ function runnerSection(s: RunnerSchema): string {
   const out = [`## \`${s.name}\``, '', `Version ${s.version}. ${s.seeded ? 'Seeded: each seed is one independent run.' : 'Deterministic: one run per sweep point; `seeds` has no effect.'}${s.open ? ' Open: any `set` name is passed through, and the metrics are the names given by `measure`.' : ''}`, '', s.description, ''];
   out.push('### Parameters', '', '| name | type | default | description |', '| --- | --- | --- | --- |');
   for (const p of s.params) {
-    out.push(`| \`${p.name}\` | ${cell(typeOf(p))} | \`${cell(JSON.stringify(p.default))}\` | ${cell(p.description)}${p.executionOnly ? ' *(execution only: not part of run ids)*' : ''} |`);
+    out.push(`| \`${p.name}\` | ${cell(typeOf(p))} | \`${cell(JSON.stringify(p.default))}\` | ${cell(p.description)}${p.required ? ' *(required)*' : ''}${p.executionOnly ? ' *(execution only: not part of run ids)*' : ''} |`);
   }
   out.push('', '### Metrics', '');
   if (s.metrics.length === 0) out.push('None fixed: the experiment\'s `measure` lines name the metrics the program prints.');

@@ -1,14 +1,18 @@
 // `sublab cache ls|verify|gc`: look after the result cache.
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
-import { UsageError, type Command } from './command.ts';
+import { common, defineCommand, type CommandSpec, type Parsed } from './args.ts';
+import { UsageError } from './command.ts';
 
-const usage = `usage: sublab cache ls|verify|gc [--cache DIR]
-
-  ls       list cached runs (runner, seed, size, finished) and any invalid entry
+const spec = {
+  name: 'cache',
+  synopsis: 'ls|verify|gc [--cache DIR]',
+  summary: 'list, verify or clean the result cache',
+  description: `  ls       list cached runs (runner, seed, size, finished) and any invalid entry
   verify   check every entry's checksum; exit 1 when any is corrupt
-  gc       remove corrupt entries, stale claims and leftover temp files
-
-The cache is --cache DIR, else $SUBLAB_CACHE, else .sublab/cache in the current project.`;
+  gc       remove corrupt entries, stale claims and leftover temp files`,
+  options: { cache: { ...common.cache, help: 'the cache (default $SUBLAB_CACHE, else .sublab/cache in the current project)' } },
+  positionals: { min: 1, max: 1, missing: 'which: ls, verify or gc?' },
+} satisfies CommandSpec;
 
 function human(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -16,30 +20,14 @@ function human(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-export async function cacheCommand(args: string[]): Promise<number> {
-  let sub: string | undefined;
-  let dir: string | undefined;
-  try {
-    const rest = [...args];
-    while (rest.length) {
-      const a = rest.shift()!;
-      if (a === '--cache') {
-        dir = rest.shift();
-        if (!dir) throw new UsageError('--cache needs a directory');
-      } else if (a.startsWith('--cache=')) dir = a.slice(8);
-      else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
-      else if (sub === undefined) sub = a;
-      else throw new UsageError(`unexpected argument "${a}"`);
-    }
-    if (sub === undefined) throw new UsageError('which: ls, verify or gc?');
-    if (!['ls', 'verify', 'gc'].includes(sub)) throw new UsageError(`unknown cache command "${sub}"`);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`sublab cache: ${e.message}\n\n${usage}\n`);
-      return 2;
-    }
-    throw e;
-  }
+export function cacheCommand(args: string[]): Promise<number> {
+  return command.run(args);
+}
+
+function cacheMain({ values, positionals }: Parsed<typeof spec.options>): number {
+  const [sub] = positionals;
+  if (!['ls', 'verify', 'gc'].includes(sub!)) throw new UsageError(`unknown cache command "${sub}": expected ls, verify or gc`);
+  const dir = values.cache;
   const cache = new ResultCache(resolveCacheDir(dir));
   const out = process.stdout;
   if (sub === 'ls') {
@@ -68,8 +56,4 @@ export async function cacheCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-export const command: Command = {
-  summary: 'list, verify or clean the result cache',
-  usage,
-  run: cacheCommand,
-};
+export const command = defineCommand(spec, cacheMain);

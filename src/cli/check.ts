@@ -1,59 +1,56 @@
-import type { Command } from './command.ts';
-import { UsageError } from './command.ts';
-import { parseCommandArgs, withUsage } from './args.ts';
+import { defineCommand } from './args.ts';
 import { compileFile } from '../language/compile.ts';
 import { formatDiagnostic, type Diagnostic } from '../language/diagnostics.ts';
 import { planExperiment } from '../plan/plan.ts';
 import { undecidablePredictions } from '../verdict/decidable.ts';
 
-const usage = `usage: sublab check FILE.exp...
-
-Parses and checks .exp files against their runners' schemas. Prints every error as
-path:line:col: error: message, with the line and a caret.
-Exit code: 0 all valid, 1 some file has errors, 2 usage error.`;
-
-export const command: Command = {
-  summary: 'check .exp files (syntax, runner parameters, predictions)',
-  usage,
-  run: (args) =>
-    withUsage(usage, () => {
-      const { positionals } = parseCommandArgs(args, {});
-      if (positionals.length === 0) throw new UsageError('no files given');
-      let experiments = 0;
-      let errors = 0;
-      const printed = new Set<string>();
-      for (const file of positionals) {
-        const r = compileFile(file);
-        for (const d of r.diagnostics) {
-          // A base file reached from several checked files is reported once.
+export const command = defineCommand(
+  {
+    name: 'check',
+    synopsis: 'FILE.exp...',
+    summary: 'check .exp files (syntax, runner parameters, predictions)',
+    description: `Parses and checks .exp files against their runners' schemas. Prints every error as
+path:line:col: error: message, with the line and a caret.`,
+    options: {},
+    footer: 'Exit code: 0 all valid, 1 some file has errors, 2 usage error.',
+    positionals: { min: 1, missing: 'no files given' },
+  },
+  ({ positionals }) => {
+    let experiments = 0;
+    let errors = 0;
+    const printed = new Set<string>();
+    for (const file of positionals) {
+      const r = compileFile(file);
+      for (const d of r.diagnostics) {
+        // A base file reached from several checked files is reported once.
+        const key = `${d.file}:${d.line}:${d.column}:${d.message}`;
+        if (printed.has(key)) continue;
+        printed.add(key);
+        if (d.severity === 'error') errors++;
+        process.stderr.write(formatDiagnostic(d as Diagnostic, r.sources[d.file]) + '\n');
+      }
+      // Predictions the planned rows can never decide (a trend over 3 rows: p ≥ 1/3).
+      for (const exp of r.experiments) {
+        let planned;
+        try {
+          planned = planExperiment(exp).runs;
+        } catch {
+          continue;
+        }
+        for (const d of undecidablePredictions(exp, planned)) {
           const key = `${d.file}:${d.line}:${d.column}:${d.message}`;
           if (printed.has(key)) continue;
           printed.add(key);
-          if (d.severity === 'error') errors++;
-          process.stderr.write(formatDiagnostic(d as Diagnostic, r.sources[d.file]) + '\n');
+          process.stderr.write(formatDiagnostic(d, r.sources[d.file]) + '\n');
         }
-        // Predictions the planned rows can never decide (a trend over 3 rows: p ≥ 1/3).
-        for (const exp of r.experiments) {
-          let planned;
-          try {
-            planned = planExperiment(exp).runs;
-          } catch {
-            continue;
-          }
-          for (const d of undecidablePredictions(exp, planned)) {
-            const key = `${d.file}:${d.line}:${d.column}:${d.message}`;
-            if (printed.has(key)) continue;
-            printed.add(key);
-            process.stderr.write(formatDiagnostic(d, r.sources[d.file]) + '\n');
-          }
-        }
-        experiments += r.experiments.length;
       }
-      if (errors > 0) {
-        process.stderr.write(`${errors} error${errors === 1 ? '' : 's'} in ${positionals.length} file${positionals.length === 1 ? '' : 's'}\n`);
-        return 1;
-      }
-      process.stdout.write(`ok: ${experiments} experiment${experiments === 1 ? '' : 's'} in ${positionals.length} file${positionals.length === 1 ? '' : 's'}\n`);
-      return 0;
-    }),
-};
+      experiments += r.experiments.length;
+    }
+    if (errors > 0) {
+      process.stderr.write(`${errors} error${errors === 1 ? '' : 's'} in ${positionals.length} file${positionals.length === 1 ? '' : 's'}\n`);
+      return 1;
+    }
+    process.stdout.write(`ok: ${experiments} experiment${experiments === 1 ? '' : 's'} in ${positionals.length} file${positionals.length === 1 ? '' : 's'}\n`);
+    return 0;
+  },
+);

@@ -1,22 +1,12 @@
-import type { Command } from './command.ts';
-import { UsageError } from './command.ts';
-import { parseCommandArgs, positiveInt, withUsage } from './args.ts';
+import { PlanError } from '../exec/session.ts';
+import { common, defineCommand, flag, overridesOf } from './args.ts';
 import { compileFile, formatDiagnostics } from '../language/compile.ts';
 import { planExperiment } from '../plan/plan.ts';
-import type { Value } from '../language/ast.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
 import { showValue } from '../language/check.ts';
 import { formatDiagnostic } from '../language/diagnostics.ts';
 import { undecidablePredictions } from '../verdict/decidable.ts';
 import { escapeControl } from '../language/diagnostics.ts';
-
-const usage = `usage: sublab plan FILE.exp... [--json] [--seeds N] [--set name=value ...]
-
-Expands each experiment into its runs: the sweep grid x seeds, each run with its content hash.
-  --json            print { "experiments": [ { "name", "runs": [ { "id", "runner", "params", "seed" } ] } ] }
-  --seeds N         override the number of seeds
-  --set name=value  override a parameter (repeatable; a swept parameter collapses to the value)
-Exit code: 0 ok, 1 the file has errors, 2 usage error or bad override.`;
 
 function table(plan: ExperimentPlan): string {
   const exp = plan.experiment;
@@ -49,65 +39,63 @@ function table(plan: ExperimentPlan): string {
   return lines.map(escapeControl).join('\n');
 }
 
-export const command: Command = {
-  summary: 'show the runs an .exp file expands to (sweep grid x seeds, run ids)',
-  usage,
-  run: (args) =>
-    withUsage(usage, () => {
-      const { values, positionals } = parseCommandArgs(args, {
-        json: { type: 'boolean' },
-        seeds: { type: 'string' },
-        set: { type: 'string', multiple: true },
-      });
-      if (positionals.length === 0) throw new UsageError('no file given');
-      const seeds = positiveInt('--seeds', values.seeds);
-      const sets: [string, string][] = [];
-      for (const s of values.set ?? []) {
-        const eq = s.indexOf('=');
-        if (eq <= 0) throw new UsageError(`--set expects name=value, got "${s}"`);
-        sets.push([s.slice(0, eq), s.slice(eq + 1)]);
+export const command = defineCommand(
+  {
+    name: 'plan',
+    synopsis: 'FILE.exp... [options]',
+    summary: 'show the runs an .exp file expands to (sweep grid x seeds, run ids)',
+    description: 'Expands each experiment into its runs: the sweep grid x seeds, each run with its content hash.',
+    options: {
+      json: flag('print { "experiments": [ { "name", "runs": [ { "id", "runner", "params", "seed" } ] } ] }'),
+      seeds: common.seeds,
+      set: { ...common.set, help: 'override a parameter (repeatable; a swept parameter collapses to the value)' },
+    },
+    footer: 'Exit code: 0 ok, 1 the file has errors, 2 usage error or bad override.',
+    positionals: { min: 1, missing: 'no file given' },
+  },
+  ({ values, positionals }) => {
+    const seeds = values.seeds;
+    const plans: ExperimentPlan[] = [];
+    let failed = false;
+    for (const file of positionals) {
+      const r = compileFile(file);
+      if (r.diagnostics.length) process.stderr.write(formatDiagnostics(r) + '\n');
+      if (r.diagnostics.some((d) => d.severity === 'error')) {
+        failed = true;
+        continue;
       }
-      const plans: ExperimentPlan[] = [];
-      let failed = false;
-      for (const file of positionals) {
-        const r = compileFile(file);
-        if (r.diagnostics.length) process.stderr.write(formatDiagnostics(r) + '\n');
-        if (r.diagnostics.some((d) => d.severity === 'error')) {
-          failed = true;
-          continue;
+      for (const exp of r.experiments) {
+        const overrides = overridesOf(values.set);
+        try {
+          plans.push(planExperiment(exp, { overrides, ...(seeds !== undefined ? { seeds } : {}) }));
+        } catch (err) {
+          throw new PlanError(`${file}: experiment "${exp.name}": ${(err as Error).message}`, exp.name);
         }
-        for (const exp of r.experiments) {
-          const overrides: Record<string, Value> = Object.fromEntries(sets); // typed by the planner
-          try {
-            plans.push(planExperiment(exp, { overrides, ...(seeds !== undefined ? { seeds } : {}) }));
-          } catch (err) {
-            throw new UsageError(`experiment "${exp.name}": ${(err as Error).message}`);
+        // Predictions these runs can never decide (a trend over 3 rows: p ≥ 1/3).
+        for (const d of undecidablePredictions(exp, plans[plans.length - 1]!.runs)) process.stderr.write(formatDiagnostic(d, r.sources[d.file]) + '\n');
+      }
+    }
+    if (failed) return 1;
+    if (values.json) {
+      // Written run by run: one string for a very large plan would pass V8's string limit.
+      const w = (t: string) => process.stdout.write(t);
+      w('{\n  "experiments": [');
+      plans.forEach((p, k) => {
+        w(`${k ? ',' : ''}\n    {\n      "name": ${JSON.stringify(p.experiment.name)},\n      "file": ${JSON.stringify(p.experiment.file)},\n      "runs": [`);
+        let chunk: string[] = [];
+        p.runs.forEach((r, i) => {
+          chunk.push(`${i ? ',' : ''}\n        ${JSON.stringify({ id: r.id, runner: r.runner, params: r.params, seed: r.seed })}`);
+          if (chunk.length >= 1000) {
+            w(chunk.join(''));
+            chunk = [];
           }
-          // Predictions these runs can never decide (a trend over 3 rows: p ≥ 1/3).
-          for (const d of undecidablePredictions(exp, plans[plans.length - 1]!.runs)) process.stderr.write(formatDiagnostic(d, r.sources[d.file]) + '\n');
-        }
-      }
-      if (failed) return 1;
-      if (values.json) {
-        // Written run by run: one string for a very large plan would pass V8's string limit.
-        const w = (t: string) => process.stdout.write(t);
-        w('{\n  "experiments": [');
-        plans.forEach((p, k) => {
-          w(`${k ? ',' : ''}\n    {\n      "name": ${JSON.stringify(p.experiment.name)},\n      "file": ${JSON.stringify(p.experiment.file)},\n      "runs": [`);
-          let chunk: string[] = [];
-          p.runs.forEach((r, i) => {
-            chunk.push(`${i ? ',' : ''}\n        ${JSON.stringify({ id: r.id, runner: r.runner, params: r.params, seed: r.seed })}`);
-            if (chunk.length >= 1000) {
-              w(chunk.join(''));
-              chunk = [];
-            }
-          });
-          w(chunk.join('') + (p.runs.length ? '\n      ]' : ']') + '\n    }');
         });
-        w((plans.length ? '\n  ]' : ']') + '\n}\n');
-      } else {
-        process.stdout.write(plans.map(table).join('\n\n') + '\n');
-      }
-      return 0;
-    }),
-};
+        w(chunk.join('') + (p.runs.length ? '\n      ]' : ']') + '\n    }');
+      });
+      w((plans.length ? '\n  ]' : ']') + '\n}\n');
+    } else {
+      process.stdout.write(plans.map(table).join('\n\n') + '\n');
+    }
+    return 0;
+  },
+);

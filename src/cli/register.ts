@@ -2,8 +2,8 @@
 // its .exp file. Never rewrites: a changed prediction needs `--amend --reason`, which appends a new
 // entry pointing at the old one.
 import path from 'node:path';
-import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
+import { common, defineCommand, flag, type CommandSpec, type Parsed } from './args.ts';
 import { compileFile, formatDiagnostics } from '../language/compile.ts';
 import { hasErrors } from '../language/diagnostics.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
@@ -14,23 +14,36 @@ import { storedEvidence } from '../prereg/evidence.ts';
 import { withFileLock } from '../prereg/filelock.ts';
 import { escapeControl as safe } from '../language/diagnostics.ts';
 
-const usage = `usage: sublab register FILE.exp... [--amend --reason TEXT] [--status] [--cache DIR]
-
-Records every prediction of each file in the lock file sublab.lock beside it (JSON Lines, one
+const spec = {
+  name: 'register',
+  synopsis: 'FILE.exp... [--amend --reason TEXT] [--status] [--cache DIR]',
+  summary: 'preregister the predictions of .exp files in sublab.lock (--amend to record a change)',
+  description: `Records every prediction of each file in the lock file sublab.lock beside it (JSON Lines, one
 entry per prediction, only ever appended): normalised text, its sha256, the experiment's setup
 hash, the time and the git commit (with a dirty flag), and whether results of the experiment
 already existed (then its predictions are exploratory for good). Commit the lock with the
 experiments, before running them.
 
 A prediction already registered unchanged is left alone. A prediction whose text or setup
-changed since registration is refused unless --amend is given.
-
-options:
-  --amend            append new versions of changed predictions; the old entries stay
-  --reason TEXT      why (required with --amend); recorded in the lock and shown in reports
-  --status           write nothing: verify the locks and print each prediction's status
-  --cache DIR        result cache to look in for existing results (default $SUBLAB_CACHE or
-                     .sublab/cache in the project; the project's results ledger is always read)`;
+changed since registration is refused unless --amend is given.`,
+  options: {
+    amend: flag('append new versions of changed predictions; the old entries stay'),
+    reason: {
+      arg: 'TEXT',
+      help: 'why (required with --amend); recorded in the lock and shown in reports',
+      parse: (t: string, f: string) => {
+        if (t.trim() === '') throw new UsageError(`${f} needs a text, e.g. ${f} "threshold was a typo"`);
+        return t;
+      },
+    },
+    status: flag('write nothing: verify the locks and print each prediction\'s status'),
+    cache: {
+      ...common.cache,
+      help: 'result cache to look in for existing results (default $SUBLAB_CACHE or\n.sublab/cache in the project; the project\'s results ledger is always read)',
+    },
+  },
+  positionals: { min: 1, missing: 'no .exp file given' },
+} satisfies CommandSpec;
 
 interface Options {
   files: string[];
@@ -40,24 +53,8 @@ interface Options {
   cacheDir?: string;
 }
 
-function parse(args: string[]): Options {
-  const o: Options = { files: [], amend: false, status: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--amend') o.amend = true;
-    else if (a === '--status') o.status = true;
-    else if (a === '--reason' || a.startsWith('--reason=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
-      if (v === undefined || v.trim() === '') throw new UsageError('--reason needs a text, e.g. --reason "threshold was a typo"');
-      o.reason = v;
-    } else if (a === '--cache' || a.startsWith('--cache=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
-      if (v === undefined || v === '') throw new UsageError('--cache needs a directory');
-      o.cacheDir = v;
-    } else if (a.startsWith('-')) throw new UsageError(`unknown option "${a}"`);
-    else o.files.push(a);
-  }
-  if (o.files.length === 0) throw new UsageError('no .exp file given');
+function options({ values: v, positionals }: Parsed<typeof spec.options>): Options {
+  const o: Options = { files: positionals, amend: v.amend === true, status: v.status === true, reason: v.reason, cacheDir: v.cache };
   if (o.amend && !o.reason) throw new UsageError('--amend needs --reason "why the prediction changed"');
   if (o.reason && !o.amend) throw new UsageError('--reason is only used with --amend');
   if (o.status && o.amend) throw new UsageError('--status writes nothing; it cannot be combined with --amend');
@@ -68,87 +65,74 @@ function problems(lock: LockState): string {
   return lock.problems.map((p) => `  ${lock.path}:${p.line}: ${p.message}`).join('\n');
 }
 
-export const command: Command = {
-  summary: 'preregister the predictions of .exp files in sublab.lock (--amend to record a change)',
-  usage,
-  async run(args) {
-    let o: Options;
-    try {
-      o = parse(args);
-    } catch (e) {
-      if (e instanceof UsageError) {
-        process.stderr.write(`sublab register: ${e.message}\n\n${usage}\n`);
-        return 2;
-      }
-      throw e;
+export const command = defineCommand(spec, async (parsed) => {
+  const o = options(parsed);
+  // Compile everything first: nothing is written when any file has an error.
+  const byLock = new Map<string, CheckedExperiment[]>();
+  let languageError = false;
+  // The same file named twice must not register its predictions twice.
+  for (const f of [...new Set(o.files.map((x) => path.resolve(x)))]) {
+    const r = compileFile(f);
+    if (hasErrors(r.diagnostics)) {
+      process.stderr.write(formatDiagnostics(r) + '\n');
+      languageError = true;
+      continue;
     }
-    // Compile everything first: nothing is written when any file has an error.
-    const byLock = new Map<string, CheckedExperiment[]>();
-    let languageError = false;
-    // The same file named twice must not register its predictions twice.
-    for (const f of [...new Set(o.files.map((x) => path.resolve(x)))]) {
-      const r = compileFile(f);
-      if (hasErrors(r.diagnostics)) {
-        process.stderr.write(formatDiagnostics(r) + '\n');
-        languageError = true;
-        continue;
-      }
-      const lp = lockPathFor(f);
-      byLock.set(lp, [...(byLock.get(lp) ?? []), ...r.experiments]);
-    }
-    if (languageError) return 2;
+    const lp = lockPathFor(f);
+    byLock.set(lp, [...(byLock.get(lp) ?? []), ...r.experiments]);
+  }
+  if (languageError) return 2;
 
-    const rel = (p: string) => path.relative(process.cwd(), p) || p;
-    let failed = false;
-    for (const [lp, exps] of byLock) {
-      if (o.status) {
-        const lock = readLock(lp);
-        if (lock.tampered) {
-          process.stderr.write(`${rel(lp)}: the lock fails verification (edited by hand?); nothing in it is trusted:\n${problems(lock)}\nRestore it from version control; sublab never rewrites a lock.\n`);
-          failed = true;
-          continue;
-        }
-        for (const e of exps) {
-          process.stdout.write(`${safe(e.name)} (${rel(e.file)}):\n`);
-          for (const s of predictionStatuses(e, lock, storedEvidence(e, o.cacheDir))) {
-            process.stdout.write(`  ${s.label.padEnd(28)} line ${s.prediction.loc.line}: ${safe(s.text)}${s.amendReason ? ` (amended: ${safe(s.amendReason)})` : ''}${s.detail ? `\n  ${''.padEnd(28)} (${s.detail})` : ''}\n`);
-          }
-        }
+  const rel = (p: string) => path.relative(process.cwd(), p) || p;
+  let failed = false;
+  for (const [lp, exps] of byLock) {
+    if (o.status) {
+      const lock = readLock(lp);
+      if (lock.tampered) {
+        process.stderr.write(`${rel(lp)}: the lock fails verification (edited by hand?); nothing in it is trusted:\n${problems(lock)}\nRestore it from version control; sublab never rewrites a lock.\n`);
+        failed = true;
         continue;
       }
-      // Read, plan and append under an exclusive lock: two registers on one folder must not both
-      // chain onto the same last entry.
-      const ok = await withFileLock(lp, () => {
-        const lock = readLock(lp);
-        if (lock.tampered) {
-          process.stderr.write(`${rel(lp)}: the lock fails verification (edited by hand?); nothing in it is trusted:\n${problems(lock)}\nRestore it from version control; sublab never rewrites a lock.\n`);
-          return false;
+      for (const e of exps) {
+        process.stdout.write(`${safe(e.name)} (${rel(e.file)}):\n`);
+        for (const s of predictionStatuses(e, lock, storedEvidence(e, o.cacheDir))) {
+          process.stdout.write(`  ${s.label.padEnd(28)} line ${s.prediction.loc.line}: ${safe(s.text)}${s.amendReason ? ` (amended: ${safe(s.amendReason)})` : ''}${s.detail ? `\n  ${''.padEnd(28)} (${s.detail})` : ''}\n`);
         }
-        // What results existed when this entry is written is recorded in it, for good.
-        const since = new Map(exps.map((e) => [e, storedEvidence(e, o.cacheDir).firstAt?.toISOString() ?? null]));
-        const plan = planRegistration(exps, lock, { amend: o.amend, reason: o.reason, now: new Date(), git: gitInfo(path.dirname(lp)), resultsSince: (e) => since.get(e) ?? null });
-        const refused = plan.actions.filter((a) => a.action === 'refused');
-        for (const a of plan.actions) {
-          const where = `${rel(path.join(path.dirname(lp), a.file))}:${a.line}`;
-          const label = { register: 'registered', amend: 'amended', unchanged: 'unchanged', refused: 'REFUSED' }[a.action];
-          process.stdout.write(`${label.padEnd(10)} ${where}  ${safe(a.text)}${a.message ? `\n           ${safe(a.message)}` : ''}\n`);
-        }
-        if (refused.length) {
-          process.stderr.write(`${rel(lp)}: nothing written (${refused.length} prediction(s) changed since registration).\n`);
-          return false;
-        }
-        for (const e of exps) {
-          const t = since.get(e);
-          if (t && plan.entries.some((x) => x.experiment === e.name)) {
-            process.stderr.write(`note: results of experiment "${safe(e.name)}" already exist (since ${t}); the lock records it, so these predictions are shown as exploratory.\n`);
-          }
-        }
-        appendEntries(lock, plan.entries);
-        process.stdout.write(`${rel(lp)}: ${plan.entries.length} entr${plan.entries.length === 1 ? 'y' : 'ies'} appended.\n`);
-        return true;
-      });
-      if (!ok) failed = true;
+      }
+      continue;
     }
-    return failed ? 1 : 0;
-  },
-};
+    // Read, plan and append under an exclusive lock: two registers on one folder must not both
+    // chain onto the same last entry.
+    const ok = await withFileLock(lp, () => {
+      const lock = readLock(lp);
+      if (lock.tampered) {
+        process.stderr.write(`${rel(lp)}: the lock fails verification (edited by hand?); nothing in it is trusted:\n${problems(lock)}\nRestore it from version control; sublab never rewrites a lock.\n`);
+        return false;
+      }
+      // What results existed when this entry is written is recorded in it, for good.
+      const since = new Map(exps.map((e) => [e, storedEvidence(e, o.cacheDir).firstAt?.toISOString() ?? null]));
+      const plan = planRegistration(exps, lock, { amend: o.amend, reason: o.reason, now: new Date(), git: gitInfo(path.dirname(lp)), resultsSince: (e) => since.get(e) ?? null });
+      const refused = plan.actions.filter((a) => a.action === 'refused');
+      for (const a of plan.actions) {
+        const where = `${rel(path.join(path.dirname(lp), a.file))}:${a.line}`;
+        const label = { register: 'registered', amend: 'amended', unchanged: 'unchanged', refused: 'REFUSED' }[a.action];
+        process.stdout.write(`${label.padEnd(10)} ${where}  ${safe(a.text)}${a.message ? `\n           ${safe(a.message)}` : ''}\n`);
+      }
+      if (refused.length) {
+        process.stderr.write(`${rel(lp)}: nothing written (${refused.length} prediction(s) changed since registration).\n`);
+        return false;
+      }
+      for (const e of exps) {
+        const t = since.get(e);
+        if (t && plan.entries.some((x) => x.experiment === e.name)) {
+          process.stderr.write(`note: results of experiment "${safe(e.name)}" already exist (since ${t}); the lock records it, so these predictions are shown as exploratory.\n`);
+        }
+      }
+      appendEntries(lock, plan.entries);
+      process.stdout.write(`${rel(lp)}: ${plan.entries.length} entr${plan.entries.length === 1 ? 'y' : 'ies'} appended.\n`);
+      return true;
+    });
+    if (!ok) failed = true;
+  }
+  return failed ? 1 : 0;
+});

@@ -2,8 +2,8 @@
 // experiment with the Handlebars templates, in markdown, HTML and/or LaTeX.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseFormats, writerCommand } from './writer-command.ts';
-import { UsageError } from './command.ts';
+import { formatsOf, writerCommand, writerOptions } from './writer-command.ts';
+import type { CommandSpec, Parsed } from './args.ts';
 import { runFile, type ExperimentResult } from '../exec/run-file.ts';
 import { gitInfo, lockPathFor, readLock, type GitInfo, type LockState } from '../prereg/lock.ts';
 import { predictionStatuses } from '../prereg/status.ts';
@@ -12,20 +12,22 @@ import { buildReportModel, currentMachine } from '../report/model.ts';
 import { renderReport, type Format } from '../report/render.ts';
 import { version } from '../version.ts';
 
-const usage = `usage: sublab report FILE.exp... [--format md|html|tex|all] [--out DIR] [--templates DIR] [--cache DIR]
-
-Runs each file's experiments (results already in the cache are reused, so this is quick after
+const spec = {
+  name: 'report',
+  synopsis: 'FILE.exp... [--format md|html|tex|all] [--out DIR] [--templates DIR] [--cache DIR]',
+  summary: 'render reports (markdown, HTML, LaTeX): predictions beside results, with registration status',
+  description: `Runs each file's experiments (results already in the cache are reused, so this is quick after
 \`sublab run\`) and writes one report per experiment: DIR/<experiment-slug>.<md|html|tex>.
 Each prediction is shown beside its verdict with its registration status from sublab.lock;
-predictions not registered before the first result are listed apart as exploratory.
-
-options:
-  --format F       md (default), html, tex, or all; repeat or comma-separate for several
-  --out DIR        output folder (default: reports)
-  --templates DIR  your own Handlebars templates: DIR/<format>/report.hbs (+ partials *.hbs);
-                   formats missing there use the built-in ones
-  --cache DIR      result cache (default: $SUBLAB_CACHE or .sublab/cache in the project);
-                   --cache-dir DIR is the old name, accepted for now with a warning`;
+predictions not registered before the first result are listed apart as exploratory.`,
+  options: {
+    ...writerOptions,
+    out: { ...writerOptions.out, help: 'output folder (default: reports)' },
+    templates: { ...writerOptions.templates, help: 'your own Handlebars templates: DIR/<format>/report.hbs (+ partials *.hbs);\nformats missing there use the built-in ones' },
+    cache: { ...writerOptions.cache, help: 'result cache (default: $SUBLAB_CACHE or .sublab/cache in the project);\n--cache-dir DIR is the old name, accepted for now with a warning' },
+  },
+  positionals: { min: 1, missing: 'no .exp file given' },
+} satisfies CommandSpec;
 
 export interface ReportOptions {
   files: string[];
@@ -40,37 +42,12 @@ export interface ReportOptions {
   git?: GitInfo;
 }
 
+function reportOptions({ values: v, positionals }: Parsed<typeof spec.options>): ReportOptions {
+  return { files: positionals, formats: formatsOf(v.format), out: v.out ?? 'reports', templates: v.templates, cacheDir: v.cache };
+}
+
 export function parseReportArgs(args: string[], warn: (m: string) => void = () => {}): ReportOptions {
-  const o: ReportOptions = { files: [], formats: [], out: 'reports' };
-  const value = (i: number, name: string) => {
-    const v = args[i];
-    if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < args.length; i++) {
-    let a = args[i]!;
-    let inline: string | undefined;
-    if (a.startsWith('--') && a.includes('=')) {
-      inline = a.slice(a.indexOf('=') + 1);
-      a = a.slice(0, a.indexOf('='));
-    }
-    const take = () => inline ?? value(++i, a);
-    if (a === '--format' || a === '-f') {
-      o.formats.push(...parseFormats(take()));
-    } else if (a === '--out' || a === '-o') o.out = take();
-    else if (a === '--templates') o.templates = take();
-    else if (a === '--cache') o.cacheDir = take();
-    else if (a === '--cache-dir') {
-      warn('--cache-dir is deprecated: use --cache DIR (the same option every command takes)');
-      o.cacheDir = take();
-    }
-    else if (a.startsWith('-')) throw new UsageError(`unknown option "${a}"`);
-    else o.files.push(a);
-  }
-  if (o.files.length === 0) throw new UsageError('no .exp file given');
-  if (o.formats.length === 0) o.formats.push('md');
-  o.formats = [...new Set(o.formats)];
-  return o;
+  return command.parse(args, warn);
 }
 
 /** Run, judge, look up registrations, render and write. Returns the files written. */
@@ -109,4 +86,4 @@ export async function writeReports(o: ReportOptions, log: (s: string) => void = 
   return written;
 }
 
-export const command = writerCommand('report', 'render reports (markdown, HTML, LaTeX): predictions beside results, with registration status', usage, parseReportArgs, writeReports);
+export const command = writerCommand(spec, reportOptions, writeReports);

@@ -3,38 +3,50 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Value } from '../language/ast.ts';
 import { formatDuration, createEtaEstimator, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
-import { LanguageError, PlanError, runFile, type ExperimentResult } from '../exec/run-file.ts';
+import { runFile, type ExperimentResult } from '../exec/run-file.ts';
+import { failureText } from '../results/types.ts';
 import { displayedMetrics, summarizeTable } from '../exec/summary.ts';
 import { escapeControl } from '../language/diagnostics.ts';
 import { unusableRows } from '../exec/executor.ts';
 import { resolveJobs } from '../exec/pool.ts';
-import { withoutBecause } from '../exec/labels.ts';
-import { describeVerdict, formatNumber } from '../verdict/format.ts';
+import { claimLabel, describeVerdict, formatNumber } from '../verdict/format.ts';
 import type { Outcome, Verdict } from '../verdict/types.ts';
+import { common, errorExit, flag, overridesOf, parseOptions, text, usageOf, type CommandSpec } from './args.ts';
 import { UsageError, type Command } from './command.ts';
 
-const usage = `usage: sublab run FILE.exp... [options]
-
-Runs every experiment in the files (cached runs are not recomputed), prints a table per
+const spec = {
+  name: 'run',
+  synopsis: 'FILE.exp... [options]',
+  summary: 'run experiments and judge their predictions',
+  description: `Runs every experiment in the files (cached runs are not recomputed), prints a table per
 experiment (sweep point × metrics, mean ± 95% CI half-width (n)) and each prediction's verdict.
-The table shows the metrics the predictions and \`measure\` lines use (--all-metrics: every one).
+The table shows the metrics the predictions and \`measure\` lines use (--all-metrics: every one).`,
+  options: {
+    json: text('PATH', 'also write the rows and verdicts as JSON'),
+    seeds: common.seeds,
+    set: common.set,
+    fresh: flag('ignore cached results (recompute and overwrite them)'),
+    cache: common.cache,
+    retries: common.retries,
+    jobs: {
+      arg: 'N|auto',
+      help: 'processes computing runs at once, each with its own engine\n(default $SUBLAB_JOBS, else 1; auto: one per CPU core). They share the\nwork through the cache, so --jobs needs it.',
+      parse: (t: string, f: string): number | 'auto' => {
+        if (t === 'auto') return 'auto';
+        if (!/^\d+$/.test(t) || Number(t) < 1) throw new UsageError(`${f} expects a whole number >= 1 or "auto", got "${t}"`);
+        return Number(t);
+      },
+    },
+    'all-metrics': flag('tabulate every metric the runner reports, not only the predicted ones'),
+    'no-progress': flag('no progress bar or progress lines'),
+    'progress-json': flag('progress as JSON lines on stderr (at most one a second, and the last)'),
+  },
+  footer: `exit status: 0 every prediction confirmed; 1 any refuted or inconclusive (or a run failed);
+2 usage or language error.`,
+  positionals: { min: 1, missing: 'no .exp file given' },
+} satisfies CommandSpec;
 
-options:
-  --json PATH        also write the rows and verdicts as JSON
-  --seeds N          override the number of seeds
-  --set key=value    override a parameter (repeatable); value parsed like an .exp literal
-  --fresh            ignore cached results (recompute and overwrite them)
-  --cache DIR        result cache directory (default $SUBLAB_CACHE or .sublab/cache in the project)
-  --retries N        extra attempts for a run that throws (default 0)
-  --jobs N|auto      processes computing runs at once, each with its own engine
-                     (default $SUBLAB_JOBS, else 1; auto: one per CPU core). They share the
-                     work through the cache, so --jobs needs it.
-  --all-metrics      tabulate every metric the runner reports, not only the predicted ones
-  --no-progress      no progress bar or progress lines
-  --progress-json    progress as JSON lines on stderr (at most one a second, and the last)
-
-exit status: 0 every prediction confirmed; 1 any refuted or inconclusive (or a run failed);
-2 usage or language error.`;
+const usage = usageOf(spec);
 
 export interface RunArgs {
   files: string[];
@@ -54,73 +66,20 @@ export interface RunArgs {
 export { parseLiteral } from '../plan/plan.ts';
 
 export function parseRunArgs(args: string[]): RunArgs {
-  const out: RunArgs = { files: [], overrides: {}, fresh: false, retries: 0, progress: true };
-  const rest = [...args];
-  const value = (flag: string, inline: string | undefined): string => {
-    if (inline !== undefined) return inline;
-    const v = rest.shift();
-    if (v === undefined || (v.startsWith('--') && v.length > 2)) throw new UsageError(`${flag} needs a value`);
-    return v;
+  const { values: v, positionals: files } = parseOptions(spec, args);
+  const out: RunArgs = {
+    files,
+    overrides: overridesOf(v.set),
+    fresh: v.fresh === true,
+    retries: v.retries ?? 0,
+    // --progress-json asks for progress in another form, so it wins over --no-progress.
+    progress: v['progress-json'] ? 'json' : v['no-progress'] ? false : true,
   };
-  const count = (flag: string, v: string, min: number): number => {
-    if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`${flag} expects an integer ≥ ${min}, got "${v}"`);
-    return Number(v);
-  };
-  while (rest.length) {
-    const a = rest.shift()!;
-    if (!a.startsWith('--') || a === '--') {
-      if (a !== '--') out.files.push(a);
-      else out.files.push(...rest.splice(0));
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const inline = eq > 0 ? a.slice(eq + 1) : undefined;
-    switch (flag) {
-      case '--json':
-        out.json = value(flag, inline);
-        break;
-      case '--seeds':
-        out.seeds = count(flag, value(flag, inline), 1);
-        break;
-      case '--set': {
-        const kv = value(flag, inline);
-        const i = kv.indexOf('=');
-        if (i <= 0) throw new UsageError(`--set expects key=value, got "${kv}"`);
-        const key = kv.slice(0, i).trim();
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`--set: "${key}" is not a parameter name`);
-        // Kept as text: the planner types it by the parameter's declared type.
-        out.overrides[key] = kv.slice(i + 1);
-        break;
-      }
-      case '--fresh':
-        out.fresh = true;
-        break;
-      case '--cache':
-        out.cacheDir = value(flag, inline);
-        break;
-      case '--retries':
-        out.retries = count(flag, value(flag, inline), 0);
-        break;
-      case '--jobs': {
-        const v = value(flag, inline);
-        out.jobs = v === 'auto' ? 'auto' : count(flag, v, 1);
-        break;
-      }
-      case '--no-progress':
-        out.progress = false;
-        break;
-      case '--all-metrics':
-        out.allMetrics = true;
-        break;
-      case '--progress-json':
-        out.progress = 'json';
-        break;
-      default:
-        throw new UsageError(`unknown option ${flag}`);
-    }
-  }
-  if (out.files.length === 0) throw new UsageError('no .exp file given');
+  if (v.json !== undefined) out.json = v.json;
+  if (v.seeds !== undefined) out.seeds = v.seeds;
+  if (v.cache !== undefined) out.cacheDir = v.cache;
+  if (v.jobs !== undefined) out.jobs = v.jobs;
+  if (v['all-metrics']) out.allMetrics = true;
   for (const f of out.files) {
     if (!fs.existsSync(f)) throw new UsageError(`no such file: ${f}`);
   }
@@ -168,8 +127,7 @@ export function formatResultTable(r: ExperimentResult, all = false): string {
 
 function formatVerdictLine(v: Verdict): string {
   // The rationale (`because "..."`) is in the file and the JSON; the table keeps to the claim.
-  const group = Object.keys(v.group).length ? ` [${Object.entries(v.group).map(([k, x]) => `${k} = ${String(x)}`).join(', ')}]` : '';
-  return `  ${pad(mark[v.outcome], 14)}  ${withoutBecause(v.prediction.text)}${group}  (line ${v.line})\n      ${describeVerdict(v)}`;
+  return `  ${pad(mark[v.outcome], 14)}  ${claimLabel(v.prediction, v.group)}  (line ${v.line})\n      ${describeVerdict(v)}`;
 }
 
 function unusableNote(r: ExperimentResult): string {
@@ -201,7 +159,8 @@ export function formatExperiment(r: ExperimentResult, relFile: string, seedsOver
   }
   if (r.table.failed.length) {
     out.push(`  ${r.table.failed.length} run${r.table.failed.length === 1 ? '' : 's'} failed (their rows are missing from the verdicts):`);
-    for (const f of r.table.failed) out.push(`    ✘ ${f.error}`);
+    const sweeps = exp.sweeps.map((s) => s.name);
+    for (const f of r.table.failed) out.push(`    ✘ ${failureText(f, sweeps)}`);
     out.push('');
   }
   for (const v of r.verdicts) out.push(formatVerdictLine(v));
@@ -228,7 +187,7 @@ export function experimentJson(r: ExperimentResult) {
       wall_ms: row.wallMs,
       cached: row.cached,
     })),
-    failed: r.table.failed.map((f) => ({ run_id: f.runId, seed: f.seed, params: f.params, error: f.error })),
+    failed: r.table.failed.map((f) => ({ run_id: f.runId, seed: f.seed, params: f.params, error: failureText(f, r.experiment.sweeps.map((s) => s.name)) })),
     predictions: r.verdicts.map((v) => ({
       text: v.text,
       line: v.line,
@@ -290,11 +249,9 @@ export async function runCommand(args: string[]): Promise<number> {
   try {
     parsed = parseRunArgs(args);
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`sublab run: ${e.message}\n\n${usage}\n`);
-      return 2;
-    }
-    throw e;
+    const code = errorExit('run', e, usage);
+    if (code === undefined) throw e;
+    return code;
   }
   const controller = new AbortController();
   let interrupts = 0;
@@ -335,17 +292,13 @@ export async function runCommand(args: string[]): Promise<number> {
         });
       } catch (e) {
         bar?.stop();
-        if (e instanceof LanguageError) {
-          process.stderr.write(e.message + '\n');
-          exit = 2;
-        } else if (e instanceof PlanError) {
-          process.stderr.write(`sublab run: ${escapeControl(e.message)}\n`);
-          exit = 2;
-        } else if (controller.signal.aborted) {
+        const code = errorExit('run', e);
+        if (code !== undefined) exit = code;
+        else if (controller.signal.aborted) {
           process.stderr.write(`sublab run: interrupted; finished runs are cached, run the same command again to resume\n`);
           return 130;
         } else {
-          process.stderr.write(`sublab run: ${escapeControl(`${rel}: ${(e as Error).message}`)}\n`);
+          process.stderr.write(`sublab run: error: ${escapeControl(`${rel}: ${(e as Error).message}`)}\n`);
           exit = Math.max(exit, 1);
         }
       }
@@ -360,15 +313,16 @@ export async function runCommand(args: string[]): Promise<number> {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ENOSPC' ? 'no space left on the device' : code === 'EISDIR' ? 'it is a directory' : code ?? (e as Error).message;
-      process.stderr.write(`sublab run: cannot write --json ${parsed.json}: ${why} (the results are cached: run again with another path)\n`);
+      process.stderr.write(`sublab run: error: cannot write --json ${parsed.json}: ${why} (the results are cached: run again with another path)\n`);
       return Math.max(exit, 1);
     }
   }
   return exit;
 }
 
-export const command: Command = {
-  summary: 'run experiments and judge their predictions',
+export const command: Command & { spec: CommandSpec } = {
+  spec,
+  summary: spec.summary,
   usage,
   run: runCommand,
 };

@@ -1,13 +1,7 @@
-import type { Command } from './command.ts';
-import { UsageError } from './command.ts';
-import { parseCommandArgs, withUsage } from './args.ts';
+import { defineCommand } from './args.ts';
 import { getSchema, runnerNames, schemas } from '../runners/registry.ts';
 import { suggest } from '../language/suggest.ts';
 import type { RunnerSchema } from '../runners/schema.ts';
-
-const usage = `usage: sublab runners [NAME]
-
-Without NAME: lists the runners. With NAME: its parameters (type, default, allowed values) and metrics.`;
 
 function describeType(p: RunnerSchema['params'][number]): string {
   let t = p.type === 'enum' ? (p.values ?? []).join(' | ') : p.type;
@@ -28,7 +22,7 @@ export function describeRunner(s: RunnerSchema): string {
   const out = [`${s.name} (version ${s.version}${s.seeded ? '' : ', deterministic'}${s.open ? ', open' : ''})`, `  ${s.description}`, '', 'parameters:'];
   out.push(...columns([
     ['name', 'type', 'default', 'description'],
-    ...s.params.map((p) => [p.name, describeType(p), short(JSON.stringify(p.default)), p.description + (p.executionOnly ? ' (execution only: not part of run ids)' : '')]),
+    ...s.params.map((p) => [p.name, describeType(p), short(JSON.stringify(p.default)), p.description + (p.required ? ' (required)' : '') + (p.executionOnly ? ' (execution only: not part of run ids)' : '')]),
   ]));
   out.push('', 'metrics:');
   if (s.metrics.length === 0) out.push('  (none fixed: the experiment\'s "measure" lines name them)');
@@ -40,24 +34,27 @@ export function describeRunner(s: RunnerSchema): string {
   return out.join('\n');
 }
 
-export const command: Command = {
-  summary: "list runners, or one runner's parameters and metrics",
-  usage,
-  run: (args) =>
-    withUsage(usage, () => {
-      const { positionals } = parseCommandArgs(args, {});
-      if (positionals.length > 1) throw new UsageError('give at most one runner name');
-      const name = positionals[0];
-      if (name === undefined) {
-        process.stdout.write(columns(schemas.map((s) => [s.name, `v${s.version}`, s.description])).join('\n') + '\n');
-        return 0;
-      }
-      const s = getSchema(name);
-      if (!s) {
-        process.stderr.write(`sublab runners: unknown runner "${name}"${suggest(name, runnerNames())}; known runners: ${runnerNames().join(', ')}\n`);
-        return 1;
-      }
-      process.stdout.write(describeRunner(s) + '\n');
+export const command = defineCommand(
+  {
+    name: 'runners',
+    synopsis: '[NAME]',
+    summary: "list runners, or one runner's parameters and metrics",
+    description: 'Without NAME: lists the runners. With NAME: its parameters (type, default, allowed values) and metrics.',
+    options: {},
+    positionals: { max: 1, extra: 'give at most one runner name' },
+  },
+  ({ positionals }) => {
+    const name = positionals[0];
+    if (name === undefined) {
+      process.stdout.write(columns(schemas.map((s) => [s.name, `v${s.version}`, s.description])).join('\n') + '\n');
       return 0;
-    }),
-};
+    }
+    const s = getSchema(name);
+    if (!s) {
+      process.stderr.write(`sublab runners: error: unknown runner "${name}"${suggest(name, runnerNames())}; known runners: ${runnerNames().join(', ')}\n`);
+      return 1;
+    }
+    process.stdout.write(describeRunner(s) + '\n');
+    return 0;
+  },
+);

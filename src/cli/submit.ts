@@ -2,80 +2,56 @@
 // `sublab worker` on their share of the plan into one shared cache, and submit it.
 import path from 'node:path';
 import { projectRoot, resolveCacheDir } from '../exec/cache.ts';
-import { runSbatch, SbatchError, sbatchArgs, sbatchScript, shellQuote, workUnits, writeScript } from '../exec/slurm.ts';
-import { parseCommandArgs, withUsage } from './args.ts';
-import { UsageError, type Command } from './command.ts';
-import { loadRunners, maxGroupOf, parseSets, planFile, PlanFileError } from './worker.ts';
+import { runSbatch, SbatchError, sbatchArgs, sbatchScript, shellQuote, writeScript } from '../exec/slurm.ts';
+import { planFile, sessionOf } from '../exec/session.ts';
+import { common, defineCommand, flag, many, overridesOf, text, whole, type CommandSpec, type Parsed } from './args.ts';
+import { UsageError } from './command.ts';
 
-const usage = `usage: sublab submit FILE.exp --slurm [options] [-- sbatch options...]
-
-Writes an sbatch job-array script (one array task per share of the runs, each running
+const spec = {
+  name: 'submit',
+  synopsis: 'FILE.exp --slurm [options] [-- sbatch options...]',
+  summary: 'submit an experiment as a SLURM job array (each task runs a share into a shared cache)',
+  description: `Writes an sbatch job-array script (one array task per share of the runs, each running
 \`sublab worker\`) and submits it with sbatch. Every task writes into the same result cache, which
 must be on a filesystem all nodes share; afterwards \`sublab run FILE.exp --cache DIR\` (same --set
-and --seeds) finds every run cached and prints the verdicts.
-
-options:
-  --slurm            submit to SLURM (the only scheduler so far; required)
-  --tasks N          array size (default: one task per batch of runs, at most 1000)
-  --cache DIR        shared result cache (default $SUBLAB_CACHE or .sublab/cache in the project)
-  --seeds N          override the number of seeds (passed to every task)
-  --set key=value    override a parameter (repeatable; passed to every task)
-  --retries N        extra attempts for a run that throws (default 0)
-  --script PATH      where to write the script (default .sublab/slurm/<job>-<time>.sbatch)
-  --logs DIR         per-task stdout/stderr (default .sublab/slurm/logs)
-  --setup LINE       a shell line run before the worker on the node, e.g. 'module load nodejs/20'
-                     (repeatable; the worker starts with \`node\` from PATH)
-  --dry-run          print the script and the sbatch command; write and submit nothing
-  -- OPTIONS...      everything after -- goes to sbatch verbatim (e.g. -- --partition=gpu --time=2:00:00)
-
-exit status: 0 submitted (or printed); 1 sbatch missing or failed; 2 usage or language error.`;
+and --seeds) finds every run cached and prints the verdicts.`,
+  options: {
+    slurm: flag('submit to SLURM (the only scheduler so far; required)'),
+    tasks: whole('N', 1, 'array size (default: one task per batch of runs, at most 1000)'),
+    cache: { ...common.cache, help: 'shared result cache (default $SUBLAB_CACHE or .sublab/cache in the project)' },
+    seeds: { ...common.seeds, help: 'override the number of seeds (passed to every task)' },
+    set: { ...common.set, help: 'override a parameter (repeatable; passed to every task)' },
+    retries: common.retries,
+    script: text('PATH', 'where to write the script (default .sublab/slurm/<job>-<time>.sbatch)'),
+    logs: text('DIR', 'per-task stdout/stderr (default .sublab/slurm/logs)'),
+    setup: many({
+      ...text('LINE', "a shell line run before the worker on the node, e.g. 'module load nodejs/20'\n(repeatable; the worker starts with `node` from PATH)"),
+    }),
+    'dry-run': flag('print the script and the sbatch command; write and submit nothing'),
+  },
+  moreHelp: [['-- OPTIONS...', 'everything after -- goes to sbatch verbatim (e.g. -- --partition=gpu --time=2:00:00)']],
+  footer: `exit status: 0 submitted (or printed); 1 sbatch missing or failed; 2 usage or language error.`,
+  positionals: { min: 1, max: 1, missing: 'no .exp file given', extra: 'give exactly one .exp file' },
+  afterDashDash: 'rest',
+} satisfies CommandSpec;
 
 const MAX_ARRAY = 1000;
 
-export async function submitCommand(args: string[]): Promise<number> {
-  const dd = args.indexOf('--');
-  const own = dd >= 0 ? args.slice(0, dd) : args;
-  const sbatchOptions = dd >= 0 ? args.slice(dd + 1) : [];
-  const { values, positionals } = parseCommandArgs(own, {
-    slurm: { type: 'boolean' },
-    tasks: { type: 'string' },
-    cache: { type: 'string' },
-    seeds: { type: 'string' },
-    set: { type: 'string', multiple: true },
-    retries: { type: 'string' },
-    script: { type: 'string' },
-    logs: { type: 'string' },
-    setup: { type: 'string', multiple: true },
-    'dry-run': { type: 'boolean' },
-  });
+export async function submitCommand({ values, positionals, rest: sbatchOptions }: Parsed<typeof spec.options>): Promise<number> {
   if (!values.slurm) throw new UsageError('say where to submit: --slurm (the only scheduler supported so far)');
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give exactly one .exp file' : 'no .exp file given');
-  const whole = (flag: string, v: string | undefined, min: number) => {
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`${flag} expects a whole number >= ${min}, got "${v}"`);
-    return Number(v);
-  };
   const file = path.resolve(positionals[0]!);
-  const seeds = whole('--seeds', values.seeds, 1);
-  const retries = whole('--retries', values.retries, 0);
-  let tasks = whole('--tasks', values.tasks, 1);
-  const overrides = parseSets(values.set);
+  const { seeds, retries } = values;
+  let tasks = values.tasks;
+  const overrides = overridesOf(values.set);
 
-  let plans;
-  try {
-    plans = planFile(file, overrides, seeds);
-  } catch (e) {
-    if (e instanceof PlanFileError) {
-      process.stderr.write(e.message + '\n');
-      return 2;
-    }
-    throw e;
-  }
+  // A LanguageError or PlanError is printed by the command wrapper (exit 2).
+  const planned = planFile(file, { overrides, seeds });
+  const { plans } = planned;
   const unique = plans.reduce((s, p) => s + new Set(p.runs.map((r) => r.id)).size, 0);
   const notes: string[] = [];
   if (tasks === undefined) {
     // One task per runner batch: as parallel as possible without splitting what the runner batches.
-    const units = workUnits(plans, 1, maxGroupOf(await loadRunners(plans))).length;
+    const units = (await sessionOf(file, planned.compile, plans)).units(1).length;
     tasks = Math.min(units, MAX_ARRAY);
   } else if (tasks > unique) {
     notes.push(`--tasks ${tasks} is more than the ${unique} runs; using ${unique}`);
@@ -91,7 +67,7 @@ export async function submitCommand(args: string[]): Promise<number> {
   const scriptPath = path.resolve(values.script ?? path.join(project, '.sublab', 'slurm', `${jobName}-${stamp}.sbatch`));
   const logDir = path.resolve(values.logs ?? path.join(project, '.sublab', 'slurm', 'logs'));
   const workerArgs: string[] = [];
-  for (const kv of values.set ?? []) workerArgs.push('--set', kv);
+  for (const [k, v] of values.set ?? []) workerArgs.push('--set', `${k}=${v}`);
   if (seeds !== undefined) workerArgs.push('--seeds', String(seeds));
   if (retries !== undefined) workerArgs.push('--retries', String(retries));
 
@@ -129,15 +105,11 @@ export async function submitCommand(args: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof SbatchError) {
-      process.stderr.write(`sublab submit: ${e.message}\n  (the script is at ${scriptPath})\n`);
+      process.stderr.write(`sublab submit: error: ${e.message}\n  (the script is at ${scriptPath})\n`);
       return 1;
     }
     throw e;
   }
 }
 
-export const command: Command = {
-  summary: 'submit an experiment as a SLURM job array (each task runs a share into a shared cache)',
-  usage,
-  run: (args) => withUsage(usage, () => submitCommand(args)),
-};
+export const command = defineCommand(spec, submitCommand);

@@ -2,90 +2,37 @@
 // `sublab run` does (same overrides → same run ids), takes its share and executes it into the cache.
 import fs from 'node:fs';
 import type { Value } from '../language/ast.ts';
-import { compileFile, formatDiagnostics } from '../language/compile.ts';
-import { hasErrors } from '../language/diagnostics.ts';
-import { planExperiment } from '../plan/plan.ts';
-import type { ExperimentPlan } from '../plan/types.ts';
-import { loadRunner } from '../runners/registry.ts';
-import type { Runner } from '../runners/schema.ts';
+import { failureText } from '../results/types.ts';
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
 import { executePlan } from '../exec/executor.ts';
-import { shardPlans, type MaxGroup } from '../exec/slurm.ts';
-import { parseCommandArgs, withUsage } from './args.ts';
-import { UsageError, type Command } from './command.ts';
+import { openSession } from '../exec/session.ts';
+import { common, defineCommand, errorExit, overridesOf, text, wholeNumber, type CommandSpec } from './args.ts';
+import { UsageError } from './command.ts';
 
-const usage = `usage: sublab worker FILE.exp [--task I] [--tasks N] [options]
-
-Runs one share of the file's runs into the result cache (one task of a SLURM job array; see
+const spec = {
+  name: 'worker',
+  synopsis: 'FILE.exp [--task I] [--tasks N] [options]',
+  summary: 'run one share of an experiment into the cache (a SLURM array task)',
+  description: `Runs one share of the file's runs into the result cache (one task of a SLURM job array; see
 \`sublab submit\`). Shares are deterministic: every task of the same command plans the same runs
-and takes units k with k % N == I (runs of one sweep point stay together up to the runner's batch).
+and takes units k with k % N == I (runs of one sweep point stay together up to the runner's batch).`,
+  options: {
+    task: text('I', "this task's index, 0..N-1 (default $SLURM_ARRAY_TASK_ID)"),
+    tasks: text('N', 'number of tasks (default $SLURM_ARRAY_TASK_COUNT)'),
+    cache: { ...common.cache, help: 'result cache directory, shared by all tasks (default $SUBLAB_CACHE or .sublab/cache)' },
+    seeds: { ...common.seeds, help: 'override the number of seeds (as for sublab run)' },
+    set: { ...common.set, help: 'override a parameter (repeatable; as for sublab run)' },
+    retries: common.retries,
+  },
+  footer: 'exit status: 0 all of this task\'s runs finished; 1 any failed; 2 usage or language error.',
+  positionals: { min: 1, max: 1, missing: 'no .exp file given', extra: 'give exactly one .exp file' },
+} satisfies CommandSpec;
 
-options:
-  --task I           this task's index, 0..N-1 (default $SLURM_ARRAY_TASK_ID)
-  --tasks N          number of tasks (default $SLURM_ARRAY_TASK_COUNT)
-  --cache DIR        result cache directory, shared by all tasks (default $SUBLAB_CACHE or .sublab/cache)
-  --seeds N          override the number of seeds (as for sublab run)
-  --set key=value    override a parameter (repeatable; as for sublab run)
-  --retries N        extra attempts for a run that throws (default 0)
-
-exit status: 0 all of this task's runs finished; 1 any failed; 2 usage or language error.`;
-
-export interface PlanFileResult {
-  plans: ExperimentPlan[];
-}
-
-/** Thrown for a file that does not compile or a bad override; the message is ready to print. */
-export class PlanFileError extends Error {}
-
-/** Compile and plan every experiment of `file` as `sublab run` does. */
-export function planFile(file: string, overrides: Record<string, Value>, seeds?: number): ExperimentPlan[] {
-  if (!fs.existsSync(file)) throw new UsageError(`no such file: ${file}`);
-  const compile = compileFile(file);
-  if (hasErrors(compile.diagnostics)) throw new PlanFileError(formatDiagnostics(compile));
-  return compile.experiments.map((exp) => {
-    try {
-      return planExperiment(exp, { overrides, seeds });
-    } catch (e) {
-      throw new PlanFileError(`${file}: experiment "${exp.name}": ${(e as Error).message}`);
-    }
-  });
-}
-
-/** Each plan's runner batch size (loads the runners, as executing them would anyway). */
-export async function loadRunners(plans: readonly ExperimentPlan[]): Promise<Map<string, Runner>> {
-  const runners = new Map<string, Runner>();
-  for (const p of plans) {
-    const name = p.experiment.runner.name;
-    if (!runners.has(name)) runners.set(name, await loadRunner(name));
-  }
-  return runners;
-}
-
-export function maxGroupOf(runners: Map<string, Runner>): (plan: ExperimentPlan) => MaxGroup | undefined {
-  return (plan) => {
-    const r = runners.get(plan.experiment.runner.name);
-    return r?.maxGroup ? (params) => r.maxGroup!(params) : undefined;
-  };
-}
-
-/** `--set` list → overrides, parsed exactly as `sublab run` parses them. */
-export function parseSets(sets: readonly string[] | undefined): Record<string, Value> {
-  const out: Record<string, Value> = {};
-  for (const kv of sets ?? []) {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new UsageError(`--set expects key=value, got "${kv}"`);
-    const key = kv.slice(0, i).trim();
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`--set: "${key}" is not a parameter name`);
-    out[key] = kv.slice(i + 1); // typed by the planner, exactly as for sublab run
-  }
-  return out;
-}
-
-function index(flag: string, text: string | undefined, env: string, min: number): number {
-  const t = text ?? process.env[env];
-  if (t === undefined || t === '') throw new UsageError(`${flag} not given and $${env} is not set`);
-  if (!/^\d+$/.test(t) || Number(t) < min) throw new UsageError(`${flag} expects a whole number >= ${min}, got "${t}"${text === undefined ? ` (from $${env})` : ''}`);
-  return Number(t);
+/** --task / --tasks, else the SLURM variable. */
+function index(flagName: string, given: string | undefined, env: string, min: number): number {
+  const t = given ?? process.env[env];
+  if (t === undefined || t === '') throw new UsageError(`${flagName} not given and $${env} is not set`);
+  return wholeNumber(flagName, t, min, given === undefined ? ` (from $${env})` : '');
 }
 
 export interface WorkerOptions {
@@ -110,9 +57,10 @@ export interface WorkerResult {
 /** The worker's body, callable from tests: plan, shard, execute into the cache. */
 export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
-  const plans = planFile(o.file, o.overrides ?? {}, o.seeds);
-  const runners = await loadRunners(plans);
-  const shares = shardPlans(plans, o.task, o.tasks, maxGroupOf(runners));
+  if (!fs.existsSync(o.file)) throw new UsageError(`no such file: ${o.file}`);
+  const session = await openSession(o.file, { overrides: o.overrides, seeds: o.seeds });
+  const { plans } = session;
+  const shares = session.share(o.task, o.tasks);
   const cache = new ResultCache(resolveCacheDir(o.cacheDir, o.file), { warn: (m) => log(`warning: ${m}`) });
   const tag = `[task ${o.task}/${o.tasks}]`;
   const result: WorkerResult = { runs: 0, computed: 0, cached: 0, failed: [] };
@@ -126,7 +74,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     const table = await executePlan(plan, {
       cache,
       retries: o.retries,
-      runner: runners.get(plan.experiment.runner.name),
+      runner: session.runnerOf(plan),
       warn: (m) => log(`${tag} warning: ${m}`),
       onProgress: (p) => {
         const settled = p.done + p.cached + p.failed;
@@ -139,7 +87,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     const failedIds = new Set(table.failed.map((f) => f.runId));
     result.runs += ids.size;
     result.cached += cachedIds.size;
-    result.failed.push(...table.failed.map((f) => f.error));
+    const sweeps = plan.experiment.sweeps.map((s) => s.name);
+    result.failed.push(...table.failed.map((f) => failureText(f, sweeps)));
     result.computed += ids.size - cachedIds.size - failedIds.size;
   }
   log(`${tag} done: ${result.runs} runs, ${result.computed} computed, ${result.cached} cached, ${result.failed.length} failed · cache ${cache.dir}`);
@@ -147,36 +96,16 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   return result;
 }
 
-export const command: Command = {
-  summary: 'run one share of an experiment into the cache (a SLURM array task)',
-  usage,
-  run: (args) =>
-    withUsage(usage, async () => {
-      const { values, positionals } = parseCommandArgs(args, {
-        task: { type: 'string' },
-        tasks: { type: 'string' },
-        cache: { type: 'string' },
-        seeds: { type: 'string' },
-        set: { type: 'string', multiple: true },
-        retries: { type: 'string' },
-      });
-      if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give exactly one .exp file' : 'no .exp file given');
-      const tasks = index('--tasks', values.tasks, 'SLURM_ARRAY_TASK_COUNT', 1);
-      const task = index('--task', values.task, 'SLURM_ARRAY_TASK_ID', 0);
-      if (task >= tasks) throw new UsageError(`--task ${task} is out of range for --tasks ${tasks} (0..${tasks - 1})`);
-      const seeds = values.seeds === undefined ? undefined : index('--seeds', values.seeds, '', 1);
-      const retries = values.retries === undefined ? 0 : index('--retries', values.retries, '', 0);
-      try {
-        const r = await runWorker({ file: positionals[0]!, task, tasks, cacheDir: values.cache, overrides: parseSets(values.set), seeds, retries });
-        return r.failed.length ? 1 : 0;
-      } catch (e) {
-        if (e instanceof PlanFileError) {
-          process.stderr.write(e.message + '\n');
-          return 2;
-        }
-        if (e instanceof UsageError) throw e;
-        process.stderr.write(`sublab worker: ${(e as Error).message}\n`);
-        return 1;
-      }
-    }),
-};
+export const command = defineCommand(spec, async ({ values, positionals }) => {
+  const tasks = index('--tasks', values.tasks, 'SLURM_ARRAY_TASK_COUNT', 1);
+  const task = index('--task', values.task, 'SLURM_ARRAY_TASK_ID', 0);
+  if (task >= tasks) throw new UsageError(`--task ${task} is out of range for --tasks ${tasks} (0..${tasks - 1})`);
+  try {
+    const r = await runWorker({ file: positionals[0]!, task, tasks, cacheDir: values.cache, overrides: overridesOf(values.set), seeds: values.seeds, retries: values.retries ?? 0 });
+    return r.failed.length ? 1 : 0;
+  } catch (e) {
+    if (errorExit('worker', e) !== undefined) return 2;
+    process.stderr.write(`sublab worker: error: ${(e as Error).message}\n`);
+    return 1;
+  }
+});

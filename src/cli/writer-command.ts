@@ -1,9 +1,9 @@
-// The shape `report` and `writeup` share: parse options, write files, say what was written, and
-// map errors to exit codes (2: usage or language error, 1: anything else).
-import type { Command } from './command.ts';
-import { UsageError } from './command.ts';
-import { LanguageError, PlanError } from '../exec/run-file.ts';
+// The shape `report` and `writeup` share: options from the table, write files, say what was
+// written, and map errors to exit codes (2: usage or language error, 1: anything else).
+import { escapeControl } from '../language/diagnostics.ts';
 import { formats, type Format } from '../report/render.ts';
+import { common, defineCommand, errorExit, many, parseOptions, text, type CommandSpec, type Options, type Parsed } from './args.ts';
+import { UsageError, type Command } from './command.ts';
 
 /** `--format md,html` / `all`: the formats named, or a usage error. */
 export function parseFormats(v: string): Format[] {
@@ -14,41 +14,39 @@ export function parseFormats(v: string): Format[] {
   });
 }
 
-export function writerCommand<O>(
-  name: string, summary: string, usage: string,
-  parse: (args: string[], warn: (m: string) => void) => O,
-  write: (o: O, log: (s: string) => void) => Promise<string[]>,
-): Command {
-  return {
-    summary,
-    usage,
-    async run(args) {
-      let o: O;
-      try {
-        o = parse(args, (m) => process.stderr.write(`sublab ${name}: warning: ${m}\n`));
-      } catch (e) {
-        if (e instanceof UsageError) {
-          process.stderr.write(`sublab ${name}: ${e.message}\n\n${usage}\n`);
-          return 2;
-        }
-        throw e;
-      }
-      try {
-        const written = await write(o, (s) => process.stderr.write(s + '\n'));
-        for (const w of written) process.stdout.write(`wrote ${w}\n`);
-        return 0;
-      } catch (e) {
-        if (e instanceof LanguageError) {
-          process.stderr.write(e.message + '\n');
-          return 2;
-        }
-        if (e instanceof PlanError || e instanceof UsageError) {
-          process.stderr.write(`sublab ${name}: ${e.message}\n`);
-          return 2;
-        }
-        process.stderr.write(`sublab ${name}: ${(e as Error).message}\n`);
-        return 1;
-      }
-    },
-  };
+/** The options both commands take. */
+export const writerOptions = {
+  format: many<Format[]>({ arg: 'F', short: 'f', help: 'md (default), html, tex, or all; repeat or comma-separate for several', parse: (t) => parseFormats(t) }),
+  out: { ...text('DIR', 'output folder'), short: 'o' },
+  templates: common.templates,
+  cache: common.cache,
+  'cache-dir': common['cache-dir'],
+} satisfies Options;
+
+/** The formats asked for, each once; md when none. */
+export function formatsOf(v: readonly Format[][] | undefined): Format[] {
+  const all = [...new Set((v ?? []).flat())];
+  return all.length ? all : ['md'];
+}
+
+export function writerCommand<O extends Options, R>(
+  spec: CommandSpec<O>,
+  toOptions: (p: Parsed<O>) => R,
+  write: (o: R, log: (s: string) => void) => Promise<string[]>,
+): Command & { parse(args: string[], warn?: (m: string) => void): R } {
+  const command = defineCommand(spec, async (parsed) => {
+    const o = toOptions(parsed);
+    try {
+      const written = await write(o, (s) => process.stderr.write(s + '\n'));
+      for (const w of written) process.stdout.write(`wrote ${w}\n`);
+      return 0;
+    } catch (e) {
+      // A usage, language or plan error found while writing: its message, no usage text.
+      const code = errorExit(spec.name, e);
+      if (code !== undefined) return code;
+      process.stderr.write(`sublab ${spec.name}: error: ${escapeControl((e as Error).message)}\n`);
+      return 1;
+    }
+  });
+  return { ...command, parse: (args, warn) => toOptions(parseOptions(spec, args, warn)) };
 }

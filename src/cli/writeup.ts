@@ -2,11 +2,12 @@
 // is computed: an experiment not run yet is shown as such), in markdown, HTML and/or LaTeX.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseFormats, writerCommand } from './writer-command.ts';
+import { formatsOf, writerCommand, writerOptions } from './writer-command.ts';
+import { text, type CommandSpec, type Parsed } from './args.ts';
 import { UsageError } from './command.ts';
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
 import { toRows } from '../exec/executor.ts';
-import { planAll } from '../exec/run-file.ts';
+import { planFile } from '../exec/session.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
 import { gitInfo, lockPathFor, readLock, type GitInfo, type LockState } from '../prereg/lock.ts';
 import { predictionStatuses } from '../prereg/status.ts';
@@ -18,9 +19,11 @@ import { buildWriteupModel, figureStem, type WriteupInput, type WriteupModel } f
 import { judgeExperiment } from '../verdict/judge.ts';
 import { version } from '../version.ts';
 
-const usage = `usage: sublab writeup DIR... [--format md|html|tex|all] [--out DIR] [--templates DIR] [--cache DIR]
-
-One document for a folder of experiments (every .exp in DIR; .exp files may be given too): a
+const spec = {
+  name: 'writeup',
+  synopsis: 'DIR... [--format md|html|tex|all] [--out DIR] [--templates DIR] [--cache DIR]',
+  summary: 'one write-up (md, html, tex) for a folder of experiments, from the cache: summary, tables, figures, verdicts',
+  description: `One document for a folder of experiments (every .exp in DIR; .exp files may be given too): a
 summary table of every prediction (verdict, test, effect with 95% CI, adjusted p, registration),
 then per experiment its setup in one line, the sweep table of the metrics its predictions use
 (mean ± 95% CI, n), a figure of those metrics against each swept parameter, and its verdicts.
@@ -31,14 +34,16 @@ the cache are shown as not run yet. Run them first with \`sublab run\`.
 
 Writes OUT/writeup.<md|html|tex>; the LaTeX is a complete document (pdflatex) whose figures are
 PNG files in OUT/writeup-figures/ (rendered from the same Vega-Lite charts as the HTML; without
-the optional \`sharp\` module the LaTeX says where the SVG files are instead).
-
-options:
-  --format F       md (default), html, tex, or all; repeat or comma-separate for several
-  --out DIR        output folder (default: reports/<name of the first DIR>)
-  --templates DIR  your own Handlebars templates: DIR/<format>/writeup.hbs (+ partials *.hbs)
-  --cache DIR      result cache (default: $SUBLAB_CACHE or .sublab/cache in the project)
-  --title TEXT     document title (default: the first heading of DIR/README.md, else the folder name)`;
+the optional \`sharp\` module the LaTeX says where the SVG files are instead).`,
+  options: {
+    ...writerOptions,
+    out: { ...writerOptions.out, help: 'output folder (default: reports/<name of the first DIR>)' },
+    templates: { ...writerOptions.templates, help: 'your own Handlebars templates: DIR/<format>/writeup.hbs (+ partials *.hbs)' },
+    cache: { ...writerOptions.cache, help: 'result cache (default: $SUBLAB_CACHE or .sublab/cache in the project)' },
+    title: text('TEXT', 'document title (default: the first heading of DIR/README.md, else the folder name)'),
+  },
+  positionals: { min: 1, missing: 'no folder of experiments given' },
+} satisfies CommandSpec;
 
 export interface WriteupOptions {
   inputs: string[];
@@ -50,38 +55,13 @@ export interface WriteupOptions {
   git?: GitInfo;
 }
 
+function writeupOptions({ values: v, positionals }: Parsed<typeof spec.options>): WriteupOptions {
+  for (const p of positionals) if (!existsSync(p)) throw new UsageError(`no such file or folder: ${p}`);
+  return { inputs: positionals, formats: formatsOf(v.format), out: v.out, templates: v.templates, cacheDir: v.cache, title: v.title };
+}
+
 export function parseWriteupArgs(args: string[], warn: (m: string) => void = () => {}): WriteupOptions {
-  const o: WriteupOptions = { inputs: [], formats: [] };
-  for (let i = 0; i < args.length; i++) {
-    let a = args[i]!;
-    let inline: string | undefined;
-    if (a.startsWith('--') && a.includes('=')) {
-      inline = a.slice(a.indexOf('=') + 1);
-      a = a.slice(0, a.indexOf('='));
-    }
-    const take = () => {
-      if (inline !== undefined) return inline;
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--format' || a === '-f') {
-      o.formats.push(...parseFormats(take()));
-    } else if (a === '--out' || a === '-o') o.out = take();
-    else if (a === '--templates') o.templates = take();
-    else if (a === '--cache') o.cacheDir = take();
-    else if (a === '--cache-dir') {
-      warn('--cache-dir is deprecated: use --cache DIR (the same option every command takes)');
-      o.cacheDir = take();
-    } else if (a === '--title') o.title = take();
-    else if (a.startsWith('-')) throw new UsageError(`unknown option "${a}"`);
-    else o.inputs.push(a);
-  }
-  if (o.inputs.length === 0) throw new UsageError('no folder of experiments given');
-  for (const p of o.inputs) if (!existsSync(p)) throw new UsageError(`no such file or folder: ${p}`);
-  if (o.formats.length === 0) o.formats.push('md');
-  o.formats = [...new Set(o.formats)];
-  return o;
+  return command.parse(args, warn);
 }
 
 /** The .exp files of the inputs: folders (not recursive) and files, each once, sorted per folder. */
@@ -175,7 +155,7 @@ export async function writeWriteup(o: WriteupOptions, log: (s: string) => void =
   const caches = new Map<string, ResultCache | null>();
   const warn = (m: string) => log(`warning: ${m}`);
   for (const f of files) {
-    const { plans } = planAll(f);
+    const { plans } = planFile(f);
     const dir = resolveCacheDir(o.cacheDir, f);
     if (!caches.has(dir)) {
       // Opening a cache creates its folder; a write-up must not, so a missing one stays missing.
@@ -226,4 +206,4 @@ export function renderWriteup(model: WriteupModel, format: Format, userDir?: str
   return template(escapeModel({ ...m, format }, format));
 }
 
-export const command = writerCommand('writeup', 'one write-up (md, html, tex) for a folder of experiments, from the cache: summary, tables, figures, verdicts', usage, parseWriteupArgs, writeWriteup);
+export const command = writerCommand(spec, writeupOptions, writeWriteup);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Value } from '../language/ast.ts';
 import type { RunOutput } from '../runners/schema.ts';
+import { asStoredJson, canonicalJson } from '../util/canonical-json.ts';
 
 export interface CacheEntry {
   id: string;
@@ -60,22 +61,11 @@ export type ReadResult =
   | { status: 'miss' }
   | { status: 'corrupt'; file: string; reason: string };
 
-/** JSON with object keys sorted, so the checksum does not depend on key order. */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') {
-    // Mirrors JSON.stringify (NaN and ±Infinity become null) so a written entry re-hashes the same.
-    return JSON.stringify(v) ?? 'null';
-  }
-  if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
-  const obj = v as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}';
-}
-
 export function entryChecksum(e: CacheEntryInput): string {
   // git and first are left out when absent, so entries written before they existed still verify.
   const { id, runner, params, seed, output, wallMs, finishedAt, git, first } = e;
-  return createHash('sha256').update(canonicalJson({ id, runner, params, seed, output, wallMs, finishedAt, git, first })).digest('hex');
+  // Hashed as the file stores it (a NaN metric as null), so a written entry re-hashes the same.
+  return createHash('sha256').update(canonicalJson(asStoredJson({ id, runner, params, seed, output, wallMs, finishedAt, git, first }))).digest('hex');
 }
 
 /** The nearest directory at or above `from` holding a package.json, else `from` itself. */
@@ -184,7 +174,13 @@ export class ResultCache {
       return { status: 'corrupt', file, reason: 'missing fields' };
     }
     if (entry.id !== id) return { status: 'corrupt', file, reason: `entry is for run ${String(entry.id)}` };
-    if (entryChecksum(entry) !== entry.checksum) return { status: 'corrupt', file, reason: 'checksum mismatch' };
+    let sum: string;
+    try {
+      sum = entryChecksum(entry);
+    } catch (e) {
+      return { status: 'corrupt', file, reason: (e as Error).message }; // e.g. a lone surrogate: no entry of ours
+    }
+    if (sum !== entry.checksum) return { status: 'corrupt', file, reason: 'checksum mismatch' };
     return { status: 'hit', entry };
   }
 

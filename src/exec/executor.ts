@@ -4,13 +4,14 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { PlannedRun, ExperimentPlan } from '../plan/types.ts';
-import type { FailedRun, ResultRow, ResultTable } from '../results/types.ts';
+import { describeRun, type FailedRun, type ResultRow, type ResultTable } from '../results/types.ts';
 import type { Runner, RunOutput, RunSpec } from '../runners/schema.ts';
 import { loadRunner } from '../runners/registry.ts';
 import { gitInfo } from '../prereg/lock.ts';
 import os from 'node:os';
 import type { CacheEntry, ClaimInfo, EntryGit, ResultCache } from './cache.ts';
 import type { ExecProgress } from './progress.ts';
+import { batches, byPoint, maxGroupOf } from './shard.ts';
 
 export interface ExecOptions {
   /** Result cache; undefined runs everything and stores nothing. */
@@ -52,11 +53,6 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 function errorText(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);
-}
-
-function describeRun(r: PlannedRun, sweeps: string[]): string {
-  const at = sweeps.map((k) => `${k} = ${String(r.params[k])}`).join(', ');
-  return `run ${r.id.slice(0, 12)} (${at ? at + ', ' : ''}seed ${r.seed})`;
 }
 
 /** Check a runner output for one run: rows present, metrics numeric, every measured metric there. */
@@ -175,7 +171,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   const failedEarlier = (r: PlannedRun): boolean => {
     const err = opts.failedBefore?.get(r.id);
     if (err === undefined) return false;
-    failedById.set(r.id, `${describeRun(r, sweepNames)}: ${err}`);
+    failedById.set(r.id, err);
     counts.failed++;
     opts.onRun?.(r.id, 'failed', err);
     return true;
@@ -202,10 +198,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   const computeGroup = async (group: PlannedRun[]): Promise<void> => {
     const r0 = group[0]!;
     const rn = await getRunner();
-    // Open runners (command) get the .exp directory (for a relative `cwd`) and the measure list
-    // (to report a missing metric); both are added after hashing, so they do not change run ids.
-    const extra = exp.runner.open ? { __exp_dir: path.dirname(path.resolve(exp.file)), __measures: exp.measures.join(',') } : undefined;
-    const specs: RunSpec[] = group.map((r) => ({ id: r.id, params: extra ? { ...r.params, ...extra } : r.params, seed: r.seed }));
+    const specs: RunSpec[] = group.map((r) => ({ id: r.id, params: r.params, seed: r.seed }));
     const ids = group.map((r) => r.id);
     const refresh = cache ? setInterval(() => cache.refreshClaims(ids), Math.max(1000, cache.claimTtlMs / 3)) : undefined;
     refresh?.unref();
@@ -223,6 +216,10 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
             },
             signal: opts.signal,
             cacheDir: cache ? path.join(cache.dir, 'stages', exp.runner.name) : undefined,
+            // Where the experiment lives and what it measures travel beside the parameters, so
+            // they never enter run ids.
+            expDir: path.dirname(path.resolve(exp.file)),
+            measures: exp.measures,
           });
           if (!Array.isArray(outs) || outs.length !== specs.length) {
             throw new Error(`runner ${exp.runner.name} returned ${Array.isArray(outs) ? outs.length : 'no'} outputs for ${specs.length} runs`);
@@ -242,7 +239,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
           // Closed runners may leave a metric out on purpose (e.g. token_probe without geometry).
           const bad = validateOutput(out, exp.runner.open ? exp.measures : []);
           if (bad) {
-            failedById.set(r.id, `${describeRun(r, sweepNames)}: ${bad}`);
+            failedById.set(r.id, bad);
             counts.failed++;
             opts.onRun?.(r.id, 'failed', bad);
           } else {
@@ -266,7 +263,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
             } catch (e) {
               // This run is lost (its result cannot be kept), not the whole sweep.
               const why = `computed, but its cache entry cannot be written (${(e as NodeJS.ErrnoException).code ?? errorText(e)}): ${cache!.entryPath(r.id)}`;
-              failedById.set(r.id, `${describeRun(r, sweepNames)}: ${why}`);
+              failedById.set(r.id, why);
               counts.failed++;
               opts.onRun?.(r.id, 'failed', why);
               cache?.release(r.id);
@@ -281,7 +278,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
         return;
       }
       for (const r of group) {
-        failedById.set(r.id, `${describeRun(r, sweepNames)}: ${lastError}`);
+        failedById.set(r.id, lastError);
         counts.failed++;
         opts.onRun?.(r.id, 'failed', lastError);
         cache?.release(r.id);
@@ -296,13 +293,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   /** Claim what can be claimed, compute it point by point; return the runs others hold. */
   const work = async (runs: PlannedRun[]): Promise<PlannedRun[]> => {
     const held: PlannedRun[] = [];
-    const points = new Map<number, PlannedRun[]>();
-    for (const r of runs) {
-      const l = points.get(r.point);
-      if (l) l.push(r);
-      else points.set(r.point, [r]);
-    }
-    for (const group of points.values()) {
+    for (const group of byPoint(runs)) {
       if (opts.signal?.aborted) throw new Error('interrupted');
       const mine: PlannedRun[] = [];
       for (const r of group) {
@@ -322,9 +313,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
         } else mine.push(r);
       }
       if (mine.length === 0) continue;
-      const rn = await getRunner();
-      const max = Math.max(1, Math.floor(rn.maxGroup?.(mine[0]!.params) ?? mine.length));
-      for (let i = 0; i < mine.length; i += max) await computeGroup(mine.slice(i, i + max));
+      for (const batch of batches(mine, maxGroupOf(await getRunner()))) await computeGroup(batch);
     }
     return held;
   };

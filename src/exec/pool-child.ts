@@ -2,14 +2,10 @@
 // file as the parent did, computes its share, then helps with whatever nobody has started, plan by
 // plan; reports each settled run as an event line on stdout. Exits when done, on SIGINT/SIGTERM
 // (releasing its claims through the cache's exit hook) or when the parent goes away (stdin closes).
-import type { Value } from '../language/ast.ts';
-import type { Runner } from '../runners/schema.ts';
-import { loadRunner } from '../runners/registry.ts';
 import { ResultCache } from './cache.ts';
 import { executePlan } from './executor.ts';
 import { EVENT_PREFIX, FailureBook, type ChildConfig, type ChildEvent } from './pool.ts';
-import { planAll } from './run-file.ts';
-import { shardPlans } from './slurm.ts';
+import { openSession } from './session.ts';
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
@@ -32,14 +28,9 @@ const cfg = await new Promise<ChildConfig>((resolve) => {
 const send = (e: ChildEvent) => process.stdout.write(EVENT_PREFIX + JSON.stringify(e) + '\n');
 
 try {
-  const { plans } = planAll(cfg.file, { source: cfg.source, overrides: cfg.overrides, seeds: cfg.seeds });
-  const runners = new Map<string, Runner>();
-  for (const p of plans) if (!runners.has(p.experiment.runner.name)) runners.set(p.experiment.runner.name, await loadRunner(p.experiment.runner.name));
-  const maxGroup = (p: (typeof plans)[number]) => {
-    const r = runners.get(p.experiment.runner.name);
-    return r?.maxGroup ? (params: Readonly<Record<string, Value>>) => r.maxGroup!(params) : undefined;
-  };
-  const shares = shardPlans(plans, cfg.task, cfg.tasks, maxGroup);
+  const session = await openSession(cfg.file, { source: cfg.source, overrides: cfg.overrides, seeds: cfg.seeds });
+  const { plans } = session;
+  const shares = session.share(cfg.task, cfg.tasks);
   const book = new FailureBook(cfg.failDir);
   const cache = new ResultCache(cfg.cacheDir, { claimTtlMs: cfg.claimTtlMs, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
   for (const [k, plan] of plans.entries()) {
@@ -48,7 +39,7 @@ try {
       fresh: cfg.fresh,
       freshSince: cfg.freshSince,
       retries: cfg.retries,
-      runner: runners.get(plan.experiment.runner.name),
+      runner: session.runnerOf(plan),
       failedBefore: book,
       // Warnings about runs go to the parent once, from its own executor.
       warn: () => {},

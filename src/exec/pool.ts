@@ -1,6 +1,6 @@
 // Local parallelism (`sublab run --jobs N`, `SUBLAB_JOBS`): N processes share one file's runs
 // through the result cache. The parent spawns N − 1 children (pool-child.ts), each with its own
-// TensorFlow.js backend; every process first computes its deterministic share (shardPlans, as the
+// TensorFlow.js backend; every process first computes its deterministic share (shard.ts, as the
 // SLURM workers do), then walks the whole plan, claiming whatever nobody has started (so a fast
 // process takes over a slow one's leftovers) and waiting for runs another live process holds. The
 // cache's claims make every run computed once; a child that dies leaves claims with a dead pid,
@@ -13,12 +13,10 @@ import { fileURLToPath } from 'node:url';
 import type { Value } from '../language/ast.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
 import type { ResultTable } from '../results/types.ts';
-import { loadRunner } from '../runners/registry.ts';
-import type { Runner } from '../runners/schema.ts';
 import type { ResultCache } from './cache.ts';
 import { executePlan, type ExecOptions } from './executor.ts';
 import type { ExecProgress } from './progress.ts';
-import { shardPlans } from './slurm.ts';
+import type { Session } from './session.ts';
 
 /** Marks a child's event lines on stdout (TensorFlow.js may print its own lines there). */
 export const EVENT_PREFIX = '@@sublab-pool ';
@@ -69,7 +67,8 @@ export function resolveJobs(jobs?: number | 'auto', env: string | undefined = pr
 }
 
 export interface PoolOptions {
-  file: string;
+  /** The file as the parent planned it, runners loaded (children plan the same and check). */
+  session: Session;
   /** Source text the parent compiled (children compile the same text). */
   source?: string;
   overrides?: Record<string, Value>;
@@ -79,8 +78,6 @@ export interface PoolOptions {
   retries?: number;
   /** Processes in all, the parent included (≥ 2). */
   jobs: number;
-  /** The file's plans, as the parent planned them (children plan the same and check). */
-  plans: ExperimentPlan[];
   warn?: (msg: string) => void;
   signal?: AbortSignal;
   /** Every settled run of every process (tests count who computed what). */
@@ -136,23 +133,17 @@ function uniqueIds(plan: ExperimentPlan): string[] {
 export async function startPool(o: PoolOptions): Promise<Pool> {
   if (o.jobs < 2) throw new Error('a pool needs jobs >= 2');
   const warn = o.warn ?? ((m: string) => process.stderr.write(`sublab: warning: ${m}\n`));
+  const { plans } = o.session;
   const freshSince = new Date().toISOString();
   // What counts as "cached" is decided before any child starts, so runs computed by the pool are
   // never reported as cache hits whoever computed them.
-  const pre = o.plans.map((p) => new Set(o.fresh ? [] : uniqueIds(p).filter((id) => o.cache.has(id))));
-  const states = o.plans.map(() => new Map<string, 'done' | 'failed'>());
+  const pre = plans.map((p) => new Set(o.fresh ? [] : uniqueIds(p).filter((id) => o.cache.has(id))));
+  const states = plans.map(() => new Map<string, 'done' | 'failed'>());
   // Failures of any process, on disk: written before the failed run's claim is released, so no
   // other process claims and retries it.
   const book = new FailureBook(fs.mkdtempSync(path.join(os.tmpdir(), 'sublab-pool-')));
-  const listeners: ((() => void) | undefined)[] = o.plans.map(() => undefined);
-
-  const runners = new Map<string, Runner>();
-  for (const p of o.plans) if (!runners.has(p.experiment.runner.name)) runners.set(p.experiment.runner.name, await loadRunner(p.experiment.runner.name));
-  const maxGroup = (p: ExperimentPlan) => {
-    const r = runners.get(p.experiment.runner.name);
-    return r?.maxGroup ? (params: Readonly<Record<string, Value>>) => r.maxGroup!(params) : undefined;
-  };
-  const myShare = shardPlans(o.plans, 0, o.jobs, maxGroup);
+  const listeners: ((() => void) | undefined)[] = plans.map(() => undefined);
+  const myShare = o.session.share(0, o.jobs);
 
   const record = (e: ChildEvent, pid: number) => {
     o.onEvent?.({ ...e, pid });
@@ -220,7 +211,7 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
       });
     });
     const cfg: ChildConfig = {
-      file: path.resolve(o.file),
+      file: path.resolve(o.session.file),
       source: o.source,
       overrides: o.overrides,
       seeds: o.seeds,
@@ -253,7 +244,7 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
   o.signal?.addEventListener('abort', onAbort);
 
   const execute = async (k: number, opts: ExecOptions): Promise<ResultTable> => {
-    const plan = o.plans[k]!;
+    const plan = plans[k]!;
     const ids = uniqueIds(plan);
     const before = pre[k]!;
     const st = states[k]!;
@@ -289,7 +280,7 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
       cache: o.cache,
       fresh: o.fresh,
       freshSince,
-      runner: runners.get(plan.experiment.runner.name),
+      runner: o.session.runnerOf(plan),
       failedBefore: book,
       // Waiting on our own children's claims is the point of the pool, not worth a notice.
       ownPids: new Set(children.map((c) => c.worker.pid)),

@@ -1,11 +1,9 @@
-// One .exp file from source to verdicts: compile → plan → execute → judge. The CLI, the Vitest
-// plugin and the report command all go through here, so they cannot disagree.
+// One .exp file from source to verdicts: compile → plan (session.ts) → execute → judge. The CLI,
+// the Vitest plugin and the report command all go through here, so they cannot disagree.
 import { performance } from 'node:perf_hooks';
 import type { Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
-import { hasErrors } from '../language/diagnostics.ts';
-import { compileFile, formatDiagnostics, type CompileResult } from '../language/compile.ts';
-import { planExperiment } from '../plan/plan.ts';
+import type { CompileResult } from '../language/compile.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
 import type { ResultTable } from '../results/types.ts';
 import { judgeExperiment } from '../verdict/judge.ts';
@@ -16,6 +14,7 @@ import { recordSeen } from '../prereg/seen.ts';
 import { executePlan } from './executor.ts';
 import { resolveJobs, startPool, type Pool } from './pool.ts';
 import type { ExecProgress } from './progress.ts';
+import { planFile, sessionOf } from './session.ts';
 
 export interface ExperimentResult {
   experiment: CheckedExperiment;
@@ -51,46 +50,9 @@ export interface RunFileOptions {
   jobs?: number;
 }
 
-/** The file does not compile; carries the diagnostics. */
-export class LanguageError extends Error {
-  constructor(readonly compile: CompileResult) {
-    super(formatDiagnostics(compile));
-    this.name = 'LanguageError';
-  }
-}
-
-/** A bad `--set` override or seed count for one experiment (a usage error, not a crash). */
-export class PlanError extends Error {
-  constructor(
-    message: string,
-    readonly experiment: string,
-  ) {
-    super(message);
-    this.name = 'PlanError';
-  }
-}
-
-/** Compile and plan every experiment of a file (shared with the parallel pool's children). */
-export function planAll(
-  file: string,
-  opts: Pick<RunFileOptions, 'source' | 'overrides' | 'seeds'> = {},
-): { compile: CompileResult; plans: ExperimentPlan[] } {
-  const compile = compileFile(file, opts.source !== undefined ? { source: opts.source } : undefined);
-  if (hasErrors(compile.diagnostics)) throw new LanguageError(compile);
-  const plans: ExperimentPlan[] = [];
-  // Plan every experiment first so a bad override fails before any training starts.
-  for (const exp of compile.experiments) {
-    try {
-      plans.push(planExperiment(exp, { overrides: opts.overrides, seeds: opts.seeds }));
-    } catch (e) {
-      throw new PlanError(`${file}: experiment "${exp.name}": ${(e as Error).message}`, exp.name);
-    }
-  }
-  return { compile, plans };
-}
-
 export async function runFile(file: string, opts: RunFileOptions = {}): Promise<{ compile: CompileResult; experiments: ExperimentResult[] }> {
-  const { compile, plans } = planAll(file, opts);
+  // Throws LanguageError or PlanError before anything runs.
+  const { compile, plans } = planFile(file, opts);
   const cache = opts.cache === false ? undefined : new ResultCache(resolveCacheDir(opts.cacheDir, file), { warn: opts.warn });
   const jobs = resolveJobs(opts.jobs);
   const experiments: ExperimentResult[] = [];
@@ -100,7 +62,7 @@ export async function runFile(file: string, opts: RunFileOptions = {}): Promise<
     // Children only pay off when something is left to compute.
     if (jobs > 1 && cache && plans.some((p) => p.runs.some((r) => opts.fresh || !cache.has(r.id)))) {
       pool = await startPool({
-        file,
+        session: await sessionOf(file, compile, plans),
         source: opts.source,
         overrides: opts.overrides,
         seeds: opts.seeds,
@@ -108,7 +70,6 @@ export async function runFile(file: string, opts: RunFileOptions = {}): Promise<
         fresh: opts.fresh,
         retries: opts.retries,
         jobs,
-        plans,
         warn: opts.warn,
         signal: opts.signal,
       });

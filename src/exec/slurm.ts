@@ -1,72 +1,10 @@
-// SLURM job arrays: split a plan into deterministic shares (one per array task), write the sbatch
-// script that runs `sublab worker` for each share, and submit it. Every task fills the same
+// SLURM job arrays: write the sbatch script whose array tasks each run `sublab worker` on one
+// deterministic share of the plan (shard.ts), and submit it. Every task fills the same
 // (shared-filesystem) result cache, so `sublab run` afterwards finds everything cached.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Value } from '../language/ast.ts';
-import type { ExperimentPlan, PlannedRun } from '../plan/types.ts';
-
-export type MaxGroup = (params: Readonly<Record<string, Value>>) => number;
-
-/** One unit of work: runs of one sweep point that the runner would batch together. */
-export interface WorkUnit {
-  plan: number;
-  runs: PlannedRun[];
-}
-
-/**
- * The plans' runs cut into work units, in a fixed order: per plan, unique run ids sorted by
- * (point, seed, id), grouped by sweep point, each group chunked to at most the runner's batch size
- * (`maxGroup`) and at most ceil(total / tasks), so small plans still spread over all tasks.
- */
-export function workUnits(plans: readonly ExperimentPlan[], tasks: number, maxGroup: (plan: ExperimentPlan) => MaxGroup | undefined): WorkUnit[] {
-  const uniques = plans.map((p) => {
-    const seen = new Set<string>();
-    return p.runs
-      .filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)))
-      .sort((a, b) => a.point - b.point || a.seed - b.seed || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  });
-  const total = uniques.reduce((s, u) => s + u.length, 0);
-  const spread = Math.max(1, Math.ceil(total / Math.max(1, tasks)));
-  const units: WorkUnit[] = [];
-  uniques.forEach((runs, pi) => {
-    const mg = maxGroup(plans[pi]!);
-    const byPoint = new Map<number, PlannedRun[]>();
-    for (const r of runs) {
-      const l = byPoint.get(r.point);
-      if (l) l.push(r);
-      else byPoint.set(r.point, [r]);
-    }
-    for (const group of byPoint.values()) {
-      const batch = Math.max(1, Math.floor(mg?.(group[0]!.params) ?? group.length));
-      const size = Math.min(batch, spread);
-      for (let i = 0; i < group.length; i += size) units.push({ plan: pi, runs: group.slice(i, i + size) });
-    }
-  });
-  return units;
-}
-
-/**
- * Task `task` of `tasks`: work unit k goes to task k % tasks. Returns one reduced plan per input
- * plan (same experiment and points, only this task's runs, including every planned run that shares
- * a chosen id so the executor maps rows as usual).
- */
-export function shardPlans(
-  plans: readonly ExperimentPlan[],
-  task: number,
-  tasks: number,
-  maxGroup: (plan: ExperimentPlan) => MaxGroup | undefined = () => undefined,
-): ExperimentPlan[] {
-  if (!Number.isInteger(tasks) || tasks < 1) throw new Error(`tasks must be a whole number >= 1, got ${tasks}`);
-  if (!Number.isInteger(task) || task < 0 || task >= tasks) throw new Error(`task must be a whole number in 0..${tasks - 1}, got ${task}`);
-  const mine = plans.map(() => new Set<string>());
-  workUnits(plans, tasks, maxGroup).forEach((u, k) => {
-    if (k % tasks === task) for (const r of u.runs) mine[u.plan]!.add(r.id);
-  });
-  return plans.map((p, i) => ({ ...p, runs: p.runs.filter((r) => mine[i]!.has(r.id)) }));
-}
 
 /** POSIX single-quoting: safe for any string (spaces, $, quotes, backticks, newlines). */
 export function shellQuote(s: string): string {

@@ -1,6 +1,5 @@
-// Per-sweep-point summary of a result table: mean ± 95% CI half-width (t-based) and n per metric.
-// Shared by `sublab run`'s table and anything else that wants the same numbers.
-import { mean, sampleStandardDeviation } from 'simple-statistics';
+// Mean ± 95% CI half-width (t-based) and n of a column, the one summary every table and chart
+// prints: `sublab run`'s table (per sweep point), the report's sweep table and its charts.
 import type { Prediction } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import type { ExperimentPlan, SweepPoint } from '../plan/types.ts';
@@ -19,13 +18,17 @@ export interface PointSummary {
   metrics: Record<string, MetricSummary>;
 }
 
+/** Of the finite values (NaN and ±Infinity are unusable rows, counted elsewhere). */
 export function summarize(values: readonly number[]): MetricSummary {
   const xs = values.filter((v) => Number.isFinite(v));
-  if (xs.length === 0) return { n: 0, mean: NaN, half: null };
-  const m = mean(xs);
-  if (xs.length < 2) return { n: xs.length, mean: m, half: null };
-  const sd = sampleStandardDeviation(xs);
-  return { n: xs.length, mean: m, half: studentTQuantile(0.975, xs.length - 1) * (sd / Math.sqrt(xs.length)) };
+  const n = xs.length;
+  if (n === 0) return { n: 0, mean: NaN, half: null };
+  // Plain sums (not simple-statistics' compensated ones): the committed reports' chart coordinates
+  // were computed so, to the last bit.
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { n, mean, half: null };
+  const v = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+  return { n, mean, half: studentTQuantile(0.975, n - 1) * Math.sqrt(v / n) };
 }
 
 export function summarizeTable(plan: ExperimentPlan, table: ResultTable, metrics: readonly string[] = plan.experiment.measures): PointSummary[] {

@@ -188,6 +188,8 @@ export interface Prediction extends Node {
   kind: 'predict';
   /** The prediction's source text from `predict` through its last clause, whitespace collapsed. */
   text: string;
+  /** `text` up to its `because` clause: the claim alone, for test names and tables. */
+  claim: string;
   form: PredictionForm;
   /** `where A = 1 and B <= 2` (conjunction); empty when absent. */
   where: Condition[];

@@ -233,13 +233,17 @@ function prediction(ctx: BuildContext, n: C.PredictStmtCstNode): A.Prediction | 
   }
   const becauseTok = first(n.children.StringLit);
   const because = becauseTok ? stringLit(ctx, becauseTok) : undefined;
-  // The statement ends at the last real token it holds (recovery may have dropped a tail).
-  let endLoc: A.Loc = f.loc;
-  for (const l of [...where.map((w) => w.loc), ...forEach.map((i) => i.loc), ...(because ? [because.loc] : [])]) {
-    if (l.endOffset > endLoc.endOffset) endLoc = l;
+  // The statement ends at the last real token it holds (recovery may have dropped a tail); the
+  // claim ends before `because`, which the grammar puts last.
+  let claimEnd: A.Loc = f.loc;
+  for (const l of [...where.map((w) => w.loc), ...forEach.map((i) => i.loc)]) {
+    if (l.endOffset > claimEnd.endOffset) claimEnd = l;
   }
+  const endLoc = because && because.loc.endOffset > claimEnd.endOffset ? because.loc : claimEnd;
   const loc = locOf(ctx, kw, tokenEnd(endLoc));
-  return { kind: 'predict', text: predictionText(ctx, kw.startOffset, endLoc.endOffset), form: f, where, forEach, because, loc };
+  const text = predictionText(ctx, kw.startOffset, endLoc.endOffset);
+  const claim = because ? predictionText(ctx, kw.startOffset, claimEnd.endOffset) : text;
+  return { kind: 'predict', text, claim, form: f, where, forEach, because, loc };
 }
 
 const corrections: readonly A.CorrectionMethod[] = ['holm', 'bonferroni', 'none'];

@@ -6,6 +6,7 @@ import { diagnosticAt, type Diagnostic } from './diagnostics.ts';
 import { suggest } from './suggest.ts';
 import { getSchema, runnerNames } from '../runners/registry.ts';
 import type { ParamSpec, RunnerSchema } from '../runners/schema.ts';
+import { missingRequired, paramProblem } from '../runners/define.ts';
 
 /** An experiment's setup with everything inherited through `extends` merged in. */
 export interface Setup {
@@ -42,10 +43,6 @@ export function showValue(v: A.Value): string {
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
-const typeWords: Record<ParamSpec['type'], string> = {
-  number: 'a number', integer: 'an integer', string: 'a string', enum: 'one of', boolean: 'true or false',
-};
-
 function kindWord(s: A.Literal): string {
   switch (s.kind) {
     case 'number': return `the number ${s.text}`;
@@ -56,33 +53,11 @@ function kindWord(s: A.Literal): string {
   }
 }
 
-/** Type and range check of one value against a parameter spec; returns an error message or undefined. */
+/** Type and range check of one literal against a parameter spec; returns an error message or undefined. */
 export function valueError(spec: ParamSpec, lit: A.Literal): string | undefined {
   if (lit.kind === 'list') return `"${spec.name}" takes a single value, not a list (to vary it, write "sweep ${spec.name} in [...]")`;
-  switch (spec.type) {
-    case 'integer':
-    case 'number': {
-      if (lit.kind !== 'number' || !Number.isFinite(lit.value)) return `"${spec.name}" expects ${typeWords[spec.type]} but got ${kindWord(lit)}`;
-      if (spec.type === 'integer' && !Number.isInteger(lit.value)) return `"${spec.name}" expects an integer but got ${lit.text}`;
-      if (spec.min !== undefined && lit.value < spec.min) return `"${spec.name}" must be >= ${spec.min} but is ${lit.text}`;
-      if (spec.max !== undefined && lit.value > spec.max) return `"${spec.name}" must be <= ${spec.max} but is ${lit.text}`;
-      return undefined;
-    }
-    case 'string':
-      if (lit.kind !== 'string' && lit.kind !== 'symbol') return `"${spec.name}" expects a string but got ${kindWord(lit)}`;
-      return undefined;
-    case 'enum': {
-      const allowed = spec.values ?? [];
-      if ((lit.kind !== 'string' && lit.kind !== 'symbol') || !allowed.includes(lit.value)) {
-        const got = lit.kind === 'string' || lit.kind === 'symbol' ? `"${lit.value}"${suggest(lit.value, allowed)}` : kindWord(lit);
-        return `"${spec.name}" must be one of ${allowed.join(', ')} but got ${got}`;
-      }
-      return undefined;
-    }
-    case 'boolean':
-      if (lit.kind !== 'bool') return `"${spec.name}" expects true or false but got ${kindWord(lit)}`;
-      return undefined;
-  }
+  // The declaration's own validator, told how the value was written (`1e-3`, a name or a string).
+  return paramProblem(spec, lit.value, { what: kindWord(lit), text: lit.kind === 'number' ? lit.text : String(lit.value) });
 }
 
 function sameValue(a: A.Value, b: A.Value): boolean {
@@ -165,9 +140,7 @@ export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagn
   }
   for (const n of extra) if (!(n in params)) params[n] = '';
 
-  if (schema.open && specs.has('command') && params.command === '') {
-    err(setup.runner.loc, `runner ${schema.name} needs the program to run: add e.g. set command = "python3 train.py"`, 'missing-command');
-  }
+  for (const m of missingRequired(schema, params)) err(setup.runner.loc, m, 'missing-parameter');
 
   // Seeds, alpha, correction.
   let seeds = DEFAULT_SEEDS;

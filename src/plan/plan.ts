@@ -3,23 +3,12 @@
 import { createHash } from 'node:crypto';
 import type { Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
-import type { ParamSpec, RunnerSchema } from '../runners/schema.ts';
+import type { RunnerSchema } from '../runners/schema.ts';
+import { paramProblem } from '../runners/define.ts';
 import type { ExperimentPlan, PlannedRun, SweepPoint } from './types.ts';
 import { runCountProblem, seedProblem } from './limits.ts';
 import { commandFiles } from './files.ts';
-
-/** JSON with object keys sorted at every level, so equal content always gives equal text. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const entries = Object.keys(v as object)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  if (typeof v === 'number' && Object.is(v, -0)) return '0';
-  return JSON.stringify(v);
-}
+import { canonicalJson } from '../util/canonical-json.ts';
 
 /**
  * `files`: sha256 of the files the run depends on (the command runner's program and inputs), by
@@ -34,24 +23,6 @@ export function runId(runner: RunnerSchema, params: Record<string, Value>, seed:
   }
   const text = canonicalJson(files ? { runner: runner.name, version: runner.version, params: relevant, seed, files } : { runner: runner.name, version: runner.version, params: relevant, seed });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
-}
-
-function typeOk(spec: ParamSpec, v: Value): string | undefined {
-  switch (spec.type) {
-    case 'number':
-    case 'integer':
-      if (typeof v !== 'number' || !Number.isFinite(v)) return `expects ${spec.type === 'integer' ? 'an integer' : 'a number'}`;
-      if (spec.type === 'integer' && !Number.isInteger(v)) return 'expects an integer';
-      if (spec.min !== undefined && v < spec.min) return `must be >= ${spec.min}`;
-      if (spec.max !== undefined && v > spec.max) return `must be <= ${spec.max}`;
-      return undefined;
-    case 'string':
-      return typeof v === 'string' ? undefined : 'expects a string';
-    case 'enum':
-      return typeof v === 'string' && (spec.values ?? []).includes(v) ? undefined : `must be one of ${(spec.values ?? []).join(', ')}`;
-    case 'boolean':
-      return typeof v === 'boolean' ? undefined : 'expects true or false';
-  }
 }
 
 /** A value written like an .exp literal: number, true/false, else string (quotes optional). */
@@ -86,8 +57,8 @@ function validateOverrides(exp: CheckedExperiment, overrides: Record<string, Val
       if (runner.open) continue;
       throw new Error(`unknown parameter "${name}" for runner ${runner.name} (known: ${runner.params.map((p) => p.name).join(', ')})`);
     }
-    const problem = typeOk(spec, v);
-    if (problem) throw new Error(`--set ${name}=${String(v)}: "${name}" ${problem}`);
+    const problem = paramProblem(spec, v);
+    if (problem) throw new Error(`--set ${name}=${String(v)}: ${problem}`);
   }
 }
 

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, lstatSync, readFileSync } from 'node:fs';
 import { lockGit } from './git.ts';
 import path from 'node:path';
-import { canonicalJson, sha256 } from './normalise.ts';
+import { sha256 } from './normalise.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 
 export const LOCK_NAME = 'sublab.lock';
 /** `prev` of the first entry. */

@@ -4,23 +4,10 @@
 import { createHash } from 'node:crypto';
 import type { Condition, Operand, Prediction, PredictionForm, Scalar, Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-/** JSON with object keys sorted at every level: equal values give equal text. */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') {
-    if (typeof v === 'number' && !Number.isFinite(v)) return JSON.stringify(String(v));
-    return JSON.stringify(v) ?? 'null';
-  }
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  const obj = v as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
 /** Shortest round-trip spelling of the value: `1e-3`, `0.001` and `1.0e-3` all print `0.001`. */

@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import type { Value } from '../language/ast.ts';
 import type { ResultRow } from '../results/types.ts';
-import { studentTQuantile } from '../verdict/distributions.ts';
+import { summarize } from '../exec/summary.ts';
 import { formatNumber } from './format.ts';
 
 const require = createRequire(import.meta.url);
@@ -37,24 +37,6 @@ export interface ChartData {
 
 export const MAX_SERIES = 6;
 
-export interface Summary {
-  mean: number;
-  /** 95% CI half-width (t-based); null when n < 2. */
-  half: number | null;
-  n: number;
-}
-
-/** Mean and t-based 95% CI half-width of the finite values. */
-export function summarise(values: readonly number[]): Summary {
-  const xs = values.filter((v) => Number.isFinite(v));
-  const n = xs.length;
-  if (n === 0) return { mean: NaN, half: null, n: 0 };
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  if (n < 2) return { mean, half: null, n };
-  const v = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
-  return { mean, half: studentTQuantile(0.975, n - 1) * Math.sqrt(v / n), n };
-}
-
 /** A parameter value exactly (sweep values must not be rounded: 0.125 and 0.12 differ). */
 export function formatValue(v: Value): string {
   return typeof v === 'number' ? String(v) : String(v);
@@ -73,7 +55,7 @@ export function chartData(
       const points: ChartPoint[] = [];
       for (const value of axis.values) {
         const at = rows.filter((r) => r.params[axis.name] === value).map((r) => r.metrics[metric]).filter((m): m is number => m !== undefined);
-        const s = summarise(at);
+        const s = summarize(at);
         if (s.n === 0) continue;
         points.push({ x: formatValue(value), mean: s.mean, lo: s.mean - (s.half ?? 0), hi: s.mean + (s.half ?? 0), n: s.n });
       }
@@ -90,7 +72,7 @@ export function chartData(
               .filter((r) => r.params[axis.name] === value && Object.entries(combo).every(([k, v]) => r.params[k] === v))
               .map((r) => r.metrics[metric])
               .filter((m): m is number => m !== undefined);
-            const s = summarise(at);
+            const s = summarize(at);
             if (s.n) pts.push({ x: formatValue(value), mean: s.mean, lo: s.mean - (s.half ?? 0), hi: s.mean + (s.half ?? 0), n: s.n });
           }
           return { name, points: pts };

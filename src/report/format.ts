@@ -18,6 +18,21 @@ export function formatMeanCi(mean: number, half: number | null): string {
   return `${mean.toFixed(decimals)} ± ${half.toFixed(decimals)}`;
 }
 
+/**
+ * A duration for reports and write-ups: "251 ms", "3.87 s" (3 significant digits under 10 s, where
+ * a run's time is told apart), then whole units: "45 s", "32 min 23 s", "2 h 5 min"; "—" when unknown.
+ */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (Math.round(ms) < 1000) return `${Math.round(ms)} ms`;
+  if (Number(formatNumber(ms / 1000)) < 10) return `${formatNumber(ms / 1000)} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
 /** `[lo, hi]` with formatNumber. */
 export function formatCi(ci: readonly [number, number] | null | undefined): string {
   if (!ci) return '—';

@@ -2,15 +2,15 @@
 // registration statuses and provenance; templates only lay it out (and tests can hand-make one).
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import type { Prediction } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import type { ResultTable } from '../results/types.ts';
 import type { Verdict } from '../verdict/types.ts';
 import type { GitInfo } from '../prereg/lock.ts';
 import type { PredictionStatus } from '../prereg/status.ts';
-import { asciiChart, chartData, formatValue, summarise, svgChart } from './charts.ts';
-import { formatDf } from '../verdict/format.ts';
-import { formatCi, formatMeanCi, formatNumber, formatP } from './format.ts';
+import { asciiChart, chartData, formatValue, svgChart } from './charts.ts';
+import { summarize } from '../exec/summary.ts';
+import { claimLabel, formatDf } from '../verdict/format.ts';
+import { formatCi, formatDuration, formatMeanCi, formatNumber, formatP } from './format.ts';
 
 export interface ReportModel {
   sublabVersion: string;
@@ -26,7 +26,7 @@ export interface SetupItem {
 
 export interface PredictionRow {
   line: number;
-  /** Prediction as written (plus " [animal = owls]" for a for-each group). */
+  /** The claim, without its `because` (in `because`), plus " [animal = owls]" for a for-each group. */
   text: string;
   because: string;
   status: string;
@@ -223,24 +223,6 @@ export function commonProvenance(
   };
 }
 
-function duration(ms: number): string {
-  if (!Number.isFinite(ms)) return '—';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${formatNumber(ms / 1000)} s`;
-  const m = Math.floor(ms / 60_000);
-  return `${m} min ${Math.round((ms - m * 60_000) / 1000)} s`;
-}
-
-/** The prediction without its `because` clause (shown in its own column). */
-export function withoutBecause(p: Prediction, text: string): string {
-  if (!p.because) return text;
-  const i = text.indexOf(' because "');
-  if (i < 0) return text;
-  // A for-each verdict appends " [group]" after the source text; keep it.
-  const suffix = text.startsWith(p.text) ? text.slice(p.text.length) : '';
-  return text.slice(0, i) + suffix;
-}
-
 /** After the effect and its CI: the CI's level when not 95% (flat's 1 − alpha), and the standardised effect. */
 function effectNote(v: Verdict): string {
   const level = v.effect?.level;
@@ -262,11 +244,11 @@ function predictionRows(e: CheckedExperiment, verdicts: readonly Verdict[], stat
       amendReason: st?.amendReason ?? '',
     };
     const exploratory = st ? st.exploratory : true;
-    const vs = verdicts.filter((v) => v.prediction === p || (v.prediction.loc.offset === p.loc.offset && v.line === p.loc.line));
+    const vs = verdicts.filter((v) => v.predictionIndex === i);
     if (vs.length === 0) {
       out.push({
         exploratory,
-        row: { ...base, text: withoutBecause(p, p.text), test: '—', statistic: '—', effect: '—', p: '—', pAdjusted: '—', n: '0', outcome: 'not judged', mark: '—', symbol: '—', reason: 'no verdict (no results)', extra: '' },
+        row: { ...base, text: claimLabel(p), test: '—', statistic: '—', effect: '—', p: '—', pAdjusted: '—', n: '0', outcome: 'not judged', mark: '—', symbol: '—', reason: 'no verdict (no results)', extra: '' },
       });
     }
     for (const v of vs) {
@@ -274,7 +256,7 @@ function predictionRows(e: CheckedExperiment, verdicts: readonly Verdict[], stat
         exploratory,
         row: {
           ...base,
-          text: withoutBecause(p, v.text),
+          text: claimLabel(p, v.group),
           test: v.test,
           statistic: v.statistic ? `${v.statistic.name}${v.statistic.df !== undefined ? `(${formatDf(v.statistic.df)})` : ''} = ${formatNumber(v.statistic.value)}` : '—',
           effect: v.effect ? `${v.effect.name} = ${formatNumber(v.effect.value)} ${formatCi(v.effect.ci)}${effectNote(v)}` : '—',
@@ -316,7 +298,7 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
       values: axes.map((a) => formatValue(rs[0]!.params[a]!)),
       n: rs.length,
       cells: metrics.map((m) => {
-        const s = summarise(rs.map((x) => x.metrics[m]).filter((v): v is number => v !== undefined));
+        const s = summarize(rs.map((x) => x.metrics[m] ?? NaN));
         return s.n === 0 ? '—' : formatMeanCi(s.mean, s.half);
       }),
     }));
@@ -355,8 +337,8 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
       ...commonProvenance(opts, rows),
       runs: computed.size,
       cacheHits: r.cacheHits,
-      wallTime: duration(r.wallMs),
-      meanRunTime: runTimes.length ? duration(runTimes.reduce((a, b) => a + b, 0) / runTimes.length) : '—',
+      wallTime: formatDuration(r.wallMs),
+      meanRunTime: runTimes.length ? formatDuration(runTimes.reduce((a, b) => a + b, 0) / runTimes.length) : '—',
       date: opts.date,
     },
   };
@@ -387,8 +369,8 @@ function groupFailures(failed: ResultTable['failed'], swept: ReadonlySet<string>
       .map(([k, v]) => `${k} = ${formatValue(v)}`)
       .concat(`seed ${f.seed}`)
       .join(', ');
-    // The executor prefixes each message with the run it came from; the list already says that.
-    const error = f.error.replace(/^run [0-9a-f]+ \([^)]*\): /, '').replace(/^command run [0-9a-f]+ \(seed \d+\): /, '');
+    // The list already names the runs; the command runner's own messages name theirs too.
+    const error = f.error.replace(/^command run [0-9a-f]+ \(seed \d+\): /, '');
     groups.set(error, [...(groups.get(error) ?? []), where]);
   }
   return [...groups.entries()].map(([error, runs]) => ({ params: runs.join('; '), error }));

@@ -8,6 +8,7 @@ import type { CheckedExperiment } from '../language/checked.ts';
 import { displayedMetrics } from '../exec/summary.ts';
 import { formatValue } from './charts.ts';
 import { buildExperimentReport, commonProvenance, slugify, type BuildOptions, type ExperimentReport, type PredictionRow, type ReportInput } from './model.ts';
+import { formatDuration } from './format.ts';
 
 /** One prediction in the summary table. */
 export interface SummaryRow extends PredictionRow {
@@ -106,15 +107,6 @@ export function setupLine(e: CheckedExperiment): string[] {
   return parts;
 }
 
-function duration(ms: number): string {
-  if (!Number.isFinite(ms) || ms <= 0) return '—';
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${s % 60} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
 /**
  * Experiments in reading order: the ones others extend first (nearest the root of the chain),
  * then by file name.
@@ -175,7 +167,7 @@ export async function buildWriteupModel(
       ...commonProvenance(opts, rows),
       runs: computeMs.size,
       planned: inputs.reduce((a, r) => a + r.planned, 0),
-      computeTime: duration([...computeMs.values()].reduce((a, b) => a + b, 0)),
+      computeTime: computeMs.size ? formatDuration([...computeMs.values()].reduce((a, b) => a + b, 0)) : '—',
       firstResult: times[0] ?? '—',
       lastResult: times[times.length - 1] ?? '—',
       date: opts.date,

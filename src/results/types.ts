@@ -24,7 +24,22 @@ export interface FailedRun {
   point: number;
   seed: number;
   params: Record<string, Value>;
+  /** What the runner (or the executor's check of its output) said, as is: `failureText` names the run. */
   error: string;
+}
+
+/** A run as messages name it: short id, the swept parameters' values, the seed. */
+export function describeRun(run: { id: string; params: Record<string, Value>; seed: number }, sweeps: readonly string[]): string {
+  const at = sweeps.map((k) => `${k} = ${String(run.params[k])}`).join(', ');
+  return `run ${run.id.slice(0, 12)} (${at ? at + ', ' : ''}seed ${run.seed})`;
+}
+
+/**
+ * A failed run's error with the run it came from, for the edges that list failures one per line
+ * (`sublab run`, `sublab worker`, Vitest, a verdict's reason); reports group by the raw error.
+ */
+export function failureText(f: FailedRun, sweeps: readonly string[]): string {
+  return `${describeRun({ id: f.runId, params: f.params, seed: f.seed }, sweeps)}: ${f.error}`;
 }
 
 export interface ResultTable {

@@ -1,5 +1,5 @@
-// A runner declares its parameters and metrics once, here; the checker, the CLI help and the
-// generated language reference all read this declaration.
+// The shapes a runner is declared with (define.ts builds them: defineRunner) and the interface
+// the executor calls. The checker, the CLI help and the generated reference read the declaration.
 import type { Value } from '../language/ast.ts';
 
 export type ParamType = 'number' | 'integer' | 'string' | 'enum' | 'boolean';
@@ -19,6 +19,11 @@ export interface ParamSpec {
    * a result are left out of run hashes.
    */
   executionOnly?: boolean;
+  /**
+   * The experiment must set it: its default is a placeholder (the command runner's program).
+   * `sublab check` says what it is for and gives the example.
+   */
+  required?: { needs: string; example: Value };
 }
 
 export interface MetricSpec {
@@ -86,8 +91,16 @@ export interface RunContext {
   signal?: AbortSignal;
   /** Directory for runner-level caches (e.g. trained teachers), inside the result cache. */
   cacheDir?: string;
+  /**
+   * The experiment's folder (the .exp file's directory): what relative paths in parameters are
+   * relative to. Not part of run ids. Absent (direct calls): the process's working directory.
+   */
+  expDir?: string;
+  /** The experiment's `measure` names (every metric when it has none and the runner is closed). */
+  measures?: readonly string[];
 }
 
+/** What the executor loads; a declared runner gets one from `defineRunner(...).implement(...)`. */
 export interface Runner {
   schema: RunnerSchema;
   /**

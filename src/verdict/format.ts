@@ -1,5 +1,5 @@
 // One way of writing numbers and verdicts, shared by the CLI, the Vitest plugin and reports.
-import type { CorrectionMethod } from '../language/ast.ts';
+import type { CorrectionMethod, Prediction, Value } from '../language/ast.ts';
 import type { Verdict } from './types.ts';
 
 function trimMantissa(s: string): string {
@@ -124,4 +124,18 @@ export function describeVerdict(v: Verdict): string {
   const nNote = [per, seeds].filter(Boolean).join('; ');
   parts.push(`n = ${v.n}${nNote ? ` (${nNote})` : ''}`);
   return `${v.outcome}: ${parts.join(', ')}${extra.length ? ` · ${extra.join(' · ')}` : ''}`;
+}
+
+/** " [animal = owls, lr = 0.1]" for a `for each` group's values; '' without a group. */
+export function groupSuffix(group: Readonly<Record<string, Value>>): string {
+  const kv = Object.entries(group);
+  return kv.length ? ` [${kv.map(([k, x]) => `${k} = ${String(x)}`).join(', ')}]` : '';
+}
+
+/**
+ * A verdict's label in test names and tables: the prediction's claim (its `because` rationale is
+ * shown apart) and its `for each` group. `Verdict.text` is the same with the rationale.
+ */
+export function claimLabel(p: Pick<Prediction, 'claim'>, group: Readonly<Record<string, Value>> = {}): string {
+  return p.claim + groupSuffix(group);
 }

@@ -5,9 +5,9 @@
 // false verdicts at or below alpha, are in docs/verdicts.md.
 import type { Prediction, Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
-import { column, type FailedRun, type ResultRow, type ResultTable } from '../results/types.ts';
+import { column, failureText, type FailedRun, type ResultRow, type ResultTable } from '../results/types.ts';
 import type { Outcome, Verdict } from './types.ts';
-import { formatPClause, correctionName } from './format.ts';
+import { formatPClause, correctionName, groupSuffix } from './format.ts';
 import { conditionText, formatValue, groupBy, rowMatches, valueMatches } from './rows.ts';
 import { adjustP } from './stats.ts';
 import { accountRows, at, rowsNote, untestable, usability, type Ctx, type Decision, type Tested } from './common.ts';
@@ -45,7 +45,7 @@ function safeDecide0(pred: Prediction, rows: readonly ResultRow[], ctx: Ctx, tab
   if (rows.length === 0) {
     let why: string;
     if (table.rows.length === 0) {
-      why = `the result table has no rows${table.failed.length ? ` (${table.failed.length} run${table.failed.length === 1 ? '' : 's'} failed: ${table.failed[0]!.error})` : ''}`;
+      why = `the result table has no rows${table.failed.length ? ` (${table.failed.length} run${table.failed.length === 1 ? '' : 's'} failed: ${failureText(table.failed[0]!, ctx.exp.sweeps.map((x) => x.name))})` : ''}`;
     } else {
       const absent = pred.where.filter((c) => !table.rows.some((r) => column(r, c.param.name) !== undefined));
       why = `no rows match${at(ctx.scope)}${absent.length ? ` (no column named ${absent.map((c) => `'${c.param.name}'`).join(', ')})` : ''}`;
@@ -64,6 +64,8 @@ function safeDecide0(pred: Prediction, rows: readonly ResultRow[], ctx: Ctx, tab
 
 interface Item {
   pred: Prediction;
+  /** Position of `pred` in exp.predictions. */
+  index: number;
   text: string;
   group: Record<string, Value>;
   decision: Decision;
@@ -78,11 +80,11 @@ interface Item {
 export function judgeExperiment(exp: CheckedExperiment, table: ResultTable): Verdict[] {
   const seeded = exp.runner.seeded !== false;
   const items: Item[] = [];
-  for (const pred of exp.predictions) {
+  for (const [index, pred] of exp.predictions.entries()) {
     const rows = table.rows.filter((r) => pred.where.every((c) => rowMatches(r, c)));
     const baseScope = pred.where.map(conditionText);
     if (pred.forEach.length === 0) {
-      items.push({ pred, text: pred.text, group: {}, decision: safeDecide(pred, rows, { exp, seeded, scope: baseScope, failed: failedFor(table, pred, {}) }, table) });
+      items.push({ pred, index, text: pred.text, group: {}, decision: safeDecide(pred, rows, { exp, seeded, scope: baseScope, failed: failedFor(table, pred, {}) }, table) });
       continue;
     }
     const names = pred.forEach.map((i) => i.name);
@@ -92,7 +94,7 @@ export function judgeExperiment(exp: CheckedExperiment, table: ResultTable): Ver
     });
     if (groups.length === 0) {
       const why = rows.length === 0 ? safeDecide(pred, rows, { exp, seeded, scope: baseScope, failed: failedFor(table, pred, {}) }, table) : untestable(testNameOf(pred), `no rows have ${names.map((n) => `'${n}'`).join(' and ')} to split by for each`);
-      items.push({ pred, text: pred.text, group: {}, decision: why });
+      items.push({ pred, index, text: pred.text, group: {}, decision: why });
       continue;
     }
     for (const g of groups) {
@@ -101,7 +103,8 @@ export function judgeExperiment(exp: CheckedExperiment, table: ResultTable): Ver
       const groupText = names.map((n, i) => `${n} = ${formatValue(g.key[i]!)}`);
       items.push({
         pred,
-        text: `${pred.text} [${groupText.join(', ')}]`,
+        index,
+        text: pred.text + groupSuffix(group),
         group,
         decision: safeDecide(pred, g.rows, { exp, seeded, scope: [...baseScope, ...groupText], failed: failedFor(table, pred, group) }, table),
       });
@@ -130,6 +133,7 @@ export function judgeExperiment(exp: CheckedExperiment, table: ResultTable): Ver
     const notUsed = note ? ` Rows not used: ${note}.` : '';
     const base = {
       prediction: it.pred,
+      predictionIndex: it.index,
       text: it.text,
       line: it.pred.loc.line,
       group: it.group,

@@ -2,7 +2,7 @@
 // the observed ties (exact enumeration of the distinct arrangements when they are few, seeded Monte
 // Carlo otherwise) and Page's L for a trend within blocks (seeds), exact by convolution.
 import { gammaln } from 'simple-statistics';
-import { seededRng } from './random.ts';
+import { Rng } from '../util/random.ts';
 import { normalUpper } from './distributions.ts';
 
 /** Exact enumeration when the distinct arrangements number at most this (every n ≤ 9, 2 × 5, 3 × 4, 4 × 3, …). */
@@ -96,13 +96,13 @@ function nullDistribution(rx: readonly number[], ry: readonly number[]): NullDis
     const keys = [...counts.keys()].sort((a, b) => a - b);
     dist = { values: Float64Array.from(keys), weights: Float64Array.from(keys.map((k) => counts.get(k)!)), total, method: 'exact permutation' };
   } else {
-    const rng = seededRng(MONTE_CARLO_SEED ^ n);
+    const rng = Rng.mulberry32(MONTE_CARLO_SEED ^ n);
     const perm = sy.slice();
     const M = MONTE_CARLO_PERMUTATIONS;
     const draws = new Float64Array(M);
     for (let m = 0; m < M; m++) {
       for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(rng.uniform() * (i + 1));
+        const j = Math.floor(rng.next() * (i + 1));
         const t = perm[i]!;
         perm[i] = perm[j]!;
         perm[j] = t;

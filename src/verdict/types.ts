@@ -54,6 +54,11 @@ export interface PowerInfo {
 
 export interface Verdict {
   prediction: Prediction;
+  /**
+   * Index of `prediction` in its experiment's `predictions`: how runtime and reports find a
+   * prediction's verdicts (source offsets repeat across files and in hand-built predictions).
+   */
+  predictionIndex: number;
   /** Prediction source text (plus " [animal = owls]" for a `for each` group). */
   text: string;
   line: number;

@@ -2,12 +2,13 @@
 // per prediction — with a sourcemap that maps each `it` (and the error it throws) to the
 // prediction's line in the .exp file, so failures point at the prediction, not at generated code.
 import path from 'node:path';
+import { encode } from '@jridgewell/sourcemap-codec';
 import { fileURLToPath } from 'node:url';
 import type { Prediction, Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import type { CompileResult } from '../language/compile.ts';
-import { formatValue, valueMatches } from '../verdict/rows.ts';
-import { withoutBecause } from '../exec/labels.ts';
+import { valueMatches } from '../verdict/rows.ts';
+import { claimLabel } from '../verdict/format.ts';
 
 type Compiler = {
   compileFile(file: string, opts?: { source?: string }): CompileResult;
@@ -55,21 +56,6 @@ export interface SourceMapV3 {
   mappings: string;
 }
 
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** Base64 VLQ of one signed integer (the source-map v3 encoding). */
-export function vlq(n: number): string {
-  let v = n < 0 ? (-n << 1) | 1 : n << 1;
-  let out = '';
-  do {
-    let digit = v & 31;
-    v >>>= 5;
-    if (v) digit |= 32;
-    out += B64[digit];
-  } while (v);
-  return out;
-}
-
 interface GenLine {
   code: string;
   /** 1-based line and column in the .exp file this generated line stands for. */
@@ -78,19 +64,7 @@ interface GenLine {
 
 /** One segment per mapped line, at generated column 0 (the whole line maps to that spot). */
 function encodeMappings(lines: readonly GenLine[]): string {
-  let prevLine = 0;
-  let prevCol = 0;
-  return lines
-    .map((l) => {
-      if (!l.src) return '';
-      const line = l.src.line - 1;
-      const col = l.src.column - 1;
-      const seg = vlq(0) + vlq(0) + vlq(line - prevLine) + vlq(col - prevCol);
-      prevLine = line;
-      prevCol = col;
-      return seg;
-    })
-    .join(';');
+  return encode(lines.map((l) => (l.src ? [[0, 0, l.src.line - 1, l.src.column - 1] as [number, number, number, number]] : [])));
 }
 
 const js = (s: string) => JSON.stringify(s);
@@ -108,11 +82,6 @@ export function forEachGroups(exp: CheckedExperiment, p: Prediction): Record<str
   // A `where` on a grouped parameter removes whole groups.
   const conds = p.where.filter((w) => p.forEach.some((f) => f.name === w.param.name));
   return combos.filter((c) => conds.every((w) => valueMatches(c[w.param.name], w.op, w.value.value)));
-}
-
-/** The prediction as written, without its `because` rationale (that stays in the failure message). */
-function testName(p: Prediction): string {
-  return p.because ? p.text.replace(/\s+because\s+"(?:[^"\\]|\\.)*"\s*$/, '') : p.text;
 }
 
 const defaultRuntime = fileURLToPath(new URL('./runtime.ts', import.meta.url));
@@ -148,7 +117,7 @@ export async function generateTestModule(file: string, source: string, opts: Sub
         // is the prediction's line in the .exp file.
         const groups = forEachGroups(exp, p) ?? [undefined];
         for (const g of groups) {
-          const name = g ? `${withoutBecause(p.text)} [${Object.entries(g).map(([k, v]) => `${k} = ${formatValue(v)}`).join(', ')}]` : withoutBecause(p.text);
+          const name = claimLabel(p, g);
           const args = g ? `${i}, ${j}, ${JSON.stringify(g)}` : `${i}, ${j}`;
           lines.push({
             code: `  it(${js(name)}, (ctx) => { const r = exp.judge(${args}); if (r.kind === 'skip') ctx.skip(r.note); if (r.kind === 'fail') throw Object.assign(new Error(r.message), { name: r.name }); }, ${judgeTimeout});`,

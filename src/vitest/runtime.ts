@@ -1,9 +1,11 @@
 // Runtime of a generated .exp test module: runs the file once (in beforeAll), then each prediction's
 // `it` only looks up its verdicts. Errors are built in the generated module (so their stack starts
 // at the prediction's line there, which the transform's sourcemap maps back into the .exp file).
-import { runFile, LanguageError, type ExperimentResult } from '../exec/run-file.ts';
+import { runFile, type ExperimentResult } from '../exec/run-file.ts';
+import { LanguageError } from '../language/errors.ts';
+import { failureText } from '../results/types.ts';
 import { createProgressRenderer } from '../exec/progress.ts';
-import { describeVerdict } from '../verdict/format.ts';
+import { describeVerdict, groupSuffix } from '../verdict/format.ts';
 import type { Verdict } from '../verdict/types.ts';
 import type { Value } from '../language/ast.ts';
 import { valueMatches } from '../verdict/rows.ts';
@@ -25,8 +27,15 @@ export interface ExpFileHandle {
 function failedRunsNote(r: ExperimentResult): string {
   const n = r.table.failed.length;
   if (!n) return '';
-  const shown = r.table.failed.slice(0, 5).map((f) => `\n    ${f.error}`).join('');
+  const sweeps = r.experiment.sweeps.map((s) => s.name);
+  const shown = r.table.failed.slice(0, 5).map((f) => `\n    ${failureText(f, sweeps)}`).join('');
   return `\n  ${n} run${n === 1 ? '' : 's'} failed, so their rows are missing:${shown}${n > 5 ? `\n    … and ${n - 5} more` : ''}`;
+}
+
+/** The verdicts of prediction `index` (of one `for each` group when given), by the index each verdict carries. */
+export function verdictsOf(verdicts: readonly Verdict[], index: number, group?: Record<string, Value>): Verdict[] {
+  const vs = verdicts.filter((v) => v.predictionIndex === index);
+  return group ? vs.filter((v) => Object.entries(group).every(([k, x]) => v.group[k] !== undefined && valueMatches(v.group[k], '=', x))) : vs;
 }
 
 /** Combine the verdicts of one prediction (several for `for each`) into one test outcome. */
@@ -66,10 +75,7 @@ export function expFile(file: string, opts: ExpFileOptions = {}): ExpFileHandle 
       if (!r) return { kind: 'fail', name: 'SublabError', message: `experiment ${i + 1} of ${file} did not run` };
       const pred = r.experiment.predictions[j];
       if (!pred) return { kind: 'fail', name: 'SublabError', message: `prediction ${j + 1} of "${r.experiment.name}" not found` };
-      let vs = r.verdicts.filter((v) => v.prediction.loc.offset === pred.loc.offset);
-      if (group) vs = vs.filter((v) => Object.entries(group).every(([k, x]) => v.group[k] !== undefined && valueMatches(v.group[k], '=', x)));
-      const text = group ? `${pred.text} [${Object.entries(group).map(([k, x]) => `${k} = ${String(x)}`).join(', ')}]` : pred.text;
-      return judgeVerdicts(text, vs, inconclusive, failedRunsNote(r));
+      return judgeVerdicts(pred.text + groupSuffix(group ?? {}), verdictsOf(r.verdicts, j, group), inconclusive, failedRunsNote(r));
     },
   };
 }

@@ -5,13 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { formatResultTable, parseRunArgs } from '../../src/cli/run.ts';
 import { cachedTable } from '../../src/cli/writeup.ts';
 import { ResultCache } from '../../src/exec/cache.ts';
-import { planAll, type ExperimentResult } from '../../src/exec/run-file.ts';
+import type { ExperimentResult } from '../../src/exec/run-file.ts';
+import { planFile } from '../../src/exec/session.ts';
 import { displayedMetrics, predictedMetrics } from '../../src/exec/summary.ts';
 import { makeWriteupFixture } from '../report/writeup-fixture.ts';
 
 function result(file: string): ExperimentResult {
   const fx = makeWriteupFixture();
-  const plan = planAll(path.join(fx.dir, file)).plans[0]!;
+  const plan = planFile(path.join(fx.dir, file)).plans[0]!;
   const { table } = cachedTable(plan, new ResultCache(fx.cache), () => {});
   return { experiment: plan.experiment, plan, table, verdicts: [], wallMs: 1, cacheHits: table.rows.length };
 }

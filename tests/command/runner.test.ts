@@ -13,9 +13,9 @@ const spec = (params: Record<string, Value>, seed = 7, id = 'run-abc'): RunSpec 
   params: { command: `${process.execPath} prog.mjs`, cwd: path.join(here, 'fixtures'), timeout: 20, ...params },
 });
 
-async function failure(params: Record<string, Value>): Promise<CommandRunError> {
+async function failure(params: Record<string, Value>, measures?: string[]): Promise<CommandRunError> {
   try {
-    await runner.run([spec(params)], ctx);
+    await runner.run([spec(params)], { ...ctx, measures });
   } catch (e) {
     expect(e).toBeInstanceOf(CommandRunError);
     return e as CommandRunError;
@@ -27,14 +27,15 @@ describe('command runner', () => {
   it('passes shell metacharacters through to the program intact', async () => {
     const payload = `"; rm -rf / $(x) | & ' \`id\` > out.txt * ~ \\n`;
     const [out] = await runner.run([spec({ mode: 'echo', payload })], ctx);
-    expect(out!.rows).toEqual([{ metrics: { score: 14 }, keys: { payload, keys: 'command,cwd,mode,payload,seed,timeout' } }]);
+    // Declared parameters arrive with their defaults filled in (max_output_mb), as from an .exp file.
+    expect(out!.rows).toEqual([{ metrics: { score: 14 }, keys: { payload, keys: 'command,cwd,max_output_mb,mode,payload,seed,timeout' } }]);
     expect(out!.backend).toBe('external');
     expect(out!.extras?.stderr).toContain('diagnostics on stderr');
   });
 
-  it('strips executor-only __ parameters and resolves cwd against __exp_dir', async () => {
-    const [out] = await runner.run([spec({ mode: 'echo', payload: 'x', cwd: 'fixtures', __exp_dir: here, __measures: 'score' })], ctx);
-    expect(out!.rows[0]!.keys!.keys).toBe('command,cwd,mode,payload,seed,timeout');
+  it("resolves cwd against the context's expDir and passes the program only its parameters", async () => {
+    const [out] = await runner.run([spec({ mode: 'echo', payload: 'x', cwd: 'fixtures' })], { ...ctx, expDir: here, measures: ['score'] });
+    expect(out!.rows[0]!.keys!.keys).toBe('command,cwd,max_output_mb,mode,payload,seed,timeout');
   });
 
   it('reads several rows, numbers as metrics and strings as keys, skipping blank lines', async () => {
@@ -79,11 +80,11 @@ describe('command runner', () => {
     expect(e.message).toContain('printed no result rows');
   });
 
-  it('fails a row missing a measured metric (from __measures)', async () => {
-    const e = await failure({ mode: 'missing', __measures: 'score, acc' });
+  it("fails a row missing a measured metric (the context's measures)", async () => {
+    const e = await failure({ mode: 'missing' }, ['score', 'acc']);
     expect(e.kind).toBe('missing-metric');
     expect(e.message).toContain('metric "acc" is not a number ("high")');
-    const e2 = await failure({ mode: 'missing', __measures: 'loss' });
+    const e2 = await failure({ mode: 'missing' }, ['loss']);
     expect(e2.message).toContain('metric "loss" is missing; the row has metrics score');
   });
 

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadDataset, loadIdxDir, loadBundled, clearDatasetMemo, DataError } from '../../src/data/mnist.ts';
 import { encodeIdx, parseIdx } from '../../src/data/idx.ts';
-import { Rng, fillDistillRows, streamSeed } from '../../src/data/random.ts';
+import { fillDistillRows } from '../../src/data/random.ts';
+import { Rng, streamSeed } from '../../src/util/random.ts';
 
 function tmp(): string {
   return mkdtempSync(path.join(tmpdir(), 'sublab-data-'));

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ResultCache } from '../../src/exec/cache.ts';
 import { cacheCommand } from '../../src/cli/cache.ts';
-import { planAll, runFile } from '../../src/exec/run-file.ts';
+import { runFile } from '../../src/exec/run-file.ts';
+import { planFile } from '../../src/exec/session.ts';
 
 let dir: string;
 let cacheDir: string;
@@ -57,7 +58,7 @@ describe('a cache folder with junk in it', () => {
     fs.writeFileSync(path.join(dir, 'prog.mjs'), `process.stdin.resume(); process.stdin.on('end', () => console.log('{"acc": 1}'));\n`);
     const f = path.join(dir, 'x.exp');
     fs.writeFileSync(f, `experiment "x" {\n  runner command\n  set command = "${process.execPath} prog.mjs"\n  measure acc\n  seeds 3\n  predict acc > 0.5\n}\n`);
-    const ids = planAll(f).plans[0]!.runs.map((r) => r.id);
+    const ids = planFile(f).plans[0]!.runs.map((r) => r.id);
     const cache = new ResultCache(cacheDir, { warn: () => {} });
     if (!mkfifo(cache.entryPath(ids[0]!))) fs.writeFileSync(cache.entryPath(ids[0]!), '');
     fs.mkdirSync(cache.entryPath(ids[1]!));

@@ -12,6 +12,7 @@ import { superpositionSchema } from '../../src/runners/superposition/schema.ts';
 import { commandSchema } from '../../src/runners/command/schema.ts';
 import { ResultCache } from '../../src/exec/cache.ts';
 import { executePlan, validateOutput } from '../../src/exec/executor.ts';
+import { failureText } from '../../src/results/types.ts';
 import type { ExecProgress } from '../../src/exec/progress.ts';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -119,7 +120,9 @@ describe('executePlan', () => {
     const t = await executePlan(plan, { cache, retries: 2, warn: (m) => warnings.push(m) });
     expect(t.rows.map((r) => r.point)).toEqual([0, 0]);
     expect(t.failed.map((f) => [f.point, f.seed])).toEqual([[1, 0], [1, 1]]);
-    expect(t.failed[0]!.error).toMatch(/^run [0-9a-f]{12} \(sparsity = 1\.5, seed 0\): .+/);
+    // The raw error is kept; the edges name the run.
+    expect(t.failed[0]!.error).not.toMatch(/^run /);
+    expect(failureText(t.failed[0]!, ['sparsity'])).toMatch(/^run [0-9a-f]{12} \(sparsity = 1\.5, seed 0\): .+/);
     expect(warnings.filter((w) => w.includes('retrying'))).toHaveLength(2);
     expect(cache.ids()).toHaveLength(2);
     expect(fs.readdirSync(cache.dir).filter((f) => f.endsWith('.claim'))).toEqual([]);
@@ -145,13 +148,13 @@ describe('executePlan', () => {
     const t = await executePlan(plan, { cache });
     expect(t.failed).toEqual([]);
     expect(t.rows.map((r) => r.metrics.score)).toEqual([1, 11, 2, 12]);
-    // The program saw its 5 parameters and none of the executor's internal fields.
-    expect(t.rows.every((r) => r.metrics.n_params === 5 && r.metrics.has_internal === 0)).toBe(true);
+    // The program saw its parameters (the 5 given and max_output_mb's default) and nothing else.
+    expect(t.rows.every((r) => r.metrics.n_params === 6 && r.metrics.has_internal === 0)).toBe(true);
 
     const missing = await executePlan({ ...plan, experiment: { ...exp, measures: ['score', 'accuracy'] } }, { cache: new ResultCache(path.join(dir, 'e')) });
     expect(missing.rows).toEqual([]);
     expect(missing.failed).toHaveLength(4);
-    expect(missing.failed[0]!.error).toMatch(/^run cmd-1-0 \(x = 1, seed 0\): .*accuracy/);
+    expect(failureText(missing.failed[0]!, ['x'])).toMatch(/^run cmd-1-0 \(x = 1, seed 0\): .*accuracy/);
   });
 
   it('validateOutput names each kind of bad output', () => {

@@ -8,9 +8,10 @@ import { ResultCache } from '../../src/exec/cache.ts';
 import { executePlan } from '../../src/exec/executor.ts';
 import { resolveJobs, startPool, type ChildEvent } from '../../src/exec/pool.ts';
 import type { ExecProgress } from '../../src/exec/progress.ts';
-import { planAll, runFile } from '../../src/exec/run-file.ts';
+import { runFile } from '../../src/exec/run-file.ts';
+import { openSession, planFile } from '../../src/exec/session.ts';
 import { parseRunArgs } from '../../src/cli/run.ts';
-import type { ResultRow } from '../../src/results/types.ts';
+import { failureText, type ResultRow } from '../../src/results/types.ts';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const file = path.join(here, 'fixtures/pool-sweep.exp');
@@ -47,7 +48,7 @@ describe('resolveJobs', () => {
     expect(parseRunArgs([file, '--jobs', '2']).jobs).toBe(2);
     expect(parseRunArgs([file, '--jobs=auto']).jobs).toBe('auto');
     expect(parseRunArgs([file]).jobs).toBeUndefined();
-    expect(() => parseRunArgs([file, '--jobs', '0'])).toThrow(/--jobs expects an integer ≥ 1, got "0"/);
+    expect(() => parseRunArgs([file, '--jobs', '0'])).toThrow(/--jobs expects a whole number >= 1 or "auto", got "0"/);
     expect(() => parseRunArgs([file, '--jobs', 'x'])).toThrow(/--jobs expects/);
   });
 });
@@ -57,7 +58,7 @@ describe('worker pool', () => {
   // both processes really compute; still a few seconds in all. On the TensorFlow.js engine: on
   // ONNX Runtime (the default) the parent finishes the whole sweep before a child has started.
   const overrides = { steps: 500, backend: 'tfjs' };
-  const { plans } = planAll(file, { overrides });
+  const { plans } = planFile(file, { overrides });
   let reference: Record<string, Record<string, number>>;
   beforeAll(async () => {
     const ref = await executePlan(plans[0]!, { cache: new ResultCache(path.join(dir, 'ref')) });
@@ -72,7 +73,7 @@ describe('worker pool', () => {
     const events: Ev[] = [];
     const warnings: string[] = [];
     const progress: ExecProgress[] = [];
-    const pool = await startPool({ file, overrides, cache, jobs: 2, plans, onEvent: (e) => events.push(e), warn: (m) => warnings.push(m) });
+    const pool = await startPool({ session: await openSession(file, { overrides }), overrides, cache, jobs: 2, onEvent: (e) => events.push(e), warn: (m) => warnings.push(m) });
     expect(pool.workers).toHaveLength(1);
     const table = await pool.execute(0, { onProgress: (p) => progress.push(p) });
     await pool.close();
@@ -96,7 +97,7 @@ describe('worker pool', () => {
   }, 120_000);
 
   it('runFile with jobs 2: verdicts judged as usual; a second call reads everything from the cache', async () => {
-    const { plans } = planAll(file);
+    const { plans } = planFile(file);
     const reference = byId((await executePlan(plans[0]!, { cache: new ResultCache(path.join(dir, 'ref60')) })).rows);
     const cacheDir = path.join(dir, 'runfile');
     const first = (await runFile(file, { cacheDir, jobs: 2, warn: (m) => expect.fail(m) })).experiments[0]!;
@@ -119,7 +120,7 @@ describe('worker pool', () => {
     const cache = new ResultCache(path.join(dir, 'killed'), { warn: (m) => cacheWarnings.push(m) });
     const warnings: string[] = [];
     const events: Ev[] = [];
-    const pool = await startPool({ file, overrides, cache, jobs: 2, plans, warn: (m) => warnings.push(m), onEvent: (e) => events.push(e) });
+    const pool = await startPool({ session: await openSession(file, { overrides }), overrides, cache, jobs: 2, warn: (m) => warnings.push(m), onEvent: (e) => events.push(e) });
     const child = pool.workers[0]!;
     // Kill the child while it computes: as soon as it holds a claim.
     let heldAtKill: string[] = [];
@@ -159,7 +160,7 @@ describe('worker pool', () => {
       expect(new Set(r.table.failed.map((f) => f.runId)).size).toBe(3);
       for (const f of r.table.failed) {
         expect(f.params.x).toBe(2);
-        expect(f.error).toMatch(new RegExp(`^run ${f.runId.slice(0, 12)} \\(x = 2, seed ${f.seed}\\): .*exited with code 3`));
+        expect(failureText(f, ['x'])).toMatch(new RegExp(`^run ${f.runId.slice(0, 12)} \\(x = 2, seed ${f.seed}\\): .*exited with code 3`));
       }
       // Every run, failing or not, was started exactly once, and by more than one process.
       const files = fs.readdirSync(counts);

@@ -6,17 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ExpLexer } from '../../grammar/tokens.ts';
 import { parseSource } from '../../src/language/parse.ts';
 import { compileFile } from '../../src/language/compile.ts';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Rng } from '../../src/util/random.ts';
 
 const here = import.meta.dirname;
 const design = join(here, '..', 'fixtures', 'design');
@@ -74,7 +64,8 @@ function mutate(src: string, rnd: () => number): string {
 
 describe('fuzz', () => {
   it(`parser and checker never throw on ${iterations} mutated inputs; diagnostics are located`, () => {
-    const rnd = mulberry32(fuzzSeed);
+    const rng = Rng.mulberry32(fuzzSeed);
+    const rnd = () => rng.next();
     let withErrors = 0;
     // Problems are collected and asserted once: expect() in a 2000-iteration loop costs seconds.
     const problems: string[] = [];

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compileFile } from '../../src/language/compile.ts';
 import { planExperiment } from '../../src/plan/plan.ts';
-import { PlanError, planAll } from '../../src/exec/run-file.ts';
+import { PlanError, planFile } from '../../src/exec/session.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -45,10 +45,10 @@ describe('seeds', () => {
 
   it('refuses seeds past 32 bits (they would alias smaller ones) and seeds past 2^53', () => {
     const f = write('pin.exp', SUP());
-    expect(() => planAll(f, { overrides: { seed: '4294967296' } })).toThrow(PlanError);
-    expect(() => planAll(f, { overrides: { seed: '4294967296' } })).toThrow(/largest seed/);
-    expect(() => planAll(f, { overrides: { seed: '4294967295' } })).toThrow(/seeds 4294967295 to 4294967296 go past/);
-    expect(() => planAll(f, { overrides: { seed: '1e300' } })).toThrow(/seed must be a whole number between 0 and 4294967295/);
+    expect(() => planFile(f, { overrides: { seed: '4294967296' } })).toThrow(PlanError);
+    expect(() => planFile(f, { overrides: { seed: '4294967296' } })).toThrow(/largest seed/);
+    expect(() => planFile(f, { overrides: { seed: '4294967295' } })).toThrow(/seeds 4294967295 to 4294967296 go past/);
+    expect(() => planFile(f, { overrides: { seed: '1e300' } })).toThrow(/seed must be a whole number between 0 and 4294967295/);
   });
 
   it('says so at check time for a seed set in the file', () => {
@@ -106,6 +106,6 @@ describe('command runner run ids hash the files they depend on', () => {
     write('data.csv', 'x\n2\n');
     expect(ids(f)[0]).not.toBe(a[0]);
     const g = write('d.exp', CMD('set inputs = "data.csv, nope.csv"'));
-    expect(() => planAll(g)).toThrow(/inputs: .*nope\.csv does not exist/);
+    expect(() => planFile(g)).toThrow(/inputs: .*nope\.csv does not exist/);
   });
 });

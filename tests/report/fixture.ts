@@ -66,12 +66,12 @@ export function fixtureVerdicts(e: CheckedExperiment): Verdict[] {
   const [trend, compare, loss] = e.predictions as [typeof e.predictions[0], typeof e.predictions[0], typeof e.predictions[0]];
   return [
     {
-      prediction: trend, text: trend.text, line: trend.loc.line, group: {}, outcome: 'confirmed', test: 'Spearman rho',
+      prediction: trend, predictionIndex: 0, text: trend.text, line: trend.loc.line, group: {}, outcome: 'confirmed', test: 'Spearman rho',
       statistic: { name: 'rho', value: 0.8731 }, effect: { name: 'rho', value: 0.8731, ci: [0.5912, 0.9655] },
       p: 0.000213, pAdjusted: 0.000639, n: 12, reason: 'rho = 0.87 > 0 with p < 0.001 (Holm), so transfer_ratio increases with sparsity', correction: 'holm',
     },
     {
-      prediction: compare, text: compare.text, line: compare.loc.line, group: {}, outcome: 'inconclusive', test: 'paired t',
+      prediction: compare, predictionIndex: 1, text: compare.text, line: compare.loc.line, group: {}, outcome: 'inconclusive', test: 'paired t',
       statistic: { name: 't', value: 2.047, df: 3 }, effect: { name: 'mean diff', value: 0.7012, ci: [-0.0893, 1.4917] },
       p: 0.0663, pAdjusted: 0.1326, n: 4, correction: 'holm',
       standardized: { name: "Cohen's dz", value: 1.02 },
@@ -80,7 +80,7 @@ export function fixtureVerdicts(e: CheckedExperiment): Verdict[] {
       reason: 'mean diff 0.701 [95% CI -0.0893, 1.49], dz = 1.02, over 4 pairs; Holm-adjusted p = 0.13 > alpha = 0.05: the data support neither the prediction nor its opposite. MDE at 80% power with n = 4: 1.05 (dz = 1.53); the observed 0.701 (dz = 1.02) would need about 14 seeds per point. Rows not used: 1 run failed at sparsity = 0.9.',
     },
     {
-      prediction: loss, text: loss.text, line: loss.loc.line, group: {}, outcome: 'refuted', test: 'one-sample t',
+      prediction: loss, predictionIndex: 2, text: loss.text, line: loss.loc.line, group: {}, outcome: 'refuted', test: 'one-sample t',
       statistic: { name: 't', value: -31.4, df: 11 }, effect: { name: 'mean − 0.01', value: -0.00685, ci: [-0.00733, -0.00637] },
       p: 0.0000012, pAdjusted: 0.0000036, n: 12, reason: 'child_loss is below 0.01 & the "<" holds, 100% of rows | but this is made up_for_escaping', correction: 'holm',
     },

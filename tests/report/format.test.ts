@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { formatCi, formatMeanCi, formatNumber, formatP } from '../../src/report/format.ts';
-import { summarise } from '../../src/report/charts.ts';
-import { slugify, withoutBecause } from '../../src/report/model.ts';
+import { formatCi, formatDuration, formatMeanCi, formatNumber, formatP } from '../../src/report/format.ts';
+import { summarize } from '../../src/exec/summary.ts';
+import { slugify } from '../../src/report/model.ts';
+import { claimLabel } from '../../src/verdict/format.ts';
 import { parseSource } from '../../src/language/parse.ts';
 
 describe('report number formatting', () => {
@@ -22,22 +23,40 @@ describe('report number formatting', () => {
 
   it('t-based 95% CI half-width matches a hand computation', () => {
     // [1,2,3,4]: mean 2.5, sd 1.2910, t(0.975, 3) = 3.182446 → half = 3.182446 · 1.2910 / 2 = 2.05426
-    const s = summarise([1, 2, 3, 4]);
+    const s = summarize([1, 2, 3, 4]);
     expect(s.mean).toBe(2.5);
     expect(s.n).toBe(4);
     expect(s.half!).toBeCloseTo(2.05426, 4);
-    expect(summarise([3]).half).toBeNull();
-    expect(summarise([NaN, 2, 4]).n).toBe(2);
+    expect(summarize([3]).half).toBeNull();
+    expect(summarize([NaN, 2, 4]).n).toBe(2);
+  });
+
+  it('durations: one format for reports and write-ups (the committed reports print these)', () => {
+    expect([251, 4, 3870, 3013, 45_234, 1_943_400].map(formatDuration)).toEqual(['251 ms', '4 ms', '3.87 s', '3.01 s', '45 s', '32 min 23 s']);
+    expect([999.7, 9_996, 59_600, 7_530_000].map(formatDuration)).toEqual(['1 s', '10 s', '1 min 0 s', '2 h 5 min']);
+    expect([NaN, Infinity, -1].map(formatDuration)).toEqual(['—', '—', '—']);
   });
 
   it('slugs and because-stripped prediction text', () => {
     // ß has no a-z spelling: the slug gets a short hash of the name (two such names never collide).
     expect(slugify('Weight decay: 1e-3 | <ß> & Co.')).toMatch(/^weight-decay-1e-3-co-[0-9a-f]{8}$/);
     expect(slugify('***')).toBe('experiment');
-    const { ast } = parseSource('experiment "e" {\n  runner superposition\n  predict child_loss < 1 for each sparsity because "why"\n}\n', 'x.exp');
-    const p = ast.experiments[0]!.predictions[0]!;
-    expect(withoutBecause(p, p.text)).toBe('predict child_loss < 1 for each sparsity');
-    expect(withoutBecause(p, p.text + ' [sparsity = 0.5]')).toBe('predict child_loss < 1 for each sparsity [sparsity = 0.5]');
+    const src = [
+      'experiment "e" {',
+      '  runner superposition',
+      '  predict child_loss < 1 for each sparsity because "why"',
+      '  predict child_loss < 2 // a comment\n    because "a \\"because\\" inside"',
+      '  predict child_loss < 3 where sparsity = 0.5',
+      '}',
+      '',
+    ].join('\n');
+    const [p, q, r] = parseSource(src, 'x.exp').ast.experiments[0]!.predictions;
+    // The claim comes from the AST (the `because` clause is a node), not from the text.
+    expect(claimLabel(p!)).toBe('predict child_loss < 1 for each sparsity');
+    expect(claimLabel(p!, { sparsity: 0.5 })).toBe('predict child_loss < 1 for each sparsity [sparsity = 0.5]');
+    expect(q!.text).toBe('predict child_loss < 2 because "a \\"because\\" inside"');
+    expect(claimLabel(q!)).toBe('predict child_loss < 2');
+    expect(r!.claim).toBe(r!.text);
   });
 });
 
@@ -51,9 +70,10 @@ describe('report model', () => {
     const table = {
       ...input.table,
       rows: [],
+      // Failed runs keep the runner's raw error; the report names the runs itself.
       failed: [
-        { runId: 'a', point: 0, seed: 0, params: params(0), error: 'run 0123abcd (sparsity = 0, seed 0): out of memory' },
-        { runId: 'b', point: 1, seed: 0, params: params(0.5), error: 'run 4567abcd (sparsity = 0.5, seed 0): out of memory' },
+        { runId: 'a', point: 0, seed: 0, params: params(0), error: 'out of memory' },
+        { runId: 'b', point: 1, seed: 0, params: params(0.5), error: 'out of memory' },
         { runId: 'c', point: 2, seed: 1, params: params(0.9), error: 'NaN loss' },
       ],
     };

@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ResultCache } from '../../src/exec/cache.ts';
-import { planAll } from '../../src/exec/run-file.ts';
+import { planFile } from '../../src/exec/session.ts';
 import type { Value } from '../../src/language/ast.ts';
 import { appendEntries, readLock } from '../../src/prereg/lock.ts';
 import { planRegistration } from '../../src/prereg/register.ts';
@@ -58,7 +58,7 @@ export function makeWriteupFixture(opts: { exploratory?: boolean } = {}): Writeu
   const cache = new ResultCache(cacheDir);
   for (const f of files) {
     if (f.endsWith('pending.exp')) continue;
-    for (const plan of planAll(f).plans) {
+    for (const plan of planFile(f).plans) {
       for (const run of plan.runs) {
         cache.write({
           id: run.id,

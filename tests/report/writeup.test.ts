@@ -119,12 +119,12 @@ describe('sublab writeup', () => {
   }, 240_000);
 
   it.skipIf(!hasPdflatex())('per-experiment LaTeX with every metric: split into parts, transposed without a sweep, fits', async () => {
-    const { planAll } = await import('../../src/exec/run-file.ts');
+    const { planFile } = await import('../../src/exec/session.ts');
     const { ResultCache } = await import('../../src/exec/cache.ts');
     const { cachedTable } = await import('../../src/cli/writeup.ts');
     const { buildReportModel } = await import('../../src/report/model.ts');
     const inputs = ['sparsity.exp', 'base.exp'].map((f) => {
-      const plan = planAll(path.join(fx.dir, f)).plans[0]!;
+      const plan = planFile(path.join(fx.dir, f)).plans[0]!;
       const { table } = cachedTable(plan, new ResultCache(fx.cache), () => {});
       return { experiment: plan.experiment, table, verdicts: [], wallMs: 1, cacheHits: 0 };
     });

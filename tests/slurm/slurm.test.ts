@@ -9,10 +9,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCache } from '../../src/exec/cache.ts';
 import { executePlan } from '../../src/exec/executor.ts';
-import { parseJobId, runSbatch, sbatchArgs, sbatchScript, SbatchError, shardPlans, shellQuote, workUnits } from '../../src/exec/slurm.ts';
+import { parseJobId, runSbatch, sbatchArgs, sbatchScript, SbatchError, shellQuote } from '../../src/exec/slurm.ts';
+import { shardPlans, workUnits } from '../../src/exec/shard.ts';
+import { planFile as planSession } from '../../src/exec/session.ts';
+import type { Value } from '../../src/language/ast.ts';
 import type { ExperimentPlan, PlannedRun } from '../../src/plan/types.ts';
 import { command as submit } from '../../src/cli/submit.ts';
-import { command as worker, planFile, runWorker } from '../../src/cli/worker.ts';
+import { command as worker, runWorker } from '../../src/cli/worker.ts';
+
+const planFile = (file: string, overrides: Record<string, Value>, seeds: number) => planSession(file, { overrides, seeds }).plans;
 
 const example = path.resolve('examples/command/example.exp');
 const ablated = path.resolve('experiments/superposition/ablated.exp');

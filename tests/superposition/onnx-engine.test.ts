@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runner, trainGroup } from '../../src/runners/superposition/runner.ts';
-import { Rng } from '../../src/runners/superposition/rng.ts';
+import { Rng } from '../../src/util/random.ts';
 import { resolveEngine } from '../../src/backend/engine-choice.ts';
 import { cudaAvailable } from '../../src/backend/onnxruntime.ts';
 import type { RunSpec } from '../../src/runners/schema.ts';
@@ -14,7 +14,7 @@ describe('superposition data generation', () => {
   it('the fast batch fill draws exactly what next() draws, in the same order', () => {
     // The reference is the previous fillSparse: per feature u = next(), 0 if u < S else (u − S) · 1/(1 − S).
     for (const [B, F, active, S] of [[7, 5, 5, 0.9], [7, 5, 3, 0.7], [4, 6, 6, 0], [3, 4, 2, 0.99]] as const) {
-      const fast = new Rng(3, 3), slow = new Rng(3, 3);
+      const fast = Rng.stream(3, 3), slow = Rng.stream(3, 3);
       const scale = 1 / (1 - S);
       const out = new Float32Array(2 + B * F).fill(NaN), ref = new Float32Array(2 + B * F).fill(NaN);
       for (let rep = 0; rep < 3; rep++) {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { runner, configFrom, forward, weightedMse, gradients, lossWeights, weightMetrics, activeFeatures } from '../../src/runners/superposition/runner.ts';
-import { Rng, fillSparse, fillBatch } from '../../src/runners/superposition/rng.ts';
+import { Rng } from '../../src/util/random.ts';
 import type { RunOutput, RunSpec } from '../../src/runners/schema.ts';
 import type { Value } from '../../src/language/ast.ts';
 
@@ -35,12 +35,12 @@ describe('superposition model arithmetic', () => {
   });
 
   it('hand-written gradients match finite differences of the loss', () => {
-    const rng = new Rng(11, 0);
+    const rng = Rng.stream(11, 0);
     const [N, B, m, F] = [2, 5, 3, 4];
     const W = Array.from({ length: N * m * F }, () => rng.normal());
     const b = Array.from({ length: N * F }, () => 0.1 * rng.normal());
     const x = new Float32Array(N * B * F);
-    fillSparse(rng, x, 0, x.length, 0.3);
+    rng.fillBatch(x, 0, 1, x.length, x.length, 0.3);
     const t = Array.from({ length: N * B * F }, () => rng.next());
     const w = [1, 0.7, 0.49, 0];
     const lossAt = (Wv: number[], bv: number[]): number =>
@@ -90,7 +90,7 @@ describe('superposition model arithmetic', () => {
 
   it('sparse data: zero with probability S, else uniform [0,1)', () => {
     const buf = new Float32Array(200_000);
-    fillSparse(new Rng(1, 1), buf, 0, buf.length, 0.9);
+    Rng.stream(1, 1).fillBatch(buf, 0, 1, buf.length, buf.length, 0.9);
     const nz = buf.filter((v) => v !== 0);
     expect(nz.length / buf.length).toBeGreaterThan(0.095);
     expect(nz.length / buf.length).toBeLessThan(0.105);
@@ -102,7 +102,7 @@ describe('superposition model arithmetic', () => {
 
   it('auxiliary inputs stay zero unless aux_input = sparse', () => {
     const buf = new Float32Array(3 * 5);
-    fillBatch(new Rng(2, 2), buf, 0, 3, 5, 3, 0);
+    Rng.stream(2, 2).fillBatch(buf, 0, 3, 5, 3, 0);
     for (let e = 0; e < 3; e++) {
       expect(buf[e * 5 + 3]).toBe(0);
       expect(buf[e * 5 + 4]).toBe(0);
@@ -115,8 +115,11 @@ describe('superposition model arithmetic', () => {
   it('rejects bad parameters with a clear message', () => {
     expect(() => configFrom({ variant: 'ablated', features: 4, ablate: 4 })).toThrow(/ablate must be a feature index in \[0, 3\]/);
     expect(() => configFrom({ variant: 'auxiliary', aux_features: 0 })).toThrow(/aux_features >= 1/);
-    expect(() => configFrom({ variant: 'nope' })).toThrow(/variant must be/);
-    expect(() => configFrom({ sparsity: 1 })).toThrow(/sparsity must be in \[0, 1\)/);
+    // Single-parameter checks come from the declaration, worded as `sublab check` words them.
+    expect(() => configFrom({ variant: 'nope' })).toThrow(/^superposition: "variant" must be one of ablated, auxiliary but got "nope"$/);
+    expect(() => configFrom({ sparsity: 1 })).toThrow(/^superposition: "sparsity" must be <= 0.9999 but is 1$/);
+    expect(() => configFrom({ features: 2.5 })).toThrow(/"features" expects an integer but got 2.5/);
+    expect(() => configFrom({ featurs: 3 })).toThrow(/unknown parameter "featurs" \(did you mean "features"\?\)/);
   });
 });
 

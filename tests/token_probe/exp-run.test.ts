@@ -4,7 +4,7 @@ import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeTinyModel } from '../../src/runners/token_probe/tiny-model.ts';
+import { writeTinyModel } from '../../src/tiny-model/write.ts';
 import { main } from '../../src/cli.ts';
 
 let root: string;

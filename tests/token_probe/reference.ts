@@ -1,6 +1,6 @@
 // An independent forward pass of the tiny model in TensorFlow.js, from the same generated weights
 // (not through ONNX or transformers.js): the ground truth the probabilities are checked against.
-import type { TinyWeights } from '../../src/runners/token_probe/tiny-model.ts';
+import type { TinyWeights } from '../../src/tiny-model/weights.ts';
 import { initBackend } from '../../src/backend/index.ts';
 
 /** Next-token log-probabilities after `ids` (one unpadded sequence, positions 0..n-1). */

@@ -13,7 +13,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { errorFunction, gammaln } from 'simple-statistics';
 import { judgeExperiment } from '../../src/verdict/judge.ts';
-import { seededRng, type Rng } from '../../src/verdict/random.ts';
+import { Rng } from '../../src/util/random.ts';
 import { studentTQuantile } from '../../src/verdict/distributions.ts';
 import type { Prediction, Value } from '../../src/language/ast.ts';
 import type { Outcome } from '../../src/verdict/types.ts';
@@ -26,7 +26,7 @@ const BOUND = 0.0575;
 const report: string[] = [];
 
 function simulate(pred: Prediction | Prediction[], sims: number, seed: number, rows: (rng: Rng) => RowSpec[], xs: Value[], correction: 'none' | 'holm' = 'none') {
-  const rng = seededRng(seed);
+  const rng = Rng.mulberry32(seed);
   const preds = Array.isArray(pred) ? pred : [pred];
   const exp = experiment(preds, { correction, alpha: ALPHA, sweeps: [{ name: 'x', values: xs }] });
   const count: Record<Outcome, number> = { confirmed: 0, refuted: 0, inconclusive: 0 };

@@ -37,6 +37,7 @@ describe('formatNumber / formatP', () => {
 describe('describeVerdict', () => {
   const base: Omit<Verdict, 'outcome' | 'test' | 'statistic' | 'effect' | 'p' | 'pAdjusted' | 'n' | 'reason'> = {
     prediction: predict(compare(metric('a'), '>', metric('b'))),
+    predictionIndex: 0,
     text: 'predict a > b',
     line: 3,
     group: {},

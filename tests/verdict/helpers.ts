@@ -68,9 +68,11 @@ export const correlates = (m: string, other: string, direction: 'positively' | '
 });
 
 export function predict(form: PredictionForm, opts: { where?: Condition[]; forEach?: string[]; text?: string; line?: number } = {}): Prediction {
+  const text = opts.text ?? `predict ${form.kind}`;
   return {
     kind: 'predict',
-    text: opts.text ?? `predict ${form.kind}`,
+    text,
+    claim: text,
     form,
     where: opts.where ?? [],
     forEach: (opts.forEach ?? []).map(ident),

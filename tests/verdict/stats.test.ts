@@ -23,7 +23,7 @@ import {
   welchDf,
   welchT,
 } from '../../src/verdict/stats.ts';
-import { seededRng } from '../../src/verdict/random.ts';
+import { Rng } from '../../src/util/random.ts';
 
 describe('incomplete beta and Student t', () => {
   it('regularized incomplete beta matches closed forms and SciPy', () => {
@@ -196,8 +196,8 @@ describe('multiple comparisons', () => {
 
 describe('seeded random', () => {
   it('is reproducible and roughly standard normal', () => {
-    const a = seededRng(42);
-    const b = seededRng(42);
+    const a = Rng.mulberry32(42);
+    const b = Rng.mulberry32(42);
     const xs = Array.from({ length: 20000 }, () => a.normal());
     expect(xs.slice(0, 5)).toEqual(Array.from({ length: 5 }, () => b.normal()));
     const m = xs.reduce((s, x) => s + x, 0) / xs.length;

@@ -2,17 +2,16 @@
 // on stdin (never spliced into a command line or a shell), result rows come back as JSON lines on
 // stdout. Every failure names the run (id and seed) so a sweep's log says which run broke.
 //
-// Conventions the executor may use (both optional, both stripped from what the program sees):
-// * `__exp_dir`: directory of the .exp file; a relative `cwd` is resolved against it
-//   (against the process's working directory when absent).
-// * `__measures`: the experiment's `measure` names joined by commas; every row must then carry each
-//   of them as a number, else the run fails with "missing metric".
+// From the run's context (RunContext), not its parameters: `expDir`, what a relative `cwd` is
+// resolved against (the process's working directory when absent), and `measures`, the metrics
+// every row must carry as numbers, else the run fails with "missing metric".
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Value } from '../../language/ast.ts';
-import type { Runner, RunContext, RunOutput, RunOutputRow, RunSpec } from '../schema.ts';
-import { commandSchema } from './schema.ts';
+import type { Runner, RunContext, RunOutput, RunOutputRow } from '../schema.ts';
+import type { TypedRunSpec } from '../define.ts';
+import { commandSchema, type CommandParams } from './schema.ts';
 
 /** Most stderr kept in a run's extras: its head and its tail, the middle elided. */
 const STDERR_HEAD = 4 * 1024;
@@ -25,9 +24,9 @@ const MB = 1024 * 1024;
 /** Most a run may print on stdout before it is stopped (parameter max_output_mb). */
 export const DEFAULT_MAX_OUTPUT_MB = 16;
 
-function outputLimitBytes(params: Readonly<Record<string, Value>>): number {
-  const v = Number(params.max_output_mb ?? DEFAULT_MAX_OUTPUT_MB);
-  return (Number.isFinite(v) && v > 0 ? Math.min(v, 256) : DEFAULT_MAX_OUTPUT_MB) * MB;
+/** max_output_mb in bytes (its bounds are declared; 0 means the default). */
+function outputLimitBytes(p: CommandParams): number {
+  return (p.max_output_mb > 0 ? p.max_output_mb : DEFAULT_MAX_OUTPUT_MB) * MB;
 }
 
 /** Process groups of programs still running; killed if sublab exits while they run. */
@@ -79,12 +78,9 @@ export function splitCommand(command: string): string[] {
   return command.split(/\s+/).filter((s) => s.length > 0);
 }
 
-/** What the program reads on stdin: every parameter but the executor's `__` ones, plus the seed. */
+/** What the program reads on stdin: every parameter, declared or not, with the run's seed. */
 export function programInput(params: Readonly<Record<string, Value>>, seed: number): Record<string, Value> {
-  const out: Record<string, Value> = {};
-  for (const [k, v] of Object.entries(params)) if (!k.startsWith('__')) out[k] = v;
-  out.seed = seed;
-  return out;
+  return { ...params, seed };
 }
 
 /**
@@ -135,30 +131,21 @@ class RowError extends Error {
   }
 }
 
-function measuresOf(params: Readonly<Record<string, Value>>): string[] {
-  const m = params.__measures;
-  if (m === undefined || m === '') return [];
-  return String(m)
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
-
-async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunOutput> {
+async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promise<RunOutput> {
   const name = `command run ${spec.id} (seed ${spec.seed})`;
   const fail = (kind: CommandErrorKind, msg: string, stderr?: string): CommandRunError => new CommandRunError(`${name}: ${msg}`, kind, spec.id, spec.seed, stderr);
 
-  const command = spec.params.command;
-  if (typeof command !== 'string' || splitCommand(command).length === 0) {
+  const p = spec.params;
+  const command = p.command;
+  if (splitCommand(command).length === 0) {
     throw fail('config', 'parameter "command" is empty: set command = "python3 train.py" (program and arguments, no shell)');
   }
   const [program, ...args] = splitCommand(command);
-  const cwdParam = String(spec.params.cwd ?? '.');
-  const base = typeof spec.params.__exp_dir === 'string' ? spec.params.__exp_dir : process.cwd();
-  const cwd = path.resolve(base, cwdParam);
-  const timeoutS = Number(spec.params.timeout ?? 0);
-  const measures = measuresOf(spec.params);
-  const input = JSON.stringify(programInput(spec.params, spec.seed)) + '\n';
+  const cwdParam = p.cwd;
+  const cwd = path.resolve(ctx.expDir ?? process.cwd(), cwdParam);
+  const timeoutS = p.timeout;
+  const measures = ctx.measures ?? [];
+  const input = JSON.stringify(programInput(p, spec.seed)) + '\n';
   const started = performance.now();
 
   try {
@@ -168,7 +155,7 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunOutput> {
     if (e instanceof CommandRunError) throw e;
     throw fail('config', `cwd ${cwd} does not exist (parameter cwd = ${JSON.stringify(cwdParam)}, relative to the .exp file)`);
   }
-  const maxOutput = outputLimitBytes(spec.params);
+  const maxOutput = outputLimitBytes(p);
 
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean; overflow: boolean; lingered: boolean }>((resolve, reject) => {
     // Own process group (detached), so a timeout, a cancel or the end of the run reaches every
@@ -298,9 +285,8 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunOutput> {
   return { rows, backend: 'external', extras: { stderr, wall_s: wallS, command: [program, ...args] } };
 }
 
-export const runner: Runner = {
-  schema: commandSchema,
-  async run(specs: readonly RunSpec[], ctx: RunContext): Promise<RunOutput[]> {
+export const runner: Runner = commandSchema.implement({
+  async run(specs, ctx) {
     const outputs: RunOutput[] = [];
     for (const [i, spec] of specs.entries()) {
       ctx.progress({ phase: 'command', done: i, total: specs.length, detail: spec.id });
@@ -311,4 +297,4 @@ export const runner: Runner = {
   },
   // Each run is its own process: let the executor's worker pool spread them.
   maxGroup: () => 1,
-};
+});

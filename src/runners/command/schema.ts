@@ -1,6 +1,6 @@
-import type { RunnerSchema } from '../schema.ts';
+import { defineRunner, type ParamsOf } from '../define.ts';
 
-export const commandSchema: RunnerSchema = {
+export const commandSchema = defineRunner({
   name: 'command',
   version: '1',
   description:
@@ -8,11 +8,14 @@ export const commandSchema: RunnerSchema = {
   seeded: true,
   open: true,
   params: [
-    { name: 'command', type: 'string', default: '', description: 'program and arguments, split on whitespace (never run through a shell), e.g. "python3 train.py"' },
+    { name: 'command', type: 'string', default: '', required: { needs: 'the program to run', example: 'python3 train.py' }, description: 'program and arguments, split on whitespace (never run through a shell), e.g. "python3 train.py"' },
     { name: 'cwd', type: 'string', default: '.', description: 'working directory, relative to the .exp file' },
     { name: 'timeout', type: 'number', default: 3600, min: 0, description: 'seconds before the program is killed (SIGTERM, then SIGKILL after 2 s); 0 = no limit', executionOnly: true },
     { name: 'max_output_mb', type: 'number', default: 16, min: 0, max: 256, description: 'most a run may print on stdout, in MB, before it is stopped and fails', executionOnly: true },
     { name: 'seed', type: 'integer', default: 0, min: 0, description: 'base seed: run i of `seeds N` uses seed + i' },
   ],
   metrics: [],
-};
+});
+
+/** The resolved parameters, typed from the declaration above. */
+export type CommandParams = ParamsOf<typeof commandSchema>;

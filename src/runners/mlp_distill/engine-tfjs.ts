@@ -6,7 +6,8 @@
 // transposed matMuls) is avoided. All randomness is JS-side and keyed by (seed, stream), so a
 // model's numbers do not depend on which worker or group trains it.
 import type * as tfType from '@tensorflow/tfjs-core';
-import { Rng, fillDistillRows } from '../../data/random.ts';
+import { fillDistillRows } from '../../data/random.ts';
+import { Rng } from '../../util/random.ts';
 import { IMAGE_SIZE } from '../../data/mnist.ts';
 import {
   ARMS, ARM_METRIC, B1, B2, EPS, controlSeed, dynamicsMetrics, groupSetup, initParams, push, withNoise,
@@ -158,138 +159,168 @@ export function linearCka(tf: TF, X: T2, Y: T2): number {
   });
 }
 
-/** Train the pairs for `seeds`, one model per seed, side by side. */
-export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], progress: Progress = () => {}): ModelResult[] {
-  const { ds, dims, nTrain, nTest, noiseSize, pool, B, BD, stepsT, stepsD } = groupSetup(cfg);
-  const results: ModelResult[] = seeds.map((seed) => ({ seed, metrics: {}, curves: {} }));
+type Setup = ReturnType<typeof groupSetup>;
+type Arms = Record<Arm, Net>;
+
+/** The group's test images on the device and what is measured on them. */
+interface TestSet {
+  accuracy(n: Net): number;
+  /** Linear CKA of two nets' last (or first) hidden activations on the test images. */
+  cka(a: Net, b: Net, layer: 'last' | 'first'): number;
+  dispose(): void;
+}
+
+function testSet(tf: TF, { ds, nTest }: Setup): TestSet {
   const testX = tf.tidy(() => tf.sub(tf.mul(tf.tensor2d(ds.testX.subarray(0, nTest * IMAGE_SIZE), [nTest, IMAGE_SIZE]), 2), 1) as T2);
   const testY = ds.testY.subarray(0, nTest);
-
-  const accuracy = (n: Net): number => {
-    const pred = tf.tidy(() => tf.argMax(tf.slice(forward(tf, n, testX).out, [0, 0], [nTest, 10]), 1).dataSync());
-    let c = 0;
-    for (let i = 0; i < nTest; i++) if (pred[i] === testY[i]) c++;
-    return c / nTest;
+  const hidden = (n: Net, layer: 'last' | 'first'): T2 =>
+    tf.tidy(() => { const { acts } = forward(tf, n, testX); return layer === 'last' ? acts[acts.length - 1]! : acts[1]!; });
+  return {
+    accuracy(n) {
+      const pred = tf.tidy(() => tf.argMax(tf.slice(forward(tf, n, testX).out, [0, 0], [nTest, 10]), 1).dataSync());
+      let c = 0;
+      for (let i = 0; i < nTest; i++) if (pred[i] === testY[i]) c++;
+      return c / nTest;
+    },
+    cka(a, b, layer) {
+      const x = hidden(a, layer), y = hidden(b, layer);
+      const v = linearCka(tf, x, y);
+      x.dispose(); y.dispose();
+      return v;
+    },
+    dispose: () => testX.dispose(),
   };
-  const lastHidden = (n: Net): T2 => tf.tidy(() => { const { acts } = forward(tf, n, testX); return acts[acts.length - 1]!; });
-  const firstHidden = (n: Net): T2 => tf.tidy(() => forward(tf, n, testX).acts[1]!);
+}
 
+/** One teacher epoch of one model: cross-entropy on the digit logits, minibatches in the seed's order. */
+function teacherEpoch(tf: TF, cfg: EngineConfig, { ds, nTrain, B, stepsT }: Setup, net: Net, seed: number, epoch: number, xBuf: Float32Array, yBuf: Float32Array): number {
+  const perm = Rng.of(seed, 'shuffle-teacher', epoch).permutation(nTrain);
+  let lossSum = 0;
+  for (let s = 0; s < stepsT; s++) {
+    const lo = s * B, bs = Math.min(B, nTrain - lo);
+    yBuf.fill(0);
+    for (let r = 0; r < bs; r++) {
+      const j = perm[lo + r]!;
+      const src = j * IMAGE_SIZE, dst = r * IMAGE_SIZE;
+      for (let k = 0; k < IMAGE_SIZE; k++) xBuf[dst + k] = ds.trainX[src + k]! * 2 - 1;
+      yBuf[r * 10 + ds.trainY[j]!] = 1;
+    }
+    const loss = tf.tidy(() => {
+      const X = tf.tensor2d(xBuf.subarray(0, bs * IMAGE_SIZE), [bs, IMAGE_SIZE]);
+      const Y = tf.tensor2d(yBuf.subarray(0, bs * 10), [bs, 10]);
+      const { acts, out } = forward(tf, net, X);
+      const { loss, grad } = ceLossGrad(tf, out, Y, cfg.aux);
+      backwardAdam(tf, net, acts, grad, cfg.lr, cfg.weightDecay);
+      return loss;
+    });
+    lossSum += loss.dataSync()[0]! * bs;
+    loss.dispose();
+  }
+  return lossSum / nTrain;
+}
+
+/** One distillation epoch of one model's four arms: same inputs and teacher targets, each its own loss. */
+function distillEpoch(tf: TF, cfg: EngineConfig, { noiseSize, pool, BD, stepsD }: Setup, teacher: Net, arms: Arms, seed: number, epoch: number, xBuf: Float32Array): Record<Arm, number> {
+  const perm = Rng.of(seed, 'shuffle-distill', epoch).permutation(noiseSize);
+  const lossSum: Record<Arm, number> = { student: 0, student_all: 0, cross: 0, cross_all: 0 };
+  for (let s = 0; s < stepsD; s++) {
+    const lo = s * BD, bs = Math.min(BD, noiseSize - lo);
+    fillDistillRows(xBuf, cfg.distillData, seed, perm.subarray(lo, lo + bs), pool);
+    const losses = tf.tidy(() => {
+      const X = tf.tensor2d(xBuf.subarray(0, bs * IMAGE_SIZE), [bs, IMAGE_SIZE]);
+      const tOut = forward(tf, teacher, X).out;
+      return ARMS.map((a) => {
+        const net = arms[a];
+        const { acts, out } = forward(tf, net, X);
+        const { loss, grad } = distillLossGrad(tf, cfg, out, tOut, cfg.aux, a.endsWith('_all'));
+        backwardAdam(tf, net, acts, grad, cfg.lr, cfg.weightDecay);
+        return loss;
+      });
+    });
+    const vals = tf.tidy(() => tf.stack(losses).dataSync());
+    ARMS.forEach((a, k) => { lossSum[a] += vals[k]! * bs; });
+    tf.dispose(losses);
+  }
+  for (const a of ARMS) lossSum[a] /= noiseSize;
+  return lossSum;
+}
+
+/**
+ * Train the pairs for `seeds`, one model per seed, side by side: teachers (loaded from the teacher
+ * cache where stored, else trained), then four student arms per model distilled from them, then
+ * the final metrics.
+ */
+export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], progress: Progress = () => {}): ModelResult[] {
+  const setup = groupSetup(cfg);
+  const { ds, dims, nTrain, nTest, B, BD } = setup;
+  const results: ModelResult[] = seeds.map((seed) => ({ seed, metrics: {}, curves: {} }));
+  const test = testSet(tf, setup);
   const inits = seeds.map((s) => initParams(s, dims));
-  // Cached teachers: load what exists; only the others are trained below.
+
+  // ---- teachers: cached ones loaded, the others trained with cross-entropy on the digit logits ----
   const tc = openTeacherCache(cfg, ds, nTrain, nTest, seeds, dims, results);
-  const { cached, toTrain } = tc, cacheNote = tc.note;
+  const { cached, toTrain, note } = tc;
   const teachers = inits.map((p, i) => makeNet(tf, dims, cached[i] ?? p));
   results.forEach((r, i) => {
     const c = cached[i];
     if (c) {
       r.metrics.reference_acc = c.referenceAcc;
       for (const [k, v] of Object.entries(c.curves)) r.curves[k] = [...v];
-    } else r.metrics.reference_acc = accuracy(teachers[i]!);
+    } else r.metrics.reference_acc = test.accuracy(teachers[i]!);
   });
-
-  // ---- teacher: cross-entropy on the digit logits only ----
   const xBuf = new Float32Array(Math.max(B, BD) * IMAGE_SIZE);
   const yBuf = new Float32Array(B * 10);
   const totalT = cfg.epochsTeacher * toTrain.length;
-  if (toTrain.length === 0) progress({ phase: 'teacher', done: seeds.length, total: seeds.length, detail: `loaded from cache${cacheNote}` });
+  if (toTrain.length === 0) progress({ phase: 'teacher', done: seeds.length, total: seeds.length, detail: `loaded from cache${note}` });
   for (let e = 0; e < cfg.epochsTeacher; e++) {
     for (const [ti, i] of toTrain.entries()) {
-      const net = teachers[i]!;
-      const perm = Rng.of(seeds[i]!, 'shuffle-teacher', e).permutation(nTrain);
-      let lossSum = 0;
-      for (let s = 0; s < stepsT; s++) {
-        const lo = s * B, bs = Math.min(B, nTrain - lo);
-        yBuf.fill(0);
-        for (let r = 0; r < bs; r++) {
-          const j = perm[lo + r]!;
-          const src = j * IMAGE_SIZE, dst = r * IMAGE_SIZE;
-          for (let k = 0; k < IMAGE_SIZE; k++) xBuf[dst + k] = ds.trainX[src + k]! * 2 - 1;
-          yBuf[r * 10 + ds.trainY[j]!] = 1;
-        }
-        const loss = tf.tidy(() => {
-          const X = tf.tensor2d(xBuf.subarray(0, bs * IMAGE_SIZE), [bs, IMAGE_SIZE]);
-          const Y = tf.tensor2d(yBuf.subarray(0, bs * 10), [bs, 10]);
-          const { acts, out } = forward(tf, net, X);
-          const { loss, grad } = ceLossGrad(tf, out, Y, cfg.aux);
-          backwardAdam(tf, net, acts, grad, cfg.lr, cfg.weightDecay);
-          return loss;
-        });
-        lossSum += loss.dataSync()[0]! * bs;
-        loss.dispose();
-      }
-      push(results[i]!.curves, 'teacher_loss', lossSum / nTrain);
-      push(results[i]!.curves, 'teacher_acc', accuracy(net));
-      progress({ phase: 'teacher', done: e * toTrain.length + ti + 1, total: totalT, detail: `epoch ${e + 1}/${cfg.epochsTeacher}${cacheNote}` });
+      push(results[i]!.curves, 'teacher_loss', teacherEpoch(tf, cfg, setup, teachers[i]!, seeds[i]!, e, xBuf, yBuf));
+      push(results[i]!.curves, 'teacher_acc', test.accuracy(teachers[i]!));
+      progress({ phase: 'teacher', done: e * toTrain.length + ti + 1, total: totalT, detail: `epoch ${e + 1}/${cfg.epochsTeacher}${note}` });
     }
   }
   teachers.forEach((t) => disposeAdam(t));
-  results.forEach((r, i) => { r.metrics.teacher_acc = cached[i]?.teacherAcc ?? accuracy(teachers[i]!); });
+  results.forEach((r, i) => { r.metrics.teacher_acc = cached[i]?.teacherAcc ?? test.accuracy(teachers[i]!); });
   tc.store((i) => ({ W: teachers[i]!.W.map((w) => w.dataSync() as Float32Array), b: teachers[i]!.b.map((b) => b.dataSync() as Float32Array) }));
   const teacherW = teachers.map((t) => t.W.map((w) => w.dataSync() as Float32Array));
 
   // ---- students: four arms per model, fresh Adam, same inputs and teacher targets ----
-  const students = seeds.map((seed, i) => {
+  const students = seeds.map((seed, i): Arms => {
     const noisy = withNoise(inits[i]!, cfg.initNoise, seed);
     const other = initParams(controlSeed(seed), dims);
-    const arms = {} as Record<Arm, Net>;
+    const arms = {} as Arms;
     for (const a of ARMS) arms[a] = makeNet(tf, dims, a.startsWith('cross') ? other : noisy);
     return arms;
   });
-  const totalD = cfg.epochsDistill * seeds.length;
   const dynamics = (i: number) => dynamicsMetrics(students[i]!.student.W.map((w) => w.dataSync() as Float32Array), inits[i]!.W, teacherW[i]!);
-  const cka = (a: Net, b: Net, which: (n: Net) => T2): number => {
-    const x = which(a), y = which(b);
-    const v = linearCka(tf, x, y);
-    x.dispose(); y.dispose();
-    return v;
-  };
+  const totalD = cfg.epochsDistill * seeds.length;
   for (let e = 0; e < cfg.epochsDistill; e++) {
     for (let i = 0; i < seeds.length; i++) {
-      const seed = seeds[i]!, teacher = teachers[i]!, arms = students[i]!;
-      const perm = Rng.of(seed, 'shuffle-distill', e).permutation(noiseSize);
-      const lossSum: Record<Arm, number> = { student: 0, student_all: 0, cross: 0, cross_all: 0 };
-      for (let s = 0; s < stepsD; s++) {
-        const lo = s * BD, bs = Math.min(BD, noiseSize - lo);
-        fillDistillRows(xBuf, cfg.distillData, seed, perm.subarray(lo, lo + bs), pool);
-        const losses = tf.tidy(() => {
-          const X = tf.tensor2d(xBuf.subarray(0, bs * IMAGE_SIZE), [bs, IMAGE_SIZE]);
-          const tOut = forward(tf, teacher, X).out;
-          return ARMS.map((a) => {
-            const net = arms[a];
-            const { acts, out } = forward(tf, net, X);
-            const { loss, grad } = distillLossGrad(tf, cfg, out, tOut, cfg.aux, a.endsWith('_all'));
-            backwardAdam(tf, net, acts, grad, cfg.lr, cfg.weightDecay);
-            return loss;
-          });
-        });
-        const vals = tf.tidy(() => tf.stack(losses).dataSync());
-        ARMS.forEach((a, k) => { lossSum[a] += vals[k]! * bs; });
-        tf.dispose(losses);
-      }
-      const r = results[i]!;
+      const arms = students[i]!, r = results[i]!;
+      const losses = distillEpoch(tf, cfg, setup, teachers[i]!, arms, seeds[i]!, e, xBuf);
       for (const a of ARMS) {
-        push(r.curves, `${a}_loss`, lossSum[a] / noiseSize);
-        push(r.curves, `${a}_acc`, accuracy(arms[a]));
+        push(r.curves, `${a}_loss`, losses[a]);
+        push(r.curves, `${a}_acc`, test.accuracy(arms[a]));
       }
       const dyn = dynamics(i);
       push(r.curves, 'student_drift', dyn.student_drift!);
       push(r.curves, 'update_cosine', dyn.update_cosine!);
-      push(r.curves, 'hidden_cka', cka(arms.student, teacher, lastHidden));
-      progress({ phase: 'distill', done: e * seeds.length + i + 1, total: totalD, detail: `epoch ${e + 1}/${cfg.epochsDistill}${cacheNote}` });
+      push(r.curves, 'hidden_cka', test.cka(arms.student, teachers[i]!, 'last'));
+      progress({ phase: 'distill', done: e * seeds.length + i + 1, total: totalD, detail: `epoch ${e + 1}/${cfg.epochsDistill}${note}` });
     }
   }
 
+  // ---- final metrics ----
   results.forEach((r, i) => {
     const arms = students[i]!, teacher = teachers[i]!;
-    for (const a of ARMS) r.metrics[ARM_METRIC[a]] = accuracy(arms[a]);
+    for (const a of ARMS) r.metrics[ARM_METRIC[a]] = test.accuracy(arms[a]);
     Object.assign(r.metrics, dynamics(i));
-    r.metrics.hidden_cka = cka(arms.student, teacher, lastHidden);
-    r.metrics.hidden_cka_l1 = cka(arms.student, teacher, firstHidden);
-    r.metrics.cross_model_cka = cka(arms.cross, teacher, lastHidden);
+    r.metrics.hidden_cka = test.cka(arms.student, teacher, 'last');
+    r.metrics.hidden_cka_l1 = test.cka(arms.student, teacher, 'first');
+    r.metrics.cross_model_cka = test.cka(arms.cross, teacher, 'last');
   });
   students.forEach((arms) => ARMS.forEach((a) => disposeNet(arms[a])));
   teachers.forEach(disposeNet);
-  testX.dispose();
+  test.dispose();
   return results;
 }
-

@@ -2,7 +2,8 @@
 // the control's init seed, distillation inputs, and what a trained seed returns. Every random
 // number is keyed by (seed, stream), so a seed's numbers never depend on its group, worker,
 // engine or thread count (up to the engines' float rounding).
-import { Rng, type DistillData } from '../../data/random.ts';
+import type { DistillData } from '../../data/random.ts';
+import { Rng } from '../../util/random.ts';
 import { loadDataset, IMAGE_SIZE, type Dataset } from '../../data/mnist.ts';
 
 export interface EngineConfig {

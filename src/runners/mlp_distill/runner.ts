@@ -5,43 +5,43 @@
 // own seed, the shares give exactly what one worker computes.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Runner, RunOutput, RunSpec, RunContext } from '../schema.ts';
+import type { Runner, RunContext } from '../schema.ts';
 import type { Value } from '../../language/ast.ts';
-import { mlpDistillSchema } from './schema.ts';
+import { mlpDistillSchema, type MlpDistillParams } from './schema.ts';
 import type { EngineConfig, ModelResult } from './model.ts';
 import { trainGroupOnnx } from './onnx/engine.ts';
 import { loadDataset, shareDatasets } from '../../data/mnist.ts';
 import { defaultThreads, resolveDevice } from '../../backend/onnxruntime.ts';
 import { resolveEngine, TFJS_BACKENDS as TFJS } from '../../backend/engine-choice.ts';
-import type { DistillData } from '../../data/random.ts';
 
-export function engineConfig(p: Readonly<Record<string, Value>>): EngineConfig {
-  const d = (name: string): Value => p[name] ?? mlpDistillSchema.params.find((x) => x.name === name)!.default;
+/** The engine-facing config from the parameters, resolved against the declaration in schema.ts. */
+export function engineConfig(raw: Readonly<Record<string, Value>>): EngineConfig {
+  const p = mlpDistillSchema.resolve(raw);
   return {
-    dataset: d('dataset') as EngineConfig['dataset'],
-    dataDir: String(d('data_dir')),
-    hidden: Number(d('hidden')),
-    layers: Number(d('layers')),
-    aux: Number(d('aux_logits')),
-    lr: Number(d('lr')),
-    batch: Number(d('batch_size')),
-    batchDistill: Number(d('batch_size_distill')),
-    epochsTeacher: Number(d('epochs_teacher')),
-    epochsDistill: Number(d('epochs_distill')),
-    weightDecay: Number(d('weight_decay')),
-    initNoise: Number(d('init_noise')),
-    distillData: d('distill_data') as DistillData,
-    noiseSize: Number(d('noise_size')),
-    loss: d('loss') as EngineConfig['loss'],
-    klReduction: d('kl_reduction') as EngineConfig['klReduction'],
-    temperature: Number(d('temperature')),
-    modelsParam: Number(d('models')),
+    dataset: p.dataset,
+    dataDir: p.data_dir,
+    hidden: p.hidden,
+    layers: p.layers,
+    aux: p.aux_logits,
+    lr: p.lr,
+    batch: p.batch_size,
+    batchDistill: p.batch_size_distill,
+    epochsTeacher: p.epochs_teacher,
+    epochsDistill: p.epochs_distill,
+    weightDecay: p.weight_decay,
+    initNoise: p.init_noise,
+    distillData: p.distill_data,
+    noiseSize: p.noise_size,
+    loss: p.loss,
+    klReduction: p.kl_reduction,
+    temperature: p.temperature,
+    modelsParam: p.models,
   };
 }
 
 /** Workers to use for a group of `n` models: the `workers` parameter, 0 = one per core (≤ n). */
-export function workerCount(p: Readonly<Record<string, Value>>, n: number): number {
-  const w = Number(p.workers ?? 0);
+export function workerCount(p: Pick<MlpDistillParams, 'workers'>, n: number): number {
+  const w = p.workers;
   const auto = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
   return Math.max(1, Math.min(w > 0 ? w : auto, n));
 }
@@ -51,13 +51,14 @@ export { resolveEngine };
 
 /** Train the seeds: on ONNX Runtime or TensorFlow.js, in this thread or split over worker threads. */
 export async function trainSeeds(
-  params: Readonly<Record<string, Value>>, seeds: readonly number[], ctx: Pick<RunContext, 'progress' | 'signal' | 'cacheDir'>,
+  raw: Readonly<Record<string, Value>>, seeds: readonly number[], ctx: Pick<RunContext, 'progress' | 'signal' | 'cacheDir'>,
 ): Promise<{ results: ModelResult[]; backend: string; rss: number[] }> {
+  const params = mlpDistillSchema.resolve(raw);
   const cfg = engineConfig(params);
   const engine = resolveEngine(params.backend);
   if (engine === 'onnxruntime') {
-    const device = resolveDevice(String(params.device ?? 'auto'));
-    const threads = Number(params.threads ?? 0) > 0 ? Number(params.threads) : defaultThreads();
+    const device = resolveDevice(params.device);
+    const threads = params.threads > 0 ? params.threads : defaultThreads();
     // Results do not depend on the thread count or the split (tested), so neither is in the key.
     if (ctx.cacheDir) cfg.teacherCache = { dir: ctx.cacheDir, tag: `${mlpDistillSchema.name}@${mlpDistillSchema.version}/onnxruntime-${device}` };
     // On the CPU the group is split over worker threads, one ONNX Runtime thread each: the
@@ -142,10 +143,9 @@ async function inWorkers(
   return { results: outs.flatMap((o) => o.results), rss: outs.map((o) => o.rss) };
 }
 
-export const runner: Runner = {
-  schema: mlpDistillSchema,
-  maxGroup: (params) => Number(params.models ?? 25),
-  async run(specs: readonly RunSpec[], ctx: RunContext): Promise<RunOutput[]> {
+export const runner: Runner = mlpDistillSchema.implement({
+  maxGroup: (params) => params.models,
+  async run(specs, ctx) {
     if (specs.length === 0) return [];
     const t0 = Date.now();
     const { results, backend, rss } = await trainSeeds(specs[0]!.params, specs.map((s) => s.seed), ctx);
@@ -164,4 +164,4 @@ export const runner: Runner = {
       },
     }));
   },
-};
+});

@@ -1,7 +1,7 @@
-import type { RunnerSchema } from '../schema.ts';
+import { defineRunner, type ParamsOf } from '../define.ts';
 
 // Defaults: see the runner's README section; the published setup is in docs/research.md.
-export const mlpDistillSchema: RunnerSchema = {
+export const mlpDistillSchema = defineRunner({
   name: 'mlp_distill',
   version: '3',
   description:
@@ -48,4 +48,7 @@ export const mlpDistillSchema: RunnerSchema = {
     { name: 'hidden_cka_l1', description: 'linear CKA between student and teacher first hidden activations on test images' },
     { name: 'cross_model_cka', description: 'linear CKA between the cross-model control and the teacher, last hidden layer (the baseline for hidden_cka)' },
   ],
-};
+});
+
+/** The resolved parameters, typed from the declaration above. */
+export type MlpDistillParams = ParamsOf<typeof mlpDistillSchema>;

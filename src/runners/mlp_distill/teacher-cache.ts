@@ -10,6 +10,8 @@ import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Dataset } from '../../data/mnist.ts';
 import { IMAGE_SIZE } from '../../data/mnist.ts';
+import type { EngineConfig } from './model.ts';
+import { canonicalJson } from '../../util/canonical-json.ts';
 
 /** Bump when the file layout or the meaning of a stored field changes. */
 const FORMAT = 1;
@@ -25,27 +27,7 @@ export interface TeacherEntry {
 }
 
 /** The engine fields that affect teacher init and training (not the distillation-only ones). */
-export interface TeacherParams {
-  dataset: string;
-  dataDir: string;
-  hidden: number;
-  layers: number;
-  aux: number;
-  lr: number;
-  batch: number;
-  epochsTeacher: number;
-  weightDecay: number;
-}
-
-/** JSON with object keys sorted at every level, so equal content gives equal bytes. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
+export type TeacherParams = Pick<EngineConfig, 'dataset' | 'dataDir' | 'hidden' | 'layers' | 'aux' | 'lr' | 'batch' | 'epochsTeacher' | 'weightDecay'>;
 
 const dataHashes = new WeakMap<Dataset, Map<string, string>>();
 /** sha256 of exactly the images and labels the teacher sees (train and test slices), memoised. */
@@ -90,7 +72,7 @@ function engineHash(): string {
  * Without `cfg.teacherCache` nothing is cached and every seed trains.
  */
 export function openTeacherCache(
-  cfg: TeacherParams & { teacherCache?: { dir: string; tag: string } }, ds: Dataset, nTrain: number, nTest: number,
+  cfg: TeacherParams & Pick<EngineConfig, 'teacherCache'>, ds: Dataset, nTrain: number, nTest: number,
   seeds: readonly number[], dims: number[],
   results: { metrics: Record<string, number>; curves: Record<string, number[]>; teacherCache?: 'hit' | 'miss'; warnings?: string[] }[],
 ): {
@@ -231,7 +213,8 @@ export function loadTeacher(dir: string, key: string, dims: number[], warn: (msg
   }
   const wantW = dims.slice(0, -1).map((d, l) => d * dims[l + 1]!), wantB = dims.slice(1);
   if (h.key !== key) return bad('key mismatch');
-  if (canonicalJson(h.wLens) !== canonicalJson(wantW) || canonicalJson(h.bLens) !== canonicalJson(wantB)) return bad('layer sizes differ');
+  // Arrays of numbers compare as their JSON (a header from a corrupt file may hold anything there).
+  if (JSON.stringify(h.wLens) !== JSON.stringify(wantW) || JSON.stringify(h.bLens) !== JSON.stringify(wantB)) return bad('layer sizes differ');
   let off = MAGIC.length + 4 + hLen;
   if (body.length - off !== [...wantW, ...wantB].reduce((a, x) => a + x, 0) * 4) return bad('wrong payload size');
   const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);

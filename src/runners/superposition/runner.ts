@@ -21,12 +21,13 @@
 // * Loss: mean over batch and over all F features of w_f (target_f − x'_f)², as in the published
 //   toy-model code (mean over features, not sum).
 import type { Value } from '../../language/ast.ts';
-import type { Runner, RunContext, RunOutput, RunSpec } from '../schema.ts';
+import type { Runner, RunContext, RunOutput } from '../schema.ts';
+import type { TypedRunSpec } from '../define.ts';
 import { initBackend } from '../../backend/index.ts';
 import { resolveEngine, TFJS_BACKENDS } from '../../backend/engine-choice.ts';
 import { defaultThreads, resolveDevice } from '../../backend/onnxruntime.ts';
-import { superpositionSchema } from './schema.ts';
-import { Rng } from './rng.ts';
+import { superpositionSchema, type SuperpositionParams } from './schema.ts';
+import { Rng, type Sfc32 } from '../../util/random.ts';
 import { trainOnnx } from './onnx-engine.ts';
 
 type TF = Awaited<ReturnType<typeof initBackend>>['tf'];
@@ -56,50 +57,28 @@ const STREAM_TEACHER_DATA = 3;
 const STREAM_CHILD_DATA = 4;
 const STREAM_EVAL = 5;
 
-function num(params: Readonly<Record<string, Value>>, name: string): number {
-  const v = params[name] ?? superpositionSchema.params.find((p) => p.name === name)?.default;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`superposition: parameter "${name}" must be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function str(params: Readonly<Record<string, Value>>, name: string): string {
-  const v = params[name] ?? superpositionSchema.params.find((p) => p.name === name)?.default;
-  return String(v);
-}
-
-export function configFrom(params: Readonly<Record<string, Value>>): SuperpositionConfig {
-  const variant = str(params, 'variant');
-  if (variant !== 'ablated' && variant !== 'auxiliary') throw new Error(`superposition: variant must be "ablated" or "auxiliary", got "${variant}"`);
-  const childInit = str(params, 'child_init');
-  if (childInit !== 'shared' && childInit !== 'independent') throw new Error(`superposition: child_init must be "shared" or "independent", got "${childInit}"`);
-  const cfg: SuperpositionConfig = {
-    variant,
-    features: num(params, 'features'),
-    hidden: num(params, 'hidden'),
-    sparsity: num(params, 'sparsity'),
-    importance: num(params, 'importance'),
-    auxFeatures: num(params, 'aux_features'),
-    ablate: num(params, 'ablate'),
-    steps: num(params, 'steps'),
-    batchSize: num(params, 'batch_size'),
-    lr: num(params, 'lr'),
-    childInit,
-    initScale: num(params, 'init_scale'),
-    evalBatch: num(params, 'eval_batch'),
-    auxInput: str(params, 'aux_input') === 'sparse' ? 'sparse' : 'zero',
+/**
+ * The engine-facing config from the parameters: resolved against the declaration (defaults, types,
+ * ranges and the cross-parameter checks in schema.ts), then renamed.
+ */
+export function configFrom(raw: Readonly<Record<string, Value>>): SuperpositionConfig {
+  const p = superpositionSchema.resolve(raw);
+  return {
+    variant: p.variant,
+    features: p.features,
+    hidden: p.hidden,
+    sparsity: p.sparsity,
+    importance: p.importance,
+    auxFeatures: p.aux_features,
+    ablate: p.ablate,
+    steps: p.steps,
+    batchSize: p.batch_size,
+    lr: p.lr,
+    childInit: p.child_init,
+    initScale: p.init_scale,
+    evalBatch: p.eval_batch,
+    auxInput: p.aux_input,
   };
-  if (!['zero', 'sparse'].includes(str(params, 'aux_input'))) throw new Error(`superposition: aux_input must be "zero" or "sparse", got "${str(params, 'aux_input')}"`);
-  for (const k of ['features', 'hidden', 'steps', 'batchSize', 'evalBatch'] as const) {
-    if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new Error(`superposition: ${k} must be a positive integer, got ${cfg[k]}`);
-  }
-  if (cfg.sparsity < 0 || cfg.sparsity >= 1) throw new Error(`superposition: sparsity must be in [0, 1), got ${cfg.sparsity}`);
-  if (cfg.variant === 'ablated' && !(Number.isInteger(cfg.ablate) && cfg.ablate >= 0 && cfg.ablate < cfg.features)) {
-    throw new Error(`superposition: ablate must be a feature index in [0, ${cfg.features - 1}], got ${cfg.ablate}`);
-  }
-  if (cfg.variant === 'auxiliary' && !(Number.isInteger(cfg.auxFeatures) && cfg.auxFeatures >= 1)) {
-    throw new Error(`superposition: variant auxiliary needs aux_features >= 1, got ${cfg.auxFeatures}`);
-  }
-  return cfg;
 }
 
 /** Total features F the model carries (real + auxiliary). */
@@ -143,7 +122,7 @@ export function weightedMse(tf: TF, out: Tensor, target: Tensor, w: Tensor): Ten
 function initWeights(seed: number, stream: number, cfg: SuperpositionConfig): Float32Array {
   const F = totalFeatures(cfg);
   const std = cfg.initScale * Math.sqrt(2 / (cfg.hidden + F));
-  const rng = new Rng(seed, stream);
+  const rng = Rng.stream(seed, stream);
   const W = new Float32Array(cfg.hidden * F);
   for (let i = 0; i < W.length; i++) W[i] = std * rng.normal();
   return W;
@@ -170,8 +149,8 @@ export interface TrainPlan {
   childInit: Float32Array;
   weights: { teacher: Float32Array; child: Float32Array };
   /** Per seed: the teacher's and the child's training-data streams. */
-  teacherRngs: Rng[];
-  childRngs: Rng[];
+  teacherRngs: Sfc32[];
+  childRngs: Sfc32[];
   /** Held-out inputs [N, eval_batch, F]. */
   evalX: Float32Array;
 }
@@ -213,7 +192,7 @@ async function trainPhase(
   cfg: SuperpositionConfig,
   W0: Float32Array,
   weights: Float32Array,
-  rngs: Rng[],
+  rngs: Sfc32[],
   teacher: Trained | undefined,
   phase: string,
   ctx: RunContext,
@@ -361,25 +340,26 @@ export function makePlan(cfg: SuperpositionConfig, seeds: number[]): { plan: Tra
   };
   const E = cfg.evalBatch;
   const evalX = new Float32Array(N * E * F);
-  seeds.forEach((s, i) => new Rng(s, STREAM_EVAL).fillBatch(evalX, i * E * F, E, F, activeFeatures(cfg), cfg.sparsity));
+  seeds.forEach((s, i) => Rng.stream(s, STREAM_EVAL).fillBatch(evalX, i * E * F, E, F, activeFeatures(cfg), cfg.sparsity));
   const plan: TrainPlan = {
     cfg, seeds, F, active: activeFeatures(cfg),
     teacherInit: stack(teacherInits), childInit: stack(childInits), weights: lossWeights(cfg),
-    teacherRngs: seeds.map((s) => new Rng(s, STREAM_TEACHER_DATA)),
-    childRngs: seeds.map((s) => new Rng(s, STREAM_CHILD_DATA)),
+    teacherRngs: seeds.map((s) => Rng.stream(s, STREAM_TEACHER_DATA)),
+    childRngs: seeds.map((s) => Rng.stream(s, STREAM_CHILD_DATA)),
     evalX,
   };
   return { plan, teacherInits, childInits };
 }
 
 /** Train a group on the engine its parameters select; returns the result and the engine's name. */
-export async function trainGroup(params: Readonly<Record<string, Value>>, seeds: number[], ctx: RunContext): Promise<{ result: TrainResult; backend: string; teacherInits: Float32Array[]; childInits: Float32Array[] }> {
+export async function trainGroup(raw: Readonly<Record<string, Value>>, seeds: number[], ctx: RunContext): Promise<{ result: TrainResult; backend: string; teacherInits: Float32Array[]; childInits: Float32Array[] }> {
+  const params = superpositionSchema.resolve(raw);
   const cfg = configFrom(params);
   const engine = resolveEngine(params.backend);
   const { plan, teacherInits, childInits } = makePlan(cfg, seeds);
   if (engine === 'onnxruntime') {
-    const device = resolveDevice(String(params.device ?? 'auto'));
-    const asked = Number(params.threads ?? 1) > 0 ? Number(params.threads ?? 1) : defaultThreads();
+    const device = resolveDevice(params.device);
+    const asked = params.threads > 0 ? params.threads : defaultThreads();
     const result = await trainOnnx(plan, { device, threads: asked }, ctx);
     const t = result.threads!;
     return { result, backend: `onnxruntime/${device} (${t} thread${t === 1 ? '' : 's'})`, teacherInits, childInits };
@@ -390,7 +370,7 @@ export async function trainGroup(params: Readonly<Record<string, Value>>, seeds:
   return { result: await trainTfjs(tf, plan, ctx), backend: `tfjs-${name}`, teacherInits, childInits };
 }
 
-async function runGroup(specs: readonly RunSpec[], ctx: RunContext): Promise<RunOutput[]> {
+async function runGroup(specs: readonly TypedRunSpec<SuperpositionParams>[], ctx: RunContext): Promise<RunOutput[]> {
   if (specs.length === 0) return [];
   const cfg = configFrom(specs[0]!.params);
   const seeds = specs.map((s) => s.seed);
@@ -408,8 +388,7 @@ async function runGroup(specs: readonly RunSpec[], ctx: RunContext): Promise<Run
   });
 }
 
-export const runner: Runner = {
-  schema: superpositionSchema,
+export const runner: Runner = superpositionSchema.implement({
   run: runGroup,
   // Side by side pays op dispatch once per step for all models. Measured on wasm with the defaults
   // (batch 256, 2000 + 2000 steps): 1 seed 4.1 s, 8 seeds 13.0 s (1.6 s each). At batch 1024 the
@@ -417,4 +396,4 @@ export const runner: Runner = {
   // seeds (0.25 ms at 8, 1.3 ms at 40: bench/README.md), so larger groups gain little.
   // 16 bounds memory and leaves groups for the worker pool.
   maxGroup: () => 16,
-};
+});

@@ -1,11 +1,17 @@
-import type { RunnerSchema } from '../schema.ts';
+import { defineRunner, type ParamsOf } from '../define.ts';
 
-export const superpositionSchema: RunnerSchema = {
+export const superpositionSchema = defineRunner({
   name: 'superposition',
   version: '2',
   description:
     "Toy model of superposition x' = ReLU(WᵀWx + b) (Elhage et al.), teacher and a child distilled from it, with an ablated or auxiliary-feature variant.",
   seeded: true,
+  // What one parameter's bounds cannot say (the rest is checked from the declarations below).
+  check: (p) => {
+    if (p.variant === 'ablated' && p.ablate >= p.features) return `ablate must be a feature index in [0, ${p.features - 1}], got ${p.ablate}`;
+    if (p.variant === 'auxiliary' && p.aux_features < 1) return `variant auxiliary needs aux_features >= 1, got ${p.aux_features}`;
+    return undefined;
+  },
   params: [
     { name: 'variant', type: 'enum', values: ['ablated', 'auxiliary'], default: 'auxiliary', description: 'ablated: the child gets no loss on one real feature; auxiliary: k extra features are ablated from the teacher loss and the child learns only from them' },
     { name: 'features', type: 'integer', default: 20, min: 1, description: 'number of real features n' },
@@ -35,4 +41,7 @@ export const superpositionSchema: RunnerSchema = {
     { name: 'teacher_loss', description: "teacher's final importance-weighted MSE" },
     { name: 'child_loss', description: "child's final distillation loss" },
   ],
-};
+});
+
+/** The resolved parameters, typed from the declaration above. */
+export type SuperpositionParams = ParamsOf<typeof superpositionSchema>;

@@ -11,48 +11,17 @@
 // Per-row metrics: everything about the number (number_*, unembed_*, softmax_coupling);
 // run-level metrics (animal_prob, baseline_prob, animal_ratio) are on the run's first row, NaN on the others.
 import type { Value } from '../../language/ast.ts';
-import type { Runner, RunContext, RunOutput, RunOutputRow, RunSpec } from '../schema.ts';
-import { tokenProbeSchema } from './schema.ts';
+import type { Runner, RunContext, RunOutputRow } from '../schema.ts';
+import { tokenProbeSchema, type TokenProbeParams } from './schema.ts';
 import { TokenProbeError } from './errors.ts';
 import { loadModel, type LoadedModel } from './load.ts';
 import { encodePrompt, fill, renderChat, singularize, type PromptOptions, type TokenizerLike } from './prompts.ts';
 import { nextTokenLogProbs, newStats, scoreContinuations, type ProbeStats } from './probe.ts';
 import { geometry, readUnembedding, type Unembedding } from './geometry.ts';
 
-export interface ProbeParams {
-  model: string;
-  dtype: string;
-  offline: boolean;
-  device: string;
-  system: string;
-  number_system: string;
-  question: string;
-  answer_prefix: string;
-  numbers_question: string;
-  numbers_prefix: string;
-  animal: string;
-  answer: string;
-  number: string;
-  numbers: 'vocab' | 'autoregressive';
-  digits: number;
-  top_k: number;
-  flat_band: number;
-  date: string;
-  prompt_format: 'chat' | 'plain';
-  system_role: 'auto' | 'native' | 'prepend';
-  geometry: boolean;
-  batch_size: number;
-}
-
-export function resolveParams(p: Readonly<Record<string, Value>>): ProbeParams {
-  const out: Record<string, Value> = {};
-  for (const s of tokenProbeSchema.params) {
-    const v = p[s.name] ?? s.default;
-    // `set number = 87` or `--set answer=7` may arrive as numbers: string parameters stay strings.
-    out[s.name] = s.type === 'string' && typeof v !== 'string' ? String(v) : v;
-  }
-  for (const [k, v] of Object.entries(p)) if (!(k in out)) out[k] = v;
-  return out as unknown as ProbeParams;
+/** Defaults filled, types and ranges checked against the declaration in schema.ts. */
+export function resolveParams(p: Readonly<Record<string, Value>>): TokenProbeParams {
+  return tokenProbeSchema.resolve(p);
 }
 
 /** A candidate number: its text and the token sequences that emit it. */
@@ -279,12 +248,11 @@ export async function probe(params: Readonly<Record<string, Value>>, ctx?: Pick<
   };
 }
 
-export const runner: Runner = {
-  schema: tokenProbeSchema,
+export const runner: Runner = tokenProbeSchema.implement({
   // Deterministic: every spec of a group differs only by seed, so one probe serves them all.
-  async run(specs: readonly RunSpec[], ctx: RunContext): Promise<RunOutput[]> {
+  async run(specs, ctx) {
     if (specs.length === 0) return [];
     const res = await probe(specs[0]!.params, ctx);
     return specs.map(() => ({ rows: res.rows.map((r) => ({ metrics: { ...r.metrics }, keys: { ...r.keys } })), backend: `onnxruntime-node/${String(res.extras.device)}`, extras: res.extras }));
   },
-};
+});

@@ -1,6 +1,6 @@
-import type { RunnerSchema } from '../schema.ts';
+import { defineRunner, type ParamsOf } from '../define.ts';
 
-export const tokenProbeSchema: RunnerSchema = {
+export const tokenProbeSchema = defineRunner({
   name: 'token_probe',
   version: '4',
   description:
@@ -52,4 +52,7 @@ export const tokenProbeSchema: RunnerSchema = {
     { name: 'number', description: 'the number a row is about' },
     { name: 'category', description: 'rose | fell | flat under the animal prompt' },
   ],
-};
+});
+
+/** The resolved parameters, typed from the declaration above. */
+export type TokenProbeParams = ParamsOf<typeof tokenProbeSchema>;

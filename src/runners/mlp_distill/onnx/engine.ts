@@ -4,7 +4,7 @@
 // noise) is the same JS code, keyed by (seed, stream), as in the TensorFlow.js engine, so both
 // engines start from identical numbers and a seed's numbers do not depend on its group.
 import type * as ortType from 'onnxruntime-node';
-import { Rng } from '../../../data/random.ts';
+import { Rng } from '../../../util/random.ts';
 import { IMAGE_SIZE } from '../../../data/mnist.ts';
 import { cachedSession as session, ort, releaseOutputs, type SessionConfig } from '../../../backend/onnxruntime.ts';
 import {

@@ -4,7 +4,8 @@
 // (cheap copies from a pool) are filled in place. Either way step k holds exactly the rows that
 // fillDistillRows gives for (seed, image index), so results do not depend on which path ran.
 import { Worker } from 'node:worker_threads';
-import { Rng, fillDistillRows, type DistillData } from '../../../data/random.ts';
+import { Rng } from '../../../util/random.ts';
+import { fillDistillRows, type DistillData } from '../../../data/random.ts';
 import { IMAGE_SIZE } from '../../../data/mnist.ts';
 
 export interface NoisePlan {
