@@ -9,11 +9,22 @@ const TWO_M32 = 1 / 4294967296;
 
 /** 32-bit hash of a seed and stream labels (FNV-1a over the parts, then a splitmix finaliser). */
 export function streamSeed(...parts: (number | string)[]): number {
-  let h = 2166136261;
-  for (const p of parts) {
-    const s = String(p) + '\u0000';
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
-  }
+  return finishSeed(parts.reduce(fnvPart, 2166136261));
+}
+
+/** streamSeed(...parts, last) for many values of `last`, with the common parts hashed once. */
+export function streamSeedOf(...parts: (number | string)[]): (last: number | string) => number {
+  const h = parts.reduce(fnvPart, 2166136261);
+  return (last) => finishSeed(fnvPart(h, last));
+}
+
+function fnvPart(h: number, p: number | string): number {
+  const s = String(p) + '\u0000';
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+
+function finishSeed(h: number): number {
   h ^= h >>> 16; h = Math.imul(h, 0x7feb352d) >>> 0;
   h ^= h >>> 15; h = Math.imul(h, 0x846ca68b) >>> 0;
   return (h ^ (h >>> 16)) >>> 0;

@@ -6,6 +6,7 @@ import { engineConfig, resolveEngine, runner, trainSeeds } from '../../src/runne
 import { trainGroupOnnx } from '../../src/runners/mlp_distill/onnx/engine.ts';
 import { Arena, Slab, TrainableNet, slabFloats } from '../../src/runners/mlp_distill/onnx/arena.ts';
 import { ckaFromStats } from '../../src/runners/mlp_distill/onnx/graphs.ts';
+import { fillDistillRows } from '../../src/data/random.ts';
 import { linearCkaJs, type EngineConfig } from '../../src/runners/mlp_distill/model.ts';
 
 // Small and fast: 2,000 training digits, 1,100 test digits (2 full evaluation chunks + a partial
@@ -44,6 +45,28 @@ describe('fused Adam kernel (WebAssembly SIMD)', () => {
     expect(worst).toBeGreaterThan(0); // it really ran in float32
     // The padding after the last value stays zero.
     expect(arena.f32[net.params.offsets[0]! + n]).toBe(0);
+  });
+});
+
+describe('uniform-noise kernel (WebAssembly SIMD)', () => {
+  it("writes fillUniformPm1's numbers bit for bit, four rows at a time, the remainder rows in JS", () => {
+    const arena = new Arena(11 * 784 + 64);
+    const out = arena.floatsView(11 * 784);
+    const indices = [0, 7, 123456, 2 ** 31, 5, 6, 59999, 1, 2, 3, 42]; // 2 groups of 4 + 3 rows
+    for (const seed of [0, 1, 1000, 0xffffffff]) {
+      out.fill(NaN);
+      fillDistillRows(out, 'uniform', seed, indices, undefined, arena);
+      const ref = new Float32Array(11 * 784);
+      fillDistillRows(ref, 'uniform', seed, indices);
+      expect(out).toEqual(ref);
+      expect(ref.every((x) => x >= -1 && x < 1)).toBe(true);
+    }
+    // An output outside the kernel's memory (or misaligned) takes the JS path, same numbers.
+    const plain = new Float32Array(4 * 784 + 1);
+    fillDistillRows(plain.subarray(1), 'uniform', 3, [0, 1, 2, 3], undefined, arena);
+    const ref = new Float32Array(4 * 784);
+    fillDistillRows(ref, 'uniform', 3, [0, 1, 2, 3]);
+    expect(plain.subarray(1)).toEqual(ref);
   });
 });
 

@@ -5,6 +5,7 @@
 import type * as ortType from 'onnxruntime-node';
 import { ort } from '../../../backend/onnxruntime.ts';
 import { instantiateAdam, type AdamFn } from '../../../backend/adam-kernel.ts';
+import { instantiateUniform, type Uniform4Fn } from '../../../backend/uniform-kernel.ts';
 import { B1, B2, EPS } from '../model.ts';
 import { paramShapes, paramName, gradName } from './graphs.ts';
 
@@ -15,6 +16,8 @@ export class Arena {
   readonly memory: WebAssembly.Memory;
   readonly f32: Float32Array;
   private readonly adamFn: AdamFn;
+  /** Uniform noise, four rows at a time, into this memory (see fillDistillRows). */
+  readonly uniform4: Uniform4Fn;
   private next = 0;
 
   /** `floats`: the capacity, in float32 values. */
@@ -24,6 +27,13 @@ export class Arena {
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     this.f32 = new Float32Array(this.memory.buffer);
     this.adamFn = instantiateAdam(this.memory, false, pages);
+    this.uniform4 = instantiateUniform(this.memory, false, pages);
+  }
+
+  /** A view of a fresh block of `n` floats (see alloc). */
+  floatsView(n: number): Float32Array {
+    const o = this.alloc(n);
+    return this.f32.subarray(o, o + n);
   }
 
   /** A 16-byte aligned block of `n` floats (rounded up to a multiple of 4), zero-filled. */

@@ -141,7 +141,8 @@ export async function trainGroupOnnx(
   const inits = seeds.map((s) => initParams(s, dims));
   const tc = openTeacherCache(cfg, ds, nTrain, nTest, seeds, dims, results);
   const toTrain = tc.toTrain;
-  const arena = new Arena(S * (2 + 4 * 3) + (toTrain.length < N ? slabFloats(dims, toTrain.length) : 0) + 64);
+  // ... and the distillation inputs, in the arena so the uniform-noise kernel writes them in place.
+  const arena = new Arena(S * (2 + 4 * 3) + (toTrain.length < N ? slabFloats(dims, toTrain.length) : 0) + N * BD * IMAGE_SIZE + 64);
   const teacher = new Slab(arena, dims, N);
   seeds.forEach((_, i) => teacher.setModel(i, tc.cached[i] ?? inits[i]!));
   const grads = new Slab(arena, dims, N);
@@ -250,7 +251,7 @@ export async function trainGroupOnnx(
   });
   const teacherW = seeds.map((_, i) => teacher.weightViews(i));
   const dynamics = (i: number) => dynamicsMetrics(arms.student.params.weightViews(i), inits[i]!.W, teacherW[i]!);
-  const xBuf = new Float32Array(N * BD * IMAGE_SIZE);
+  const xBuf = arena.floatsView(N * BD * IMAGE_SIZE);
   const tFeeds: Feeds = teacher.tensors('t_', 'param');
   const armFeeds = Object.fromEntries(ARMS.map((a) => [a, arms[a].params.tensors(ARM_PREFIX, 'param')])) as Record<Arm, Feeds>;
   const gFetch = { ...grads.tensors(ARM_PREFIX, 'grad'), loss: null } as unknown as Feeds;
@@ -269,7 +270,7 @@ export async function trainGroupOnnx(
   };
   let evals: Awaited<ReturnType<typeof evalArms>> | undefined;
   const plan: NoisePlan = { kind: cfg.distillData, seeds: [...seeds], noiseSize, batch: BD, epochs: cfg.epochsDistill };
-  const source = usePrefetch(opts.prefetch, plan) ? prefetchSource(plan) : inlineSource(plan, pool);
+  const source = usePrefetch(opts.prefetch, plan) ? prefetchSource(plan) : inlineSource(plan, pool, arena);
   try {
   for (let e = 0; e < cfg.epochsDistill; e++) {
     for (const a of ARMS) lossSum[a].fill(0);

@@ -5,7 +5,7 @@
 // fillDistillRows gives for (seed, image index), so results do not depend on which path ran.
 import { Worker } from 'node:worker_threads';
 import { Rng } from '../../../util/random.ts';
-import { fillDistillRows, type DistillData } from '../../../data/random.ts';
+import { fillDistillRows, type DistillData, type UniformSimd } from '../../../data/random.ts';
 import { IMAGE_SIZE } from '../../../data/mnist.ts';
 
 export interface NoisePlan {
@@ -24,9 +24,9 @@ export function* planSteps(p: NoisePlan): Generator<{ e: number; lo: number; bs:
 }
 
 /** Fill one step ([N, bs, 784]) into out, given each model's shuffle of this epoch. */
-export function fillStep(out: Float32Array, p: NoisePlan, perms: Int32Array[], lo: number, bs: number, pool?: { x: Float32Array; n: number }): void {
+export function fillStep(out: Float32Array, p: NoisePlan, perms: Int32Array[], lo: number, bs: number, pool?: { x: Float32Array; n: number }, simd?: UniformSimd): void {
   p.seeds.forEach((seed, i) => {
-    fillDistillRows(out.subarray(i * bs * IMAGE_SIZE, (i + 1) * bs * IMAGE_SIZE), p.kind, seed, perms[i]!.subarray(lo, lo + bs), pool);
+    fillDistillRows(out.subarray(i * bs * IMAGE_SIZE, (i + 1) * bs * IMAGE_SIZE), p.kind, seed, perms[i]!.subarray(lo, lo + bs), pool, simd);
   });
 }
 
@@ -38,8 +38,8 @@ export interface StepSource {
   close(): void;
 }
 
-/** Inputs generated on this thread. */
-export function inlineSource(p: NoisePlan, pool?: { x: Float32Array; n: number }): StepSource {
+/** Inputs generated on this thread (uniform noise in the SIMD kernel when `out` lies in its memory). */
+export function inlineSource(p: NoisePlan, pool?: { x: Float32Array; n: number }, simd?: UniformSimd): StepSource {
   const steps = planSteps(p);
   let epoch = -1, perms: Int32Array[] = [];
   return {
@@ -47,7 +47,7 @@ export function inlineSource(p: NoisePlan, pool?: { x: Float32Array; n: number }
       const s = steps.next();
       if (s.done) throw new Error('mlp_distill: no more distillation steps (internal error)');
       if (s.value.e !== epoch) { epoch = s.value.e; perms = shuffles(p, epoch); }
-      fillStep(out, p, perms, s.value.lo, s.value.bs, pool);
+      fillStep(out, p, perms, s.value.lo, s.value.bs, pool, simd);
     },
     close() {},
   };
