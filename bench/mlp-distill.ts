@@ -16,7 +16,7 @@ import { engineConfig, resolveEngine, trainSeeds } from '../src/runners/mlp_dist
 import { trainGroupOnnx, type EngineProfile } from '../src/runners/mlp_distill/onnx/engine.ts';
 import { layerDims } from '../src/runners/mlp_distill/model.ts';
 import { GraphBuilder } from '../src/backend/onnx-graph.ts';
-import { createSession, defaultThreads, ort } from '../src/backend/onnxruntime.ts';
+import { createSession, defaultThreads, endProfiling, ort } from '../src/backend/onnxruntime.ts';
 import { loadDataset } from '../src/data/mnist.ts';
 import type { Value } from '../src/language/ast.ts';
 
@@ -87,6 +87,7 @@ if (engine === 'onnxruntime' && Number(params.workers ?? 0) === 1) {
   // One session in this thread: the engine's own per-phase profile.
   const prof: EngineProfile = { teacher_s: 0, distill_s: 0, eval_s: 0, session_s: 0, fill_s: 0, run_s: 0, adam_s: 0, steps: { teacher: 0, distill: 0 } };
   results = await trainGroupOnnx(cfg, seeds, { device: 'cpu', threads }, () => {}, prof);
+  if (process.env.SUBLAB_ORT_PROFILE) await endProfiling();
   backend = `onnxruntime/cpu (${threads} threads)`;
   phases = { ...prof, steps: undefined } as unknown as Record<string, number>;
   delete phases.steps;

@@ -15,7 +15,7 @@ import { openTeacherCache } from '../teacher-cache.ts';
 import { Arena, Slab, TrainableNet, slabFloats } from './arena.ts';
 import { inlineSource, prefetchSource, shuffles, type NoisePlan } from './noise.ts';
 import {
-  ARM_PREFIX, DIGITS, DISTILL_ARMS, ONES_B, accuracyGraph, armStepGraph, ckaFromStats, ckaStatsGraph, teacherLogitsGraph, teacherStepGraph,
+  ARM_PREFIX, DIGITS, DISTILL_ARMS, ONES_B, armStepGraph, ckaFromStats, ckaStatsGraph, teacherLogitsGraph, teacherStepGraph,
 } from './graphs.ts';
 
 /** Test images per evaluation run: bounds the activations' memory (25 models × 500 × 256 floats). */
@@ -68,29 +68,41 @@ export async function trainGroupOnnx(
   // group and at any thread count (tested).
   const sc: SessionConfig = { device: opts.device, threads: Math.min(opts.threads, N) };
   const dimKey = dims.join('x');
-  const logitsS = await session(`logits:${dimKey}`, sc, () => teacherLogitsGraph(dims));
+  // A net's forward pass (threads ≤ its models, as above): the teacher's targets in distillation,
+  // and any net's test-set logits in evaluation, so evaluation reuses this session's arena (a
+  // session without one faults in fresh memory for every activation, every run).
+  const logitsSession = (n: number) => session(`logits:${dimKey}`, { ...sc, threads: Math.min(sc.threads, n) }, () => teacherLogitsGraph(dims));
+  const logitsS = await logitsSession(N);
   const lossKey = `${dimKey}:${cfg.loss}:${cfg.temperature}:${cfg.aux}`;
   const armS = {
     aux: await session(`arm-aux:${lossKey}`, sc, () => armStepGraph(dims, cfg, false)),
     all: await session(`arm-all:${lossKey}`, sc, () => armStepGraph(dims, cfg, true)),
   };
-  // Evaluation sessions per slab size (threads ≤ models, as above); no arena (see SessionConfig).
-  const evalSession = (kind: 'acc' | 'cka', n: number) =>
-    session(`${kind}:${dimKey}`, { ...sc, threads: Math.min(sc.threads, n), arena: false }, () => (kind === 'acc' ? accuracyGraph(dims) : ckaStatsGraph(dims)));
+  // CKA statistics per slab size (threads ≤ models, as above); no arena (see SessionConfig).
+  const ckaSession = (n: number) => session(`cka:${dimKey}`, { ...sc, threads: Math.min(sc.threads, n), arena: false }, () => ckaStatsGraph(dims));
   prof.session_s += now() - t0;
 
   // Test set, shared by all models (broadcast over N inside the graphs), in chunks.
   const testX = new Float32Array(nTest * IMAGE_SIZE);
   for (let k = 0; k < testX.length; k++) testX[k] = ds.testX[k]! * 2 - 1;
-  const chunks: { X: ortType.Tensor; labels: ortType.Tensor; ones: ortType.Tensor }[] = [];
-  for (let lo = 0; lo < nTest; lo += EVAL_CHUNK) {
-    const m = Math.min(EVAL_CHUNK, nTest - lo);
-    chunks.push({
-      X: new o.Tensor('float32', testX.subarray(lo * IMAGE_SIZE, (lo + m) * IMAGE_SIZE), [1, m, IMAGE_SIZE]),
-      labels: new o.Tensor('int64', BigInt64Array.from(ds.testY.subarray(lo, lo + m), (y) => BigInt(y)), [1, m]),
-      ones: new o.Tensor('float32', new Float32Array(m).fill(1), [1, 1, m]),
-    });
-  }
+  const chunksOf = (size: number) => {
+    const out: { X: ortType.Tensor; labels: Uint8Array; ones: ortType.Tensor }[] = [];
+    for (let lo = 0; lo < nTest; lo += size) {
+      const m = Math.min(size, nTest - lo);
+      out.push({
+        X: new o.Tensor('float32', testX.subarray(lo * IMAGE_SIZE, (lo + m) * IMAGE_SIZE), [1, m, IMAGE_SIZE]),
+        labels: ds.testY.subarray(lo, lo + m),
+        ones: new o.Tensor('float32', new Float32Array(m).fill(1), [1, 1, m]),
+      });
+    }
+    return out;
+  };
+  // CKA sums float32 statistics per chunk, so its chunking is fixed (it shapes the numbers).
+  // Accuracy counts hits, the same in any chunking (a row's logits do not depend on the rows
+  // beside it): chunks no larger than a training batch keep the logits session's arena at the
+  // size training gave it.
+  const chunks = chunksOf(EVAL_CHUNK);
+  const accChunks = Math.max(B, BD) >= EVAL_CHUNK ? chunks : chunksOf(Math.max(B, BD));
   const onesMemo = new Map<number, ortType.Tensor>();
   const ones = (bs: number) => {
     let t = onesMemo.get(bs);
@@ -100,11 +112,21 @@ export async function trainGroupOnnx(
   const accuracy = async (s: Slab): Promise<Float64Array> => {
     const t = now();
     const hits = new Float64Array(s.n);
-    const p = s.tensors('n_', 'param');
-    const accS = await evalSession('acc', s.n);
-    for (const c of chunks) {
-      const h = (await accS.run({ X: c.X, labels: c.labels, ...p })).hits!.data as Float32Array;
-      for (let i = 0; i < s.n; i++) hits[i] += h[i]!;
+    const p = s.tensors('t_', 'param');
+    const ls = await logitsSession(s.n);
+    for (const c of accChunks) {
+      const out = (await ls.run({ X: c.X, ...p })).logits!.data as Float32Array;
+      const m = c.labels.length;
+      // argmax over the digit logits, first index on ties (as ONNX ArgMax)
+      for (let i = 0; i < s.n; i++) {
+        for (let r = 0; r < m; r++) {
+          const o0 = (i * m + r) * C;
+          let best = 0;
+          for (let k = 1; k < DIGITS; k++) if (out[o0 + k]! > out[o0 + best]!) best = k;
+          if (best === c.labels[r]) hits[i]++;
+        }
+      }
+      releaseOutputs();
     }
     prof.eval_s += now() - t;
     return hits.map((h) => h / nTest);
@@ -113,7 +135,7 @@ export async function trainGroupOnnx(
     const t = now();
     const pa = a.tensors('a_', 'param'), pb = b.tensors('b_', 'param');
     const sum: Record<string, Float64Array> = {};
-    const ckaS = await evalSession('cka', a.n);
+    const ckaS = await ckaSession(a.n);
     for (const c of chunks) {
       const r = await ckaS.run({ X: c.X, ones_m: c.ones, ...pa, ...pb });
       for (const [k, v] of Object.entries(r)) {

@@ -59,7 +59,8 @@ function backward(g: GraphBuilder, p: string, XT: string, hidden: string[], dOut
     if (l > 0) {
       // Uses W before its update (the update happens outside the graph, after the run).
       const dA = g.op('FusedMatMul', [dZ, paramName(p, 'W', l)], { transB: attr.i(1) }, 'com.microsoft');
-      // ReLU'(z) = 1 where the activation is > 0 (as tf.step); Cast(Greater) beat Sign 5x here.
+      // ReLU'(z) = 1 where the activation is > 0 (as tf.step); Cast(Greater) beat Sign 5x here,
+      // and Where(Greater, dA, 0) 2x.
       const mask = g.op('Cast', [g.op('Greater', [hidden[l - 1]!, ZERO(g)])], { to: attr.i(DT.FLOAT) });
       dZ = g.op('Mul', [dA, mask]);
     }
@@ -119,12 +120,13 @@ export const DISTILL_ARMS = [
 export const ARM_PREFIX = 'a_';
 
 /**
- * The teacher's forward pass on a distillation batch: inputs X [N,B,784] and the teacher's
- * parameters (t_); output logits [N,B,C], the targets of every arm's step.
+ * A net's forward pass: inputs X [N,B,784] (or [1,B,784], broadcast over the models: the test
+ * set) and the net's parameters (t_); output logits [N,B,C]. The teacher's targets in
+ * distillation, and any net's test-set logits in evaluation.
  */
 export function teacherLogitsGraph(dims: number[]): Uint8Array {
-  const g = new GraphBuilder('teacher_logits');
-  const X = g.input('X', ['N', 'B', dims[0]!]);
+  const g = new GraphBuilder('logits');
+  const X = g.input('X', ['NX', 'B', dims[0]!]);
   declareParams(g, 't_', dims);
   g.output('logits', forward(g, 't_', X, dims).out, ['N', 'B', dims[dims.length - 1]!]);
   return g.build();
@@ -165,24 +167,6 @@ export function armStepGraph(dims: number[], cfg: Pick<EngineConfig, 'loss' | 't
   }
   g.output('loss', loss, ['N']);
   backward(g, ARM_PREFIX, transposeBatch(g, X), hidden, all ? grad : padLogits(g, grad, C - cfg.aux, 0), dims);
-  return g.build();
-}
-
-/**
- * Evaluation on a chunk of the test set (shared by all models: X is [1, M, 784] and broadcasts):
- * hits [N], the number of the chunk's images whose argmax over the 10 digit logits of net n_
- * equals the label (labels [1, M]). Chunks keep the activations' peak memory small.
- */
-export function accuracyGraph(dims: number[]): Uint8Array {
-  const g = new GraphBuilder('accuracy');
-  const X = g.input('X', [1, 'M', dims[0]!]);
-  const labels = g.input('labels', [1, 'M'], DT.INT64);
-  declareParams(g, 'n_', dims);
-  const { out } = forward(g, 'n_', X, dims);
-  const pred = g.op('ArgMax', [slice(g, out, 0, DIGITS)], { axis: attr.i(2), keepdims: attr.i(0) });
-  const hit = g.op('Cast', [g.op('Equal', [pred, labels])], { to: attr.i(DT.FLOAT) });
-  // A sum of 0/1 values is exact in float32 for any order.
-  g.output('hits', g.op('ReduceSum', [hit, g.constI64([1])], { keepdims: attr.i(0) }), ['N']);
   return g.build();
 }
 
