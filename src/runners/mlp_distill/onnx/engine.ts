@@ -79,8 +79,8 @@ export async function trainGroupOnnx(
     all: await session(`arm-all:${lossKey}`, sc, () => armStepGraph(dims, cfg, true)),
   };
   // CKA statistics per slab size (threads ≤ models, as above). With its arena (one 500-image
-  // chunk's activations stay resident, +25 MB a worker here) it spends a third less time than
-  // faulting in fresh memory for every chunk.
+  // chunk's activations stay resident: +25 MB peak RSS on the baseline) it spends a third less
+  // time than faulting in fresh memory for every chunk.
   const ckaSession = (n: number) => session(`cka:${dimKey}`, { ...sc, threads: Math.min(sc.threads, n) }, () => ckaStatsGraph(dims));
   prof.session_s += now() - t0;
 
