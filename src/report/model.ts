@@ -369,9 +369,7 @@ function groupFailures(failed: ResultTable['failed'], swept: ReadonlySet<string>
       .map(([k, v]) => `${k} = ${formatValue(v)}`)
       .concat(`seed ${f.seed}`)
       .join(', ');
-    // The list already names the runs; the command runner's own messages name theirs too.
-    const error = f.error.replace(/^command run [0-9a-f]+ \(seed \d+\): /, '');
-    groups.set(error, [...(groups.get(error) ?? []), where]);
+    groups.set(f.error, [...(groups.get(f.error) ?? []), where]);
   }
   return [...groups.entries()].map(([error, runs]) => ({ params: runs.join('; '), error }));
 }

@@ -86,7 +86,7 @@ export function programInput(params: Readonly<Record<string, Value>>, seed: numb
 /**
  * Parse stdout as JSON lines. Blank lines are skipped; every other line must be a JSON object whose
  * fields are numbers (metrics) or strings/booleans (key columns). Throws a plain message on the
- * first bad line (the caller adds the run's name).
+ * first bad line (the edges name the run).
  */
 export function parseRows(stdout: string, measures: readonly string[] = []): RunOutputRow[] {
   const rows: RunOutputRow[] = [];
@@ -132,8 +132,8 @@ class RowError extends Error {
 }
 
 async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promise<RunOutput> {
-  const name = `command run ${spec.id} (seed ${spec.seed})`;
-  const fail = (kind: CommandErrorKind, msg: string, stderr?: string): CommandRunError => new CommandRunError(`${name}: ${msg}`, kind, spec.id, spec.seed, stderr);
+  // The message is the raw error: the edges (CLI, Vitest, reports) name the run (failureText).
+  const fail = (kind: CommandErrorKind, msg: string, stderr?: string): CommandRunError => new CommandRunError(msg, kind, spec.id, spec.seed, stderr);
 
   const p = spec.params;
   const command = p.command;
