@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Value } from '../language/ast.ts';
-import { formatDuration, createEtaEstimator, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
+import { formatClock, createEtaEstimator, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
 import { runFile, type ExperimentResult } from '../exec/run-file.ts';
 import { failureText } from '../results/types.ts';
 import { displayedMetrics, summarizeTable } from '../exec/summary.ts';
@@ -146,7 +146,7 @@ export function formatExperiment(r: ExperimentResult, relFile: string, seedsOver
   const failed = new Set(r.table.failed.map((f) => f.runId)).size;
   const computed = runs - r.cacheHits - failed;
   out.push(
-    `  runner ${exp.runner.name} · ${r.plan.points.length} point${r.plan.points.length === 1 ? '' : 's'} × ${seeds} seed${seeds === 1 ? '' : 's'} = ${runs} runs · ${computed} computed, ${r.cacheHits} cached, ${failed} failed${unusableNote(r)} · ${formatDuration(r.wallMs)}` +
+    `  runner ${exp.runner.name} · ${r.plan.points.length} point${r.plan.points.length === 1 ? '' : 's'} × ${seeds} seed${seeds === 1 ? '' : 's'} = ${runs} runs · ${computed} computed, ${r.cacheHits} cached, ${failed} failed${unusableNote(r)} · ${formatClock(r.wallMs)}` +
       (r.table.rows[0] ? ` · backend ${[...new Set(r.table.rows.map((x) => x.backend))].join(', ')}` : ''),
   );
   out.push('', formatResultTable(r, allMetrics), '');

@@ -92,10 +92,11 @@ export function createEtaEstimator(now: () => number = Date.now) {
 }
 
 export function formatEta(e: Eta): string {
-  return e.ms === null ? '?' : `${e.lowerBound ? '≥' : ''}${formatDuration(e.ms)}`;
+  return e.ms === null ? '?' : `${e.lowerBound ? '≥' : ''}${formatClock(e.ms)}`;
 }
 
-export function formatDuration(ms: number | null): string {
+/** Compact terminal form for ETAs and the run summary line ("1m05s"); reports and write-ups use report/format.ts formatDuration. */
+export function formatClock(ms: number | null): string {
   if (ms === null || !Number.isFinite(ms)) return '?';
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const s = Math.round(ms / 1000);
