@@ -7,7 +7,6 @@ import type { RunnerSchema } from '../runners/schema.ts';
 import { paramProblem } from '../runners/define.ts';
 import type { ExperimentPlan, PlannedRun, SweepPoint } from './types.ts';
 import { runCountProblem, seedProblem } from './limits.ts';
-import { commandFiles } from './files.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 
 /**
@@ -93,7 +92,7 @@ export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Recor
   walk(0, {});
 
   const nSeeds = exp.runner.seeded ? (opts.seeds ?? exp.seeds) : 1;
-  const fileHashes = exp.runner.name === 'command' ? commandFiles(exp) : undefined;
+  const fileHashes = exp.runner.fileDependencies?.(exp.file);
   const runs: PlannedRun[] = [];
   for (const point of points) {
     // `seed` may itself be swept: the point's value is then the base seed.

@@ -55,6 +55,12 @@ export interface RunnerSchema {
    * value) and take their metric names from the experiment's `measure` lines.
    */
   open?: boolean;
+  /**
+   * Files a run depends on besides its parameters (the command runner's program and `inputs`),
+   * hashed into its run id: for the experiment in `expFile`, a function from a run's params to
+   * {file: sha256}. Editing such a file then gives new run ids.
+   */
+  fileDependencies?: (expFile: string) => (params: Readonly<Record<string, Value>>) => Record<string, string>;
 }
 
 /** One planned run handed to a runner: resolved parameters and one seed. */

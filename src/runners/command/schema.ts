@@ -1,4 +1,5 @@
 import { defineRunner, type ParamsOf } from '../define.ts';
+import { commandFiles } from './files.ts';
 
 export const commandSchema = defineRunner({
   name: 'command',
@@ -7,6 +8,7 @@ export const commandSchema = defineRunner({
     "Runs the user's own program: resolved parameters as JSON on stdin, result rows as JSON lines on stdout. Any `set` parameter is passed through; metrics are the ones named by `measure`. The run id hashes the contents of every file the command line names (the program, e.g. `train.py`) and of the files listed in `set inputs = \"data.csv, labels.csv\"` (comma-separated, relative to `cwd`), so editing them recomputes. The program runs in its own process group: on timeout, Ctrl-C, or once it exits (after a 0.5 s grace for its pipes), whatever it started is killed too.",
   seeded: true,
   open: true,
+  fileDependencies: commandFiles,
   params: [
     { name: 'command', type: 'string', default: '', required: { needs: 'the program to run', example: 'python3 train.py' }, description: 'program and arguments, split on whitespace (never run through a shell), e.g. "python3 train.py"' },
     { name: 'cwd', type: 'string', default: '.', description: 'working directory, relative to the .exp file' },

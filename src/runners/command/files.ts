@@ -5,8 +5,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Value } from '../language/ast.ts';
-import type { CheckedExperiment } from '../language/checked.ts';
+import type { Value } from '../../language/ast.ts';
 
 /** Command-line words naming bigger files (interpreters such as node or python) are not hashed. */
 export const MAX_PROGRAM_HASH_BYTES = 16 * 1024 * 1024;
@@ -41,11 +40,11 @@ export function inputList(v: Value | undefined): string[] {
 }
 
 /**
- * A function from a run's params to {file: sha256}, memoised over one plan. Throws (a plan error)
- * for an `inputs` entry that is missing or not a regular file.
+ * For the experiment in `expFile`: a function from a run's params to {file: sha256}, memoised over
+ * one plan. Throws (a plan error) for an `inputs` entry that is missing or not a regular file.
  */
-export function commandFiles(exp: CheckedExperiment): (params: Record<string, Value>) => Record<string, string> {
-  const expDir = path.dirname(path.resolve(exp.file));
+export function commandFiles(expFile: string): (params: Readonly<Record<string, Value>>) => Record<string, string> {
+  const expDir = path.dirname(path.resolve(expFile));
   const memo = new Map<string, string | null>();
   const digest = (file: string, limit: number, required: boolean): string | null => {
     const key = `${file}\0${limit}\0${required}`;
