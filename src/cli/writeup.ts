@@ -14,7 +14,7 @@ import { predictionStatuses } from '../prereg/status.ts';
 import { resultEvidence } from '../prereg/evidence.ts';
 import type { FailedRun, ResultRow, ResultTable } from '../results/types.ts';
 import { currentMachine } from '../report/model.ts';
-import { escapeModel, loadTemplate, type Format } from '../report/render.ts';
+import { escapeModel, inlineCode, loadTemplate, type Format } from '../report/render.ts';
 import { buildWriteupModel, figureStem, type WriteupInput, type WriteupModel } from '../report/writeup.ts';
 import { judgeExperiment } from '../verdict/judge.ts';
 import { version } from '../version.ts';
@@ -203,7 +203,8 @@ export function renderWriteup(model: WriteupModel, format: Format, userDir?: str
   const template = loadTemplate(format, userDir, 'writeup');
   // Only HTML embeds the SVG; the other formats need not carry (and escape) it.
   const m = format === 'html' ? model : { ...model, experiments: model.experiments.map((e) => ({ ...e, figures: e.figures.map((f) => ({ ...f, svg: '' })), charts: e.charts.map((c) => ({ ...c, svg: '' })) })) };
-  return template(escapeModel({ ...m, format }, format));
+  // The title is a README heading: its code spans render as code (heading) or plain (title).
+  return template({ ...escapeModel({ ...m, format }, format), title: inlineCode(m.title, format, true), heading: inlineCode(m.title, format) });
 }
 
 export const command = writerCommand(spec, writeupOptions, writeWriteup);

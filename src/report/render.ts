@@ -206,6 +206,16 @@ export const codePaths: readonly string[] = [
 ];
 const coders: Partial<Record<Format, (s: string) => string>> = { md: codeSpanMarkdown, tex: codeLatex };
 
+/**
+ * A line of text with markdown code spans (a README heading such as "runner `mlp_distill`") for
+ * `format`: the spans as code (`\texttt`, `<code>`, a code span), the rest escaped. `plain`: the
+ * spans' backticks dropped instead (an HTML <title>, a LaTeX comment).
+ */
+export function inlineCode(s: string, format: Format, plain = false): string {
+  const code = (t: string) => (plain ? escapers[format](t) : format === 'html' ? `<code>${escapeHtml(t)}</code>` : coders[format]!(t));
+  return s.split(/`([^`]+)`/).map((part, i) => (i % 2 === 1 ? code(part) : escapers[format](part))).join('');
+}
+
 function isCode(p: string): boolean {
   return codePaths.some((c) => p === c || p.endsWith('.' + c));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codeLatex, codeSpanMarkdown, escapeHtml, escapeLatex, escapeMarkdown, escapeModel, renderReport } from '../../src/report/render.ts';
+import { codeLatex, codeSpanMarkdown, escapeHtml, escapeLatex, escapeMarkdown, escapeModel, inlineCode, renderReport } from '../../src/report/render.ts';
 import { fixtureModel } from './fixture.ts';
 
 describe('escaping', () => {
@@ -100,5 +100,19 @@ describe('user templates', () => {
     );
     expect([...renderReport(model, 'tex', dir).values()][0]).toContain('\\toprule');
     expect(() => renderReport(model, 'md', path.join(dir, 'missing'))).toThrow(/does not exist/);
+  });
+});
+
+describe('inlineCode (a README heading with code spans)', () => {
+  const t = 'Topic A (runner `mlp_distill`) & more';
+  it('renders code spans as code in each format and escapes the rest', () => {
+    expect(inlineCode(t, 'html')).toBe('Topic A (runner <code>mlp_distill</code>) &amp; more');
+    expect(inlineCode(t, 'tex')).toBe('Topic A (runner \\texttt{mlp\\_\\allowbreak{}distill}) \\& more');
+    expect(inlineCode(t, 'md')).toContain('`mlp_distill`');
+  });
+  it('drops the backticks where only plain text fits', () => {
+    expect(inlineCode(t, 'html', true)).toBe('Topic A (runner mlp_distill) &amp; more');
+    expect(inlineCode(t, 'tex', true)).toBe('Topic A (runner mlp\\_distill) \\& more');
+    expect(inlineCode('no code here', 'tex')).toBe('no code here');
   });
 });
