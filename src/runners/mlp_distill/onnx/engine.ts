@@ -145,6 +145,7 @@ export async function trainGroupOnnx(
         const acc = (sum[k] ??= new Float64Array(d.length));
         for (let j = 0; j < d.length; j++) acc[j] += d[j]!;
       }
+      releaseOutputs(); // the Gram outputs: ~6 MB a model per chunk
     }
     const out = { last: new Float64Array(a.n), first: new Float64Array(a.n) };
     for (const layer of ['first', 'last'] as const) {
