@@ -15,7 +15,7 @@ import { openTeacherCache } from '../teacher-cache.ts';
 import { Arena, Slab, TrainableNet, slabFloats } from './arena.ts';
 import { inlineSource, prefetchSource, shuffles, type NoisePlan } from './noise.ts';
 import {
-  ARM_PREFIX, DIGITS, DISTILL_ARMS, ONES_B, armStepGraph, ckaFromStats, ckaStatsGraph, teacherLogitsGraph, teacherStepGraph,
+  ARM_PREFIX, DIGITS, DISTILL_ARMS, ONES_B, armStepGraph, ckaFromStats, ckaStatsGraph, logitsGraph, teacherStepGraph,
 } from './graphs.ts';
 
 /** Test images per evaluation run: bounds the activations' memory (25 models × 500 × 256 floats). */
@@ -71,7 +71,7 @@ export async function trainGroupOnnx(
   // A net's forward pass (threads ≤ its models, as above): the teacher's targets in distillation,
   // and any net's test-set logits in evaluation, so evaluation reuses this session's arena (a
   // session without one faults in fresh memory for every activation, every run).
-  const logitsSession = (n: number) => session(`logits:${dimKey}`, { ...sc, threads: Math.min(sc.threads, n) }, () => teacherLogitsGraph(dims));
+  const logitsSession = (n: number) => session(`logits:${dimKey}`, { ...sc, threads: Math.min(sc.threads, n) }, () => logitsGraph(dims));
   const logitsS = await logitsSession(N);
   const lossKey = `${dimKey}:${cfg.loss}:${cfg.temperature}:${cfg.aux}`;
   const armS = {

@@ -124,7 +124,7 @@ export const ARM_PREFIX = 'a_';
  * set) and the net's parameters (t_); output logits [N,B,C]. The teacher's targets in
  * distillation, and any net's test-set logits in evaluation.
  */
-export function teacherLogitsGraph(dims: number[]): Uint8Array {
+export function logitsGraph(dims: number[]): Uint8Array {
   const g = new GraphBuilder('logits');
   const X = g.input('X', ['NX', 'B', dims[0]!]);
   declareParams(g, 't_', dims);
