@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { CheckedExperiment } from '../language/checked.ts';
 import { displayedMetrics } from '../exec/summary.ts';
 import { formatValue } from './charts.ts';
-import { buildExperimentReport, commonProvenance, slugify, type BuildOptions, type ExperimentReport, type PredictionRow, type ReportInput } from './model.ts';
+import { buildExperimentReport, commonProvenance, slugify, type BuildOptions, type ExperimentReport, type PredictionRow, type Provenance, type ReportInput } from './model.ts';
 import { formatDuration } from './format.ts';
 
 /** One prediction in the summary table. */
@@ -64,20 +64,14 @@ export interface WriteupModel {
   figureNote: string;
   lockTampered: boolean;
   lockProblems: string[];
-  provenance: {
-    sublabVersion: string;
-    gitCommit: string;
-    gitDirty: string;
-    backends: string;
-    machine: string;
-    runs: number;
+  /** The fields every report shares (commonProvenance), and the write-up's own. */
+  provenance: Pick<Provenance, 'sublabVersion' | 'gitCommit' | 'gitDirty' | 'backends' | 'machine' | 'runs' | 'date'> & {
     planned: number;
     /** Compute time of all cached runs, as recorded when each was first computed. */
     computeTime: string;
     /** First and last result. */
     firstResult: string;
     lastResult: string;
-    date: string;
   };
 }
 
