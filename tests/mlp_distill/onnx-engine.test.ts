@@ -1,13 +1,13 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
-import { cudaAvailable, resolveDevice } from '../../src/backend/onnxruntime.ts';
+import { createSession, cudaAvailable, ort, resolveDevice } from '../../src/backend/onnxruntime.ts';
 import { trainGroup } from '../../src/runners/mlp_distill/engine-tfjs.ts';
 import { engineConfig, resolveEngine, runner, trainSeeds } from '../../src/runners/mlp_distill/runner.ts';
 import { trainGroupOnnx } from '../../src/runners/mlp_distill/onnx/engine.ts';
 import { Arena, Slab, TrainableNet, slabFloats } from '../../src/runners/mlp_distill/onnx/arena.ts';
-import { ckaFromStats } from '../../src/runners/mlp_distill/onnx/graphs.ts';
+import { ckaAgainstGraph, ckaFromStats, ckaReferenceGraph, ckaStatsGraph } from '../../src/runners/mlp_distill/onnx/graphs.ts';
 import { fillDistillRows } from '../../src/data/random.ts';
-import { linearCkaJs, type EngineConfig } from '../../src/runners/mlp_distill/model.ts';
+import { initParams, linearCkaJs, type EngineConfig } from '../../src/runners/mlp_distill/model.ts';
 
 // Small and fast: 2,000 training digits, 1,100 test digits (2 full evaluation chunks + a partial
 // one), hidden 32, a partial last batch in both phases.
@@ -97,6 +97,27 @@ describe('CKA from summed statistics', () => {
     };
     const colSum = (A: number[]) => Float64Array.from({ length: H }, (_, p) => A.filter((_, k) => k % H === p).reduce((a, b) => a + b, 0));
     expect(ckaFromStats(gram(X, Y), gram(X, X), gram(Y, Y), colSum(X), colSum(Y), n)).toBeCloseTo(linearCkaJs(X, Y, n, H, H), 12);
+  });
+});
+
+describe('CKA statistics with the teacher side computed once', () => {
+  it("give the two-net graph's last-layer statistics bit for bit", async () => {
+    const dims = [784, 32, 24, 13], N = 2, M = 70;
+    const arena = new Arena(slabFloats(dims, N) * 2 + 64);
+    const a = new Slab(arena, dims, N), b = new Slab(arena, dims, N);
+    for (let i = 0; i < N; i++) { a.setModel(i, initParams(10 + i, dims)); b.setModel(i, initParams(20 + i, dims)); }
+    const o = ort();
+    const X = new o.Tensor('float32', Float32Array.from({ length: M * 784 }, (_, k) => Math.sin(k * 0.37)), [1, M, 784]);
+    const ones_m = new o.Tensor('float32', new Float32Array(M).fill(1), [1, 1, M]);
+    const c = { device: 'cpu' as const, threads: 1 };
+    const both = await (await createSession(ckaStatsGraph(dims), c)).run({ X, ones_m, ...a.tensors('a_', 'param'), ...b.tensors('b_', 'param') });
+    const ref = await (await createSession(ckaReferenceGraph(dims), c)).run({ X, ones_m, ...b.tensors('b_', 'param') });
+    const against = await (await createSession(ckaAgainstGraph(dims), c)).run({ X, ones_m, b_last: ref.last_h!, ...a.tensors('a_', 'param') });
+    const f32 = (t: { data: unknown }) => Array.from(t.data as Float32Array);
+    expect(ref.last_h!.dims).toEqual([N, M, 24]);
+    for (const k of ['last_bb', 'last_sb']) expect(f32(ref[k]!), k).toEqual(f32(both[k]!));
+    for (const k of ['last_ab', 'last_aa', 'last_sa']) expect(f32(against[k]!), k).toEqual(f32(both[k]!));
+    expect(f32(both.last_ab!).some((v) => v !== 0)).toBe(true);
   });
 });
 

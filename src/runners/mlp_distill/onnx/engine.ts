@@ -15,7 +15,8 @@ import { openTeacherCache } from '../teacher-cache.ts';
 import { Arena, Slab, TrainableNet, slabFloats } from './arena.ts';
 import { inlineSource, prefetchSource, shuffles, type NoisePlan } from './noise.ts';
 import {
-  ARM_PREFIX, DIGITS, DISTILL_ARMS, ONES_B, armStepGraph, ckaFromStats, ckaStatsGraph, logitsGraph, teacherStepGraph,
+  ARM_PREFIX, DIGITS, DISTILL_ARMS, ONES_B, armStepGraph, ckaAgainstGraph, ckaFromStats, ckaReferenceGraph, ckaStatsGraph, logitsGraph,
+  teacherStepGraph,
 } from './graphs.ts';
 
 /** Test images per evaluation run: bounds the activations' memory (25 models × 500 × 256 floats). */
@@ -133,22 +134,53 @@ export async function trainGroupOnnx(
     prof.eval_s += now() - t;
     return hits.map((h) => h / nTest);
   };
-  const cka = async (a: Slab, b: Slab): Promise<{ last: Float64Array; first: Float64Array }> => {
-    const t = now();
-    const pa = a.tensors('a_', 'param'), pb = b.tensors('b_', 'param');
-    const sum: Record<string, Float64Array> = {};
-    const ckaS = await ckaSession(a.n);
-    for (const c of chunks) {
-      const r = await ckaS.run({ X: c.X, ones_m: c.ones, ...pa, ...pb });
-      for (const [k, v] of Object.entries(r)) {
-        const d = v.data as Float32Array;
-        const acc = (sum[k] ??= new Float64Array(d.length));
-        for (let j = 0; j < d.length; j++) acc[j] += d[j]!;
-      }
-      releaseOutputs(); // the Gram outputs: ~6 MB a model per chunk
+  const addUp = (sum: Record<string, Float64Array>, r: Record<string, ortType.Tensor>) => {
+    for (const [k, v] of Object.entries(r)) {
+      if (k === 'last_h') continue;
+      const d = v.data as Float32Array;
+      const acc = (sum[k] ??= new Float64Array(d.length));
+      for (let j = 0; j < d.length; j++) acc[j] += d[j]!;
     }
-    const out = { last: new Float64Array(a.n), first: new Float64Array(a.n) };
-    for (const layer of ['first', 'last'] as const) {
+  };
+  // The teacher's side of its last-layer CKA, per chunk (its activations) and summed (its Gram
+  // and column sums): computed once, when the student's CKA is taken each of several epochs.
+  let reference: { slab: Slab; hidden: ortType.Tensor[]; sum: Record<string, Float64Array> } | undefined;
+  const referenceOf = async (b: Slab) => {
+    if (reference?.slab === b) return reference;
+    const hidden: ortType.Tensor[] = [], sum: Record<string, Float64Array> = {};
+    const s = await session(`cka-ref:${dimKey}`, { ...sc, threads: Math.min(sc.threads, b.n) }, () => ckaReferenceGraph(dims));
+    const pb = b.tensors('b_', 'param');
+    for (const c of chunks) {
+      const r = await s.run({ X: c.X, ones_m: c.ones, ...pb });
+      hidden.push(r.last_h!);
+      addUp(sum, r);
+      releaseOutputs(); // the Gram outputs (the activations kept are still referenced)
+    }
+    return (reference = { slab: b, hidden, sum });
+  };
+  /** Linear CKA of a against b: both hidden layers, or (`lastOnly`) the last against b's cached side. */
+  const cka = async (a: Slab, b: Slab, lastOnly = false): Promise<{ last: Float64Array; first: Float64Array }> => {
+    const t = now();
+    const pa = a.tensors('a_', 'param');
+    const sum: Record<string, Float64Array> = {};
+    if (lastOnly) {
+      const ref = await referenceOf(b);
+      Object.assign(sum, ref.sum);
+      const s = await session(`cka-against:${dimKey}`, { ...sc, threads: Math.min(sc.threads, a.n) }, () => ckaAgainstGraph(dims));
+      for (const [k, c] of chunks.entries()) {
+        addUp(sum, await s.run({ X: c.X, ones_m: c.ones, b_last: ref.hidden[k]!, ...pa }));
+        releaseOutputs();
+      }
+    } else {
+      const pb = b.tensors('b_', 'param');
+      const ckaS = await ckaSession(a.n);
+      for (const c of chunks) {
+        addUp(sum, await ckaS.run({ X: c.X, ones_m: c.ones, ...pa, ...pb }));
+        releaseOutputs(); // the Gram outputs: ~6 MB a model per chunk
+      }
+    }
+    const out = { last: new Float64Array(a.n), first: new Float64Array(a.n).fill(NaN) };
+    for (const layer of lastOnly ? (['last'] as const) : (['first', 'last'] as const)) {
       const H = sum[`${layer}_sa`]!.length / a.n;
       const per = (k: string, i: number, size: number) => sum[`${layer}_${k}`]!.subarray(i * size, (i + 1) * size);
       for (let i = 0; i < a.n; i++) {
@@ -288,10 +320,14 @@ export async function trainGroupOnnx(
   const tBuf = reuseLogits ? new Float32Array(N * BD * C) : undefined;
   let perms: Int32Array[] = [];
   const lossSum = Object.fromEntries(ARMS.map((a) => [a, new Float64Array(N)])) as Record<Arm, Float64Array>;
-  const evalArms = async () => {
+  // With several distillation epochs the teacher's side of the CKA is computed once and the
+  // epochs before the last take the last layer only (their curve); the last epoch's evaluation
+  // (the final metrics) takes both layers as one run always has, so its numbers are unchanged.
+  const cachedTeacherSide = cfg.epochsDistill > 1;
+  const evalArms = async (final: boolean) => {
     const accs = {} as Record<Arm, Float64Array>;
     for (const a of ARMS) accs[a] = await accuracy(arms[a].params);
-    return { accs, kS: await cka(arms.student.params, teacher) };
+    return { accs, kS: await cka(arms.student.params, teacher, cachedTeacherSide && !final) };
   };
   let evals: Awaited<ReturnType<typeof evalArms>> | undefined;
   const plan: NoisePlan = { kind: cfg.distillData, seeds: [...seeds], noiseSize, batch: BD, epochs: cfg.epochsDistill };
@@ -353,7 +389,7 @@ export async function trainGroupOnnx(
         fraction: fraction(NT * nTrain * cfg.epochsTeacher, N * (e * noiseSize + lo + bs)), runs: N,
       });
     }
-    evals = await evalArms();
+    evals = await evalArms(e === cfg.epochsDistill - 1);
     const { accs, kS } = evals;
     results.forEach((r, i) => {
       for (const a of ARMS) {
@@ -372,8 +408,9 @@ export async function trainGroupOnnx(
   prof.distill_s += now() - t0;
 
   // The last epoch's evaluation is the final one.
-  const { accs, kS } = evals ?? (await evalArms());
-  const kC = await cka(arms.cross.params, teacher);
+  const { accs, kS } = evals ?? (await evalArms(true));
+  const kC = await cka(arms.cross.params, teacher, cachedTeacherSide);
+  reference = undefined;
   results.forEach((r, i) => {
     for (const a of ARMS) r.metrics[ARM_METRIC[a]] = accs[a][i]!;
     Object.assign(r.metrics, dynamics(i));

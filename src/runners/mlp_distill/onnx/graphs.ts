@@ -197,6 +197,43 @@ export function ckaStatsGraph(dims: number[]): Uint8Array {
   return g.build();
 }
 
+/**
+ * The fixed net's side of the last hidden layer's CKA statistics (the teacher's, computed once
+ * per distillation phase when its CKA is taken more than once): on a chunk [1,M,784], its last
+ * hidden activations `last_h` [N,M,H] (kept, then fed to ckaAgainstGraph), `last_bb` and `last_sb`,
+ * with the same ops as in ckaStatsGraph, so the same floats.
+ */
+export function ckaReferenceGraph(dims: number[]): Uint8Array {
+  const g = new GraphBuilder('cka_reference');
+  const X = g.input('X', [1, 'M', dims[0]!]);
+  const ones = g.input('ones_m', [1, 1, 'M']);
+  declareParams(g, 'b_', dims);
+  const hb = forward(g, 'b_', X, dims).hidden;
+  const H = dims[hb.length]!;
+  const b = hb[hb.length - 1]!;
+  g.output('last_h', b, ['N', 'M', H]);
+  g.output('last_bb', g.op('FusedMatMul', [b, b], { transA: attr.i(1) }, 'com.microsoft'), ['N', H, H]);
+  g.output('last_sb', g.op('MatMul', [ones, b]), ['N', 1, H]);
+  return g.build();
+}
+
+/** Net a_'s side against given last hidden activations `b_last` [N,M,H]: `last_ab`, `last_aa`, `last_sa`. */
+export function ckaAgainstGraph(dims: number[]): Uint8Array {
+  const g = new GraphBuilder('cka_against');
+  const X = g.input('X', [1, 'M', dims[0]!]);
+  const ones = g.input('ones_m', [1, 1, 'M']);
+  declareParams(g, 'a_', dims);
+  const H = dims[dims.length - 2]!;
+  const b = g.input('b_last', ['N', 'M', H]);
+  const ha = forward(g, 'a_', X, dims).hidden;
+  const a = ha[ha.length - 1]!;
+  const gram = (x: string, y: string) => g.op('FusedMatMul', [x, y], { transA: attr.i(1) }, 'com.microsoft');
+  g.output('last_ab', gram(a, b), ['N', H, H]);
+  g.output('last_aa', gram(a, a), ['N', H, H]);
+  g.output('last_sa', g.op('MatMul', [ones, a]), ['N', 1, H]);
+  return g.build();
+}
+
 /** Linear CKA from summed statistics of n rows (float64): ‖C_ab‖²_F / (‖C_aa‖_F ‖C_bb‖_F). */
 export function ckaFromStats(ab: Float64Array, aa: Float64Array, bb: Float64Array, sa: Float64Array, sb: Float64Array, n: number): number {
   const H = sa.length;
