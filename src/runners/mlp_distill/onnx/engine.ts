@@ -89,14 +89,10 @@ export async function trainGroupOnnx(
   const testX = new Float32Array(nTest * IMAGE_SIZE);
   for (let k = 0; k < testX.length; k++) testX[k] = ds.testX[k]! * 2 - 1;
   const chunksOf = (size: number) => {
-    const out: { X: ortType.Tensor; labels: Uint8Array; ones: ortType.Tensor }[] = [];
+    const out: { X: ortType.Tensor; labels: Uint8Array; m: number }[] = [];
     for (let lo = 0; lo < nTest; lo += size) {
       const m = Math.min(size, nTest - lo);
-      out.push({
-        X: new o.Tensor('float32', testX.subarray(lo * IMAGE_SIZE, (lo + m) * IMAGE_SIZE), [1, m, IMAGE_SIZE]),
-        labels: ds.testY.subarray(lo, lo + m),
-        ones: new o.Tensor('float32', new Float32Array(m).fill(1), [1, 1, m]),
-      });
+      out.push({ X: new o.Tensor('float32', testX.subarray(lo * IMAGE_SIZE, (lo + m) * IMAGE_SIZE), [1, m, IMAGE_SIZE]), labels: ds.testY.subarray(lo, lo + m), m });
     }
     return out;
   };
@@ -151,7 +147,7 @@ export async function trainGroupOnnx(
     const s = await session(`cka-ref:${dimKey}`, { ...sc, threads: Math.min(sc.threads, b.n) }, () => ckaReferenceGraph(dims));
     const pb = b.tensors('b_', 'param');
     for (const c of chunks) {
-      const r = await s.run({ X: c.X, ones_m: c.ones, ...pb });
+      const r = await s.run({ X: c.X, ones_m: ones(c.m), ...pb });
       hidden.push(r.last_h!);
       addUp(sum, r);
       releaseOutputs(); // the Gram outputs (the activations kept are still referenced)
@@ -168,14 +164,14 @@ export async function trainGroupOnnx(
       Object.assign(sum, ref.sum);
       const s = await session(`cka-against:${dimKey}`, { ...sc, threads: Math.min(sc.threads, a.n) }, () => ckaAgainstGraph(dims));
       for (const [k, c] of chunks.entries()) {
-        addUp(sum, await s.run({ X: c.X, ones_m: c.ones, b_last: ref.hidden[k]!, ...pa }));
+        addUp(sum, await s.run({ X: c.X, ones_m: ones(c.m), b_last: ref.hidden[k]!, ...pa }));
         releaseOutputs();
       }
     } else {
       const pb = b.tensors('b_', 'param');
       const ckaS = await ckaSession(a.n);
       for (const c of chunks) {
-        addUp(sum, await ckaS.run({ X: c.X, ones_m: c.ones, ...pa, ...pb }));
+        addUp(sum, await ckaS.run({ X: c.X, ones_m: ones(c.m), ...pa, ...pb }));
         releaseOutputs(); // the Gram outputs: ~6 MB a model per chunk
       }
     }
