@@ -82,6 +82,11 @@ export function untestable(test: TestName, reason: string, n = 0): Fixed {
   return { kind: 'fixed', outcome: 'inconclusive', reason, test, statistic: null, effect: null, n };
 }
 
+/** Decided by an exact comparison (one row per value, unseeded): confirmed when `holds`, else refuted. */
+export function exact(holds: boolean, n: number, reason: string): Fixed {
+  return { kind: 'fixed', outcome: holds ? 'confirmed' : 'refuted', test: 'exact', statistic: null, effect: null, n, reason };
+}
+
 export function at(scope: string[], extra?: string): string {
   const all = extra ? [...scope, extra] : scope;
   return all.length ? ` at ${all.join(', ')}` : '';

@@ -12,6 +12,7 @@ import {
   accountRows,
   at,
   completeBlocks,
+  exact,
   hedgesCorrection,
   missingColumn,
   num,
@@ -105,7 +106,7 @@ function perPoint(
       const d = values.length === 2 ? values[0]![0]! - values[1]![0]! : values[0]![0]! - nullValue;
       const text = `${exactText(values)}${at(sc)}`;
       if (!holds(d, sign, strict)) {
-        return { kind: 'fixed', outcome: 'refuted', test: 'exact', statistic: null, effect: null, n: 1, used, reason: `exact, n = 1: ${text}, so not ${claim}` };
+        return { ...exact(false, 1, `exact, n = 1: ${text}, so not ${claim}`), used };
       }
       exactHeld.push(text);
       continue;
@@ -122,7 +123,7 @@ function perPoint(
     }
   }
   if (tested.length === 0) {
-    return { kind: 'fixed', outcome: 'confirmed', test: 'exact', statistic: null, effect: null, n: exactHeld.length, used, reason: `exact, n = 1: ${exactHeld.join('; ')}, so ${claim}` };
+    return { ...exact(true, exactHeld.length, `exact, n = 1: ${exactHeld.join('; ')}, so ${claim}`), used };
   }
   const k = tested.length;
   const onConfirm = (t: PointTest) => Math.sign(t.res.estimate - nullValue) !== -sign;
@@ -178,15 +179,9 @@ function twoRowSets(lm: MetricOperand, rm: MetricOperand, lrows: ResultRow[], rr
     const d = x[0]! - y[0]!;
     const ok = holds(d, sign, strict);
     return {
-      kind: 'fixed',
-      outcome: ok ? 'confirmed' : 'refuted',
-      test: 'exact',
-      statistic: null,
-      effect: null,
-      n: 1,
+      ...exact(ok, 1, `exact, n = 1: ${operandText(lm)} = ${formatNumber(x[0]!, 4)}, ${operandText(rm)} = ${formatNumber(y[0]!, 4)}, so ${ok ? claim : `not ${claim}`}`),
       considered,
       rows: account([...lok, ...rok]),
-      reason: `exact, n = 1: ${operandText(lm)} = ${formatNumber(x[0]!, 4)}, ${operandText(rm)} = ${formatNumber(y[0]!, 4)}, so ${ok ? claim : `not ${claim}`}`,
     };
   }
   // Matched seeds: the parameters the two `at` clauses name vary; everything else must match.

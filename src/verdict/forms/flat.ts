@@ -7,7 +7,7 @@ import { formatNumber, formatP, formatPClause } from '../format.ts';
 import { formatValue } from '../rows.ts';
 import { pairedTost, tost, Untestable, type TostResult } from '../stats.ts';
 import type { PowerInfo, TestName } from '../types.ts';
-import { at, hedgesCorrection, sdOf, untestable, type FormModule } from '../common.ts';
+import { at, exact, hedgesCorrection, sdOf, untestable, type FormModule } from '../common.ts';
 import { allSingle, checkLevels, comparer, detectable, seedBlocks, tooFew } from './levels.ts';
 
 export const flatForm: FormModule<FlatForm> = {
@@ -32,15 +32,7 @@ export const flatForm: FormModule<FlatForm> = {
       const means = lv.map((l) => l.values[0]!);
       const spread = Math.max(...means) - Math.min(...means);
       const ok = spread < d;
-      return {
-        kind: 'fixed',
-        outcome: ok ? 'confirmed' : 'refuted',
-        test: 'exact',
-        statistic: null,
-        effect: null,
-        n: nAll,
-        reason: `exact, n = 1 per value: ${y} spans ${formatNumber(spread, 3)} over ${k} values of ${x} (${ok ? '<' : '≥'} ${f.tolerance.text})${at(ctx.scope)}`,
-      };
+      return exact(ok, nAll, `exact, n = 1 per value: ${y} spans ${formatNumber(spread, 3)} over ${k} values of ${x} (${ok ? '<' : '≥'} ${f.tolerance.text})${at(ctx.scope)}`);
     }
     const blocks = seedBlocks(lv, x, ctx);
     const paired = blocks !== null;

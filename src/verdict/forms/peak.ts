@@ -6,7 +6,7 @@ import { formatNumber, formatPClause } from '../format.ts';
 import { formatValue } from '../rows.ts';
 import type { TTestResult } from '../stats.ts';
 import type { PowerInfo, TestName } from '../types.ts';
-import { at, hedgesCorrection, sdOf, untestable, type FormModule } from '../common.ts';
+import { at, exact, hedgesCorrection, sdOf, untestable, type FormModule } from '../common.ts';
 import { allSingle, checkLevels, comparer, detectable, seedBlocks, tooFew } from './levels.ts';
 
 function standardized(r: TTestResult, paired: boolean, a: number[], b: number[]) {
@@ -36,15 +36,7 @@ export const peakForm: FormModule<PeakForm> = {
       const argmax = means.reduce((bi, m, i) => (m > means[bi]! ? i : bi), 0);
       const interior = argmax > 0 && argmax < k - 1;
       const peakOk = interior && means[argmax]! > means[0]! && means[argmax]! > means[k - 1]!;
-      return {
-        kind: 'fixed',
-        outcome: peakOk ? 'confirmed' : 'refuted',
-        test: 'exact',
-        statistic: null,
-        effect: null,
-        n: k,
-        reason: `exact, n = 1 per value: the maximum of ${y} (${formatNumber(means[argmax]!, 4)}) is at ${valueText(argmax)}, ${interior ? 'an interior value' : 'an end of the sweep'}${at(ctx.scope)}`,
-      };
+      return exact(peakOk, k, `exact, n = 1 per value: the maximum of ${y} (${formatNumber(means[argmax]!, 4)}) is at ${valueText(argmax)}, ${interior ? 'an interior value' : 'an end of the sweep'}${at(ctx.scope)}`);
     }
     const blocks = seedBlocks(lv, x, ctx);
     const paired = blocks !== null;
