@@ -6,6 +6,7 @@ import { diagnosticAt, type Diagnostic } from './diagnostics.ts';
 import { suggest } from './suggest.ts';
 import { getSchema, runnerNames } from '../runners/registry.ts';
 import type { ParamSpec, RunnerSchema } from '../runners/schema.ts';
+import { combinationProblem } from '../runners/define.ts';
 import { missingRequired, paramProblem } from '../runners/define.ts';
 
 /** An experiment's setup with everything inherited through `extends` merged in. */
@@ -62,6 +63,22 @@ export function valueError(spec: ParamSpec, lit: A.Literal): string | undefined 
 
 function sameValue(a: A.Value, b: A.Value): boolean {
   return a === b;
+}
+
+/**
+ * The runner's checks across parameters (e.g. an index below a count) on every sweep point, so
+ * `sublab check` reports what would otherwise fail each such run at run time: one error, at the
+ * `set` or `sweep` of a parameter the message names.
+ */
+function crossCheck(
+  schema: RunnerSchema, setup: Setup, params: Record<string, A.Value>, sweeps: { name: string; values: A.Value[] }[],
+  err: (loc: A.Loc, message: string, code: string) => void,
+): void {
+  const found = combinationProblem(schema, params, sweeps);
+  if (!found) return;
+  const named = (n: string) => new RegExp(`\\b${n}\\b`).test(found.problem);
+  const stmt = [...setup.sweeps].reverse().find((x) => named(x.name.name)) ?? [...setup.sets].reverse().find((x) => named(x.name.name));
+  err(stmt?.loc ?? setup.runner!.loc, `runner ${schema.name}: ${found.text}`, 'bad-combination');
 }
 
 export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagnostic[]): CheckedExperiment | undefined {
@@ -141,6 +158,7 @@ export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagn
   for (const n of extra) if (!(n in params)) params[n] = '';
 
   for (const m of missingRequired(schema, params)) err(setup.runner.loc, m, 'missing-parameter');
+  if (!diags.slice(start).some((d) => d.severity === 'error')) crossCheck(schema, setup, params, sweeps, err);
 
   // Seeds, alpha, correction.
   let seeds = DEFAULT_SEEDS;

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import type { RunnerSchema } from '../runners/schema.ts';
-import { paramProblem } from '../runners/define.ts';
+import { combinationProblem, paramProblem } from '../runners/define.ts';
 import type { ExperimentPlan, PlannedRun, SweepPoint } from './types.ts';
 import { runCountProblem, seedProblem } from './limits.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
@@ -79,6 +79,13 @@ export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Recor
   const gridSize = axes.reduce((n, a) => n * a.values.length, 1);
   const tooBig = runCountProblem(gridSize, nSeedsEarly);
   if (tooBig) throw new Error(tooBig);
+
+  // The checker ran the runner's checks across parameters on the file's own values; an override
+  // can still make a combination that no run could start with.
+  if (Object.keys(overrides).length) {
+    const bad = combinationProblem(exp.runner, fixed, axes);
+    if (bad) throw new Error(`--set ${Object.entries(overrides).map(([k, v]) => `${k}=${String(v)}`).join(' ')}: ${bad.text}`);
+  }
 
   const points: SweepPoint[] = [];
   const walk = (i: number, values: Record<string, Value>) => {

@@ -108,6 +108,44 @@ export function paramProblem(spec: ParamSpec, v: Value, shown: ShownValue = show
   }
 }
 
+/** Sweep points a combination check walks through before it stops looking. */
+const COMBINATION_POINTS = 10_000;
+
+/**
+ * A declared runner's checks across parameters (its `check`, through `resolve`) on every point of
+ * a sweep grid over `base`: the first failing point's problem, and `text` = the problem with
+ * that point and how many of the points walked fail. Undefined when every point fits, or for a
+ * schema that is not a declared runner.
+ */
+export function combinationProblem(
+  schema: RunnerSchema, base: Readonly<Record<string, Value>>, sweeps: readonly { name: string; values: readonly Value[] }[],
+): { problem: string; point: Record<string, Value>; text: string } | undefined {
+  const resolve = (schema as Partial<Pick<AnyRunnerDefinition, 'resolve'>>).resolve;
+  if (!resolve) return undefined;
+  let failing = 0, seen = 0, first: { problem: string; point: Record<string, Value> } | undefined;
+  const walk = (i: number, point: Record<string, Value>): void => {
+    if (seen >= COMBINATION_POINTS) return;
+    if (i < sweeps.length) {
+      for (const v of sweeps[i]!.values) walk(i + 1, { ...point, [sweeps[i]!.name]: v });
+      return;
+    }
+    seen++;
+    try {
+      resolve({ ...base, ...point });
+    } catch (e) {
+      failing++;
+      first ??= { problem: (e as Error).message.replace(`${schema.name}: `, ''), point };
+    }
+  };
+  walk(0, {});
+  if (!first) return undefined;
+  const entries = Object.entries(first.point);
+  const where = entries.length
+    ? ` (sweep point ${entries.map(([k, v]) => `${k} = ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`).join(', ')}${failing > 1 ? `; ${failing} of ${seen} points fail` : ''})`
+    : '';
+  return { ...first, text: first.problem + where };
+}
+
 /** The experiment must set this parameter (its default is a placeholder): the checker's message. */
 export function missingRequired(schema: RunnerSchema, params: Readonly<Record<string, Value>>): string[] {
   return schema.params

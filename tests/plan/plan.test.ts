@@ -86,6 +86,18 @@ describe('planExperiment', () => {
     expect(parseOverride(getSchema('command')!, 'epochs', '3')).toBe(3);
   });
 
+  it("refuses an override that breaks the runner's check across parameters, naming the point", () => {
+    const exp = checked(`experiment "x" {
+      runner superposition
+      set variant = "ablated"
+      sweep ablate in [0, 3]
+    }`);
+    expect(() => planExperiment(exp, { overrides: { features: 3 } })).toThrow(
+      '--set features=3: ablate must be a feature index in [0, 2], got 3 (sweep point ablate = 3)',
+    );
+    expect(planExperiment(exp, { overrides: { features: 4 } }).runs.length).toBe(2);
+  });
+
   it('types text overrides (the CLI\'s --set) by the schema, so every command plans the same runs', () => {
     const exp = checked(`experiment "p" { runner token_probe sweep animal in ["owls", "cats"] }`);
     const fromText = planExperiment(exp, { overrides: { number: '087', digits: '4', offline: 'true' } });
