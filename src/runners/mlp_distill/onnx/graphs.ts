@@ -170,6 +170,15 @@ export function armStepGraph(dims: number[], cfg: Pick<EngineConfig, 'loss' | 't
   return g.build();
 }
 
+/** AᵀB per model, [N,M,H]ᵀ·[N,M,H] → [N,H,H]: a Gram product of CKA. */
+const gram = (g: GraphBuilder, x: string, y: string) => g.op('FusedMatMul', [x, y], { transA: attr.i(1) }, 'com.microsoft');
+
+/** A CKA graph's inputs: a test-set chunk X [1,M,784] and ones [1,1,M] (column sums are products with it). */
+function ckaChunk(name: string, dims: number[]): { g: GraphBuilder; X: string; ones: string } {
+  const g = new GraphBuilder(name);
+  return { g, X: g.input('X', [1, 'M', dims[0]!]), ones: g.input('ones_m', [1, 1, 'M']) };
+}
+
 /**
  * Linear CKA's sufficient statistics between nets a_ and b_ on a chunk of the test set, per
  * model, for the first and the last hidden layer (`first_` / `last_`): the Gram products
@@ -177,20 +186,17 @@ export function armStepGraph(dims: number[], cfg: Pick<EngineConfig, 'loss' | 't
  * order per element does not depend on N). The engine adds chunks up in float64 and centres.
  */
 export function ckaStatsGraph(dims: number[]): Uint8Array {
-  const g = new GraphBuilder('cka_stats');
-  const X = g.input('X', [1, 'M', dims[0]!]);
-  const ones = g.input('ones_m', [1, 1, 'M']);
+  const { g, X, ones } = ckaChunk('cka_stats', dims);
   declareParams(g, 'a_', dims);
   declareParams(g, 'b_', dims);
   const ha = forward(g, 'a_', X, dims).hidden, hb = forward(g, 'b_', X, dims).hidden;
-  const gram = (x: string, y: string) => g.op('FusedMatMul', [x, y], { transA: attr.i(1) }, 'com.microsoft');
   const layers = { first: 0, last: ha.length - 1 };
   for (const [name, l] of Object.entries(layers)) {
     const H = dims[l + 1]!;
     const a = ha[l]!, b = hb[l]!;
-    g.output(`${name}_ab`, gram(a, b), ['N', H, H]);
-    g.output(`${name}_aa`, gram(a, a), ['N', H, H]);
-    g.output(`${name}_bb`, gram(b, b), ['N', H, H]);
+    g.output(`${name}_ab`, gram(g, a, b), ['N', H, H]);
+    g.output(`${name}_aa`, gram(g, a, a), ['N', H, H]);
+    g.output(`${name}_bb`, gram(g, b, b), ['N', H, H]);
     g.output(`${name}_sa`, g.op('MatMul', [ones, a]), ['N', 1, H]);
     g.output(`${name}_sb`, g.op('MatMul', [ones, b]), ['N', 1, H]);
   }
@@ -204,32 +210,27 @@ export function ckaStatsGraph(dims: number[]): Uint8Array {
  * with the same ops as in ckaStatsGraph, so the same floats.
  */
 export function ckaReferenceGraph(dims: number[]): Uint8Array {
-  const g = new GraphBuilder('cka_reference');
-  const X = g.input('X', [1, 'M', dims[0]!]);
-  const ones = g.input('ones_m', [1, 1, 'M']);
+  const { g, X, ones } = ckaChunk('cka_reference', dims);
   declareParams(g, 'b_', dims);
   const hb = forward(g, 'b_', X, dims).hidden;
   const H = dims[hb.length]!;
   const b = hb[hb.length - 1]!;
   g.output('last_h', b, ['N', 'M', H]);
-  g.output('last_bb', g.op('FusedMatMul', [b, b], { transA: attr.i(1) }, 'com.microsoft'), ['N', H, H]);
+  g.output('last_bb', gram(g, b, b), ['N', H, H]);
   g.output('last_sb', g.op('MatMul', [ones, b]), ['N', 1, H]);
   return g.build();
 }
 
 /** Net a_'s side against given last hidden activations `b_last` [N,M,H]: `last_ab`, `last_aa`, `last_sa`. */
 export function ckaAgainstGraph(dims: number[]): Uint8Array {
-  const g = new GraphBuilder('cka_against');
-  const X = g.input('X', [1, 'M', dims[0]!]);
-  const ones = g.input('ones_m', [1, 1, 'M']);
+  const { g, X, ones } = ckaChunk('cka_against', dims);
   declareParams(g, 'a_', dims);
   const H = dims[dims.length - 2]!;
   const b = g.input('b_last', ['N', 'M', H]);
   const ha = forward(g, 'a_', X, dims).hidden;
   const a = ha[ha.length - 1]!;
-  const gram = (x: string, y: string) => g.op('FusedMatMul', [x, y], { transA: attr.i(1) }, 'com.microsoft');
-  g.output('last_ab', gram(a, b), ['N', H, H]);
-  g.output('last_aa', gram(a, a), ['N', H, H]);
+  g.output('last_ab', gram(g, a, b), ['N', H, H]);
+  g.output('last_aa', gram(g, a, a), ['N', H, H]);
   g.output('last_sa', g.op('MatMul', [ones, a]), ['N', 1, H]);
   return g.build();
 }
