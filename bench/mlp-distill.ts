@@ -111,6 +111,13 @@ const report: Record<string, unknown> = {
     total_tflop: +((teacherFlops + distillFlops) / 1e12).toFixed(2),
   },
   ort_matmul_peak_gflops: peaks,
+  // What this machine allows: the training products alone at the best MatMul rate measured above
+  // (evaluation, Adam and inputs not counted), and how much of that rate the whole run achieved.
+  ...(Object.keys(peaks).length ? (() => {
+    const best = Math.max(...Object.values(peaks));
+    const floor = (teacherFlops + distillFlops) / best / 1e9;
+    return { floor: { products_at_peak_s: +floor.toFixed(1), fraction_of_peak: +(floor / wall).toFixed(2) } };
+  })() : {}),
   peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   accuracy: { teacher: mean('teacher_acc'), student: mean('student_acc'), cross: mean('cross_model_acc'), student_all: mean('student_all_acc'), cross_all: mean('cross_model_all_acc') },
 };
@@ -146,6 +153,8 @@ if (py) {
     const torchTrain = torch.teacher_s! + torch.distill_s! + torch.eval_s!;
     report.torch = { ...torch, train_s: +torchTrain.toFixed(1), process_wall_s: +processWall.toFixed(1) };
     report.ratio_sublab_over_torch = +(wall / torchTrain).toFixed(2);
+    const floor = report.floor as { products_at_peak_s: number } | undefined;
+    if (floor) report.ratio_floor_over_torch = +(floor.products_at_peak_s / torchTrain).toFixed(2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
