@@ -99,6 +99,7 @@ if (engine === 'onnxruntime' && Number(params.workers ?? 0) === 1) {
   phases = { teacher_s: ((ends.teacher ?? t0) - t0) / 1000, distill_s: ((ends.distill ?? t0) - (ends.teacher ?? t0)) / 1000 };
 }
 const wall = (performance.now() - t0) / 1000;
+const floorS = Object.keys(peaks).length ? (teacherFlops + distillFlops) / Math.max(...Object.values(peaks)) / 1e9 : undefined;
 const mean = (k: string) => +(results.reduce((a, r) => a + r.metrics[k]!, 0) / results.length).toFixed(4);
 const report: Record<string, unknown> = {
   config: configName, backend, machine,
@@ -113,11 +114,7 @@ const report: Record<string, unknown> = {
   ort_matmul_peak_gflops: peaks,
   // What this machine allows: the training products alone at the best MatMul rate measured above
   // (evaluation, Adam and inputs not counted), and how much of that rate the whole run achieved.
-  ...(Object.keys(peaks).length ? (() => {
-    const best = Math.max(...Object.values(peaks));
-    const floor = (teacherFlops + distillFlops) / best / 1e9;
-    return { floor: { products_at_peak_s: +floor.toFixed(1), fraction_of_peak: +(floor / wall).toFixed(2) } };
-  })() : {}),
+  ...(floorS !== undefined ? { floor: { products_at_peak_s: +floorS.toFixed(1), fraction_of_peak: +(floorS / wall).toFixed(2) } } : {}),
   peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   accuracy: { teacher: mean('teacher_acc'), student: mean('student_acc'), cross: mean('cross_model_acc'), student_all: mean('student_all_acc'), cross_all: mean('cross_model_all_acc') },
 };
@@ -153,8 +150,7 @@ if (py) {
     const torchTrain = torch.teacher_s! + torch.distill_s! + torch.eval_s!;
     report.torch = { ...torch, train_s: +torchTrain.toFixed(1), process_wall_s: +processWall.toFixed(1) };
     report.ratio_sublab_over_torch = +(wall / torchTrain).toFixed(2);
-    const floor = report.floor as { products_at_peak_s: number } | undefined;
-    if (floor) report.ratio_floor_over_torch = +(floor.products_at_peak_s / torchTrain).toFixed(2);
+    if (floorS !== undefined) report.ratio_floor_over_torch = +(floorS / torchTrain).toFixed(2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

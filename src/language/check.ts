@@ -6,8 +6,8 @@ import { diagnosticAt, type Diagnostic } from './diagnostics.ts';
 import { suggest } from './suggest.ts';
 import { getSchema, runnerNames } from '../runners/registry.ts';
 import type { ParamSpec, RunnerSchema } from '../runners/schema.ts';
-import { combinationProblem } from '../runners/define.ts';
-import { missingRequired, paramProblem } from '../runners/define.ts';
+import { combinationProblem, missingRequired, paramProblem } from '../runners/define.ts';
+import { gridPoints } from '../plan/grid.ts';
 
 /** An experiment's setup with everything inherited through `extends` merged in. */
 export interface Setup {
@@ -74,7 +74,7 @@ function crossCheck(
   schema: RunnerSchema, setup: Setup, params: Record<string, A.Value>, sweeps: { name: string; values: A.Value[] }[],
   err: (loc: A.Loc, message: string, code: string) => void,
 ): void {
-  const found = combinationProblem(schema, params, sweeps);
+  const found = combinationProblem(schema, params, gridPoints(sweeps));
   if (!found) return;
   const named = (n: string) => new RegExp(`\\b${n}\\b`).test(found.problem);
   const stmt = [...setup.sweeps].reverse().find((x) => named(x.name.name)) ?? [...setup.sets].reverse().find((x) => named(x.name.name));

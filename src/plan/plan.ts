@@ -7,6 +7,7 @@ import type { RunnerSchema } from '../runners/schema.ts';
 import { combinationProblem, paramProblem } from '../runners/define.ts';
 import type { ExperimentPlan, PlannedRun, SweepPoint } from './types.ts';
 import { runCountProblem, seedProblem } from './limits.ts';
+import { gridPoints } from './grid.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 
 /**
@@ -80,23 +81,14 @@ export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Recor
   const tooBig = runCountProblem(gridSize, nSeedsEarly);
   if (tooBig) throw new Error(tooBig);
 
+  const points: SweepPoint[] = [];
+  for (const values of gridPoints(axes)) points.push({ index: points.length, values });
   // The checker ran the runner's checks across parameters on the file's own values; an override
   // can still make a combination that no run could start with.
   if (Object.keys(overrides).length) {
-    const bad = combinationProblem(exp.runner, fixed, axes);
+    const bad = combinationProblem(exp.runner, fixed, points.map((p) => p.values));
     if (bad) throw new Error(`--set ${Object.entries(overrides).map(([k, v]) => `${k}=${String(v)}`).join(' ')}: ${bad.text}`);
   }
-
-  const points: SweepPoint[] = [];
-  const walk = (i: number, values: Record<string, Value>) => {
-    if (i === axes.length) {
-      points.push({ index: points.length, values: { ...values } });
-      return;
-    }
-    const axis = axes[i]!;
-    for (const v of axis.values) walk(i + 1, { ...values, [axis.name]: v });
-  };
-  walk(0, {});
 
   const nSeeds = exp.runner.seeded ? (opts.seeds ?? exp.seeds) : 1;
   const fileHashes = exp.runner.fileDependencies?.(exp.file);

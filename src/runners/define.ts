@@ -108,27 +108,23 @@ export function paramProblem(spec: ParamSpec, v: Value, shown: ShownValue = show
   }
 }
 
-/** Sweep points a combination check walks through before it stops looking. */
+/** Sweep points a combination check looks at before it stops looking. */
 const COMBINATION_POINTS = 10_000;
 
 /**
- * A declared runner's checks across parameters (its `check`, through `resolve`) on every point of
- * a sweep grid over `base`: the first failing point's problem, and `text` = the problem with
- * that point and how many of the points walked fail. Undefined when every point fits, or for a
- * schema that is not a declared runner.
+ * A declared runner's checks across parameters (its `check`, through `resolve`) on each sweep
+ * point over `base`: the first failing point's problem, and `text` = the problem with that point
+ * and how many of the points looked at fail. Undefined when every point fits, or for a schema
+ * that is not a declared runner.
  */
 export function combinationProblem(
-  schema: RunnerSchema, base: Readonly<Record<string, Value>>, sweeps: readonly { name: string; values: readonly Value[] }[],
+  schema: RunnerSchema, base: Readonly<Record<string, Value>>, points: Iterable<Record<string, Value>>,
 ): { problem: string; point: Record<string, Value>; text: string } | undefined {
   const resolve = (schema as Partial<Pick<AnyRunnerDefinition, 'resolve'>>).resolve;
   if (!resolve) return undefined;
   let failing = 0, seen = 0, first: { problem: string; point: Record<string, Value> } | undefined;
-  const walk = (i: number, point: Record<string, Value>): void => {
-    if (seen >= COMBINATION_POINTS) return;
-    if (i < sweeps.length) {
-      for (const v of sweeps[i]!.values) walk(i + 1, { ...point, [sweeps[i]!.name]: v });
-      return;
-    }
+  for (const point of points) {
+    if (seen === COMBINATION_POINTS) break;
     seen++;
     try {
       resolve({ ...base, ...point });
@@ -136,8 +132,7 @@ export function combinationProblem(
       failing++;
       first ??= { problem: (e as Error).message.replace(`${schema.name}: `, ''), point };
     }
-  };
-  walk(0, {});
+  }
   if (!first) return undefined;
   const entries = Object.entries(first.point);
   const where = entries.length
