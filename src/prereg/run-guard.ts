@@ -42,14 +42,17 @@ export function uncommittedRegistrations(plans: readonly ExperimentPlan[], opts:
     if (!fs.existsSync(lockPath) || !inGitWorkTree(path.dirname(lockPath))) continue;
     const lock = readLock(lockPath);
     if (lock.tampered) continue; // every status is "lock tampered" already; register/report say why
-    const evidence = storedEvidence(exp, opts.cacheDir);
-    const pending = predictionStatuses(exp, lock, evidence).filter((s) => s.entry && (s.status === 'registered' || s.status === 'registered-before'));
-    if (pending.length === 0) continue;
-    // No commit yet at all: nothing is committed.
+    // Cheap first (no cache read): registered, unchanged predictions whose entry is not in git.
+    // No commit in the repository yet: nothing is committed.
     const g = lockGit(lockPath);
-    const uncommitted = pending.filter((s) => !g || g.entryCommit(s.entry!.entryHash) === null);
-    if (uncommitted.length === 0 || !computesSomething(plan, opts)) continue;
-    out.push({ plan, lockPath, predictions: uncommitted });
+    const notInGit = (s: PredictionStatus) => !g || g.entryCommit(s.entry!.entryHash) === null;
+    const candidates = predictionStatuses(exp, lock, { firstAt: null, commits: [], git: g }).filter((s) => s.status === 'registered' && notInGit(s));
+    if (candidates.length === 0 || !computesSomething(plan, opts)) continue;
+    // Of those, the ones results have not already made exploratory.
+    const uncommitted = predictionStatuses(exp, lock, { ...storedEvidence(exp, opts.cacheDir), git: g }).filter(
+      (s) => (s.status === 'registered' || s.status === 'registered-before') && notInGit(s),
+    );
+    if (uncommitted.length) out.push({ plan, lockPath, predictions: uncommitted });
   }
   return out;
 }
