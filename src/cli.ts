@@ -4,6 +4,7 @@ import type { Command } from './cli/command.ts';
 import { escapeControl } from './language/diagnostics.ts';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
+  init: () => import('./cli/init.ts'),
   check: () => import('./cli/check.ts'),
   plan: () => import('./cli/plan.ts'),
   run: () => import('./cli/run.ts'),

@@ -1,6 +1,7 @@
 // `sublab register`: append each prediction's normalised text and hashes to the sublab.lock beside
 // its .exp file. Never rewrites: a changed prediction needs `--amend --reason`, which appends a new
 // entry pointing at the old one.
+import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from './command.ts';
 import { common, defineCommand, flag, type CommandSpec, type Parsed } from './args.ts';
@@ -13,6 +14,7 @@ import { predictionStatuses } from '../prereg/status.ts';
 import { storedEvidence } from '../prereg/evidence.ts';
 import { withFileLock } from '../prereg/filelock.ts';
 import { escapeControl as safe } from '../language/diagnostics.ts';
+import { commitHint } from '../prereg/commit-hint.ts';
 
 const spec = {
   name: 'register',
@@ -22,7 +24,8 @@ const spec = {
 entry per prediction, only ever appended): normalised text, its sha256, the experiment's setup
 hash, the time and the git commit (with a dirty flag), and whether results of the experiment
 already existed (then its predictions are exploratory for good). Commit the lock with the
-experiments, before running them.
+experiments, before running them: it ends by printing the git command that does (paths relative
+to the current folder), and \`sublab run\` stops while registered predictions are not committed.
 
 A prediction already registered unchanged is left alone. A prediction whose text or setup
 changed since registration is refused unless --amend is given.`,
@@ -65,6 +68,24 @@ function problems(lock: LockState): string {
   return lock.problems.map((p) => `  ${lock.path}:${p.line}: ${p.message}`).join('\n');
 }
 
+/** The last lines: the exact git command that commits the registration (or why there is none). */
+function printCommitHint(all: string[], exps: CheckedExperiment[]): void {
+  // --status on a folder nothing was registered in: no lock, nothing to say.
+  const locks = all.filter((l) => fs.existsSync(l));
+  if (!locks.length) return;
+  const files = [...new Set(exps.map((e) => path.resolve(e.file)))];
+  const names = files.map((f) => path.basename(f)).join(', ');
+  const hint = commitHint(locks, files, process.cwd(), `Preregister predictions of ${names}`);
+  const which = locks.map((l) => path.relative(process.cwd(), l) || l).join(', ');
+  if (hint.kind === 'no-git') {
+    process.stdout.write(`\n${safe(which)} is not in a git repository: the lock records when each prediction was registered, but without a commit nothing proves it was fixed before the results. Put the project under git and commit the lock before running.\n`);
+  } else if (hint.kind === 'committed') {
+    process.stdout.write(`\n${safe(which)}: committed, nothing to commit.\n`);
+  } else {
+    process.stdout.write(`\nCommit the lock before running (results computed before it is committed make these predictions exploratory):\n  ${safe(hint.command!)}\n`);
+  }
+}
+
 export const command = defineCommand(spec, async (parsed) => {
   const o = options(parsed);
   // Compile everything first: nothing is written when any file has an error.
@@ -85,6 +106,8 @@ export const command = defineCommand(spec, async (parsed) => {
 
   const rel = (p: string) => path.relative(process.cwd(), p) || p;
   let failed = false;
+  // Locks that verify (and were written, or only read with --status): what to commit at the end.
+  const good = new Map<string, CheckedExperiment[]>();
   for (const [lp, exps] of byLock) {
     if (o.status) {
       const lock = readLock(lp);
@@ -93,6 +116,7 @@ export const command = defineCommand(spec, async (parsed) => {
         failed = true;
         continue;
       }
+      good.set(lp, exps);
       for (const e of exps) {
         process.stdout.write(`${safe(e.name)} (${rel(e.file)}):\n`);
         for (const s of predictionStatuses(e, lock, storedEvidence(e, o.cacheDir))) {
@@ -133,6 +157,8 @@ export const command = defineCommand(spec, async (parsed) => {
       return true;
     });
     if (!ok) failed = true;
+    else good.set(lp, exps);
   }
+  if (good.size) printCommitHint([...good.keys()], [...good.values()].flat());
   return failed ? 1 : 0;
 });

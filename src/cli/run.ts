@@ -13,6 +13,9 @@ import { claimLabel, describeVerdict, formatNumber } from '../verdict/format.ts'
 import type { Outcome, Verdict } from '../verdict/types.ts';
 import { common, errorExit, flag, overridesOf, parseOptions, text, usageOf, type CommandSpec } from './args.ts';
 import { UsageError, type Command } from './command.ts';
+import { planFile } from '../exec/session.ts';
+import { statusesForResult, statusTags, type PredictionStatus } from '../prereg/index.ts';
+import { uncommittedMessage, uncommittedRegistrations, type UncommittedRegistration } from '../prereg/run-guard.ts';
 
 const spec = {
   name: 'run',
@@ -28,6 +31,7 @@ The table shows the metrics the predictions and \`measure\` lines use (--all-met
     fresh: flag('ignore cached results (recompute and overwrite them)'),
     cache: common.cache,
     retries: common.retries,
+    'allow-uncommitted-lock': common['allow-uncommitted-lock'],
     jobs: {
       arg: 'N|auto',
       help: 'processes computing runs at once, each with its own engine\n(default $SUBLAB_JOBS, else 1; auto: one per CPU core). They share the\nwork through the cache, so --jobs needs it.',
@@ -41,8 +45,13 @@ The table shows the metrics the predictions and \`measure\` lines use (--all-met
     'no-progress': flag('no progress bar or progress lines'),
     'progress-json': flag('progress as JSON lines on stderr (at most one a second, and the last)'),
   },
-  footer: `exit status: 0 every prediction confirmed; 1 any refuted or inconclusive (or a run failed);
-2 usage or language error.`,
+  footer: `Each verdict shows its prediction's registration status ([registered], [registered after
+results], [changed since registration], [not registered]; see sublab register). In a git
+repository, a run that would compute results while registered predictions are not committed
+stops before anything runs (exit 2) and prints the git command that commits the lock.
+
+exit status: 0 every prediction confirmed; 1 any refuted or inconclusive (or a run failed);
+2 usage or language error, or uncommitted registrations.`,
   positionals: { min: 1, missing: 'no .exp file given' },
 } satisfies CommandSpec;
 
@@ -61,6 +70,8 @@ export interface RunArgs {
   allMetrics?: boolean;
   /** undefined: $SUBLAB_JOBS or 1. */
   jobs?: number | 'auto';
+  /** Run even when registered predictions are not committed (they become exploratory). */
+  allowUncommittedLock?: boolean;
 }
 
 export { parseLiteral } from '../plan/plan.ts';
@@ -80,6 +91,7 @@ export function parseRunArgs(args: string[]): RunArgs {
   if (v.cache !== undefined) out.cacheDir = v.cache;
   if (v.jobs !== undefined) out.jobs = v.jobs;
   if (v['all-metrics']) out.allMetrics = true;
+  if (v['allow-uncommitted-lock']) out.allowUncommittedLock = true;
   for (const f of out.files) {
     if (!fs.existsSync(f)) throw new UsageError(`no such file: ${f}`);
   }
@@ -125,9 +137,10 @@ export function formatResultTable(r: ExperimentResult, all = false): string {
   return table.join('\n');
 }
 
-function formatVerdictLine(v: Verdict): string {
+function formatVerdictLine(v: Verdict, status?: PredictionStatus): string {
   // The rationale (`because "..."`) is in the file and the JSON; the table keeps to the claim.
-  return `  ${pad(mark[v.outcome], 14)}  ${claimLabel(v.prediction, v.group)}  (line ${v.line})\n      ${describeVerdict(v)}`;
+  const tag = status ? `  ${statusTags[status.status]}` : '';
+  return `  ${pad(mark[v.outcome], 14)}  ${claimLabel(v.prediction, v.group)}${tag}  (line ${v.line})\n      ${describeVerdict(v)}`;
 }
 
 function unusableNote(r: ExperimentResult): string {
@@ -135,7 +148,8 @@ function unusableNote(r: ExperimentResult): string {
   return n ? `, ${n} unusable row${n === 1 ? '' : 's'}` : '';
 }
 
-export function formatExperiment(r: ExperimentResult, relFile: string, seedsOverride?: number, allMetrics = false): string {
+/** `statuses`: each prediction's registration status (by prediction index), shown after its claim. */
+export function formatExperiment(r: ExperimentResult, relFile: string, seedsOverride?: number, allMetrics = false, statuses?: readonly PredictionStatus[]): string {
   const exp = r.experiment;
   const out: string[] = [];
   out.push(`experiment "${exp.name}"  (${relFile})`);
@@ -163,7 +177,7 @@ export function formatExperiment(r: ExperimentResult, relFile: string, seedsOver
     for (const f of r.table.failed) out.push(`    ✘ ${failureText(f, sweeps)}`);
     out.push('');
   }
-  for (const v of r.verdicts) out.push(formatVerdictLine(v));
+  for (const v of r.verdicts) out.push(formatVerdictLine(v, statuses?.[v.predictionIndex]));
   const c = { confirmed: 0, refuted: 0, inconclusive: 0 };
   for (const v of r.verdicts) c[v.outcome]++;
   out.push('', `  ${r.verdicts.length} prediction${r.verdicts.length === 1 ? '' : 's'}: ${c.confirmed} confirmed, ${c.refuted} refuted, ${c.inconclusive} inconclusive`);
@@ -244,6 +258,15 @@ function jsonProgress(): ProgressRenderer {
   };
 }
 
+/** Registration statuses for the verdict lines; a lock that cannot be read only loses the tags. */
+function registration(r: ExperimentResult): PredictionStatus[] | undefined {
+  try {
+    return statusesForResult(r);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runCommand(args: string[]): Promise<number> {
   let parsed: RunArgs;
   try {
@@ -252,6 +275,24 @@ export async function runCommand(args: string[]): Promise<number> {
     const code = errorExit('run', e, usage);
     if (code === undefined) throw e;
     return code;
+  }
+  // Before anything runs: results computed while registered predictions are not committed would
+  // make them exploratory for good.
+  if (!parsed.allowUncommittedLock) {
+    const found: UncommittedRegistration[] = [];
+    for (const file of parsed.files) {
+      let plans;
+      try {
+        plans = planFile(file, { overrides: parsed.overrides, seeds: parsed.seeds }).plans;
+      } catch {
+        continue; // a file that does not plan fails below, with its own message
+      }
+      found.push(...uncommittedRegistrations(plans, { cacheDir: parsed.cacheDir, fresh: parsed.fresh }));
+    }
+    if (found.length) {
+      process.stderr.write(`sublab run: error: ${uncommittedMessage(found, '--allow-uncommitted-lock')}\n`);
+      return 2;
+    }
   }
   const controller = new AbortController();
   let interrupts = 0;
@@ -286,7 +327,7 @@ export async function runCommand(args: string[]): Promise<number> {
             bar?.stop();
             results.push(r);
             // Names and values come from the file and the runner: never let them drive the terminal.
-            process.stdout.write(escapeControl(formatExperiment(r, rel, parsed.seeds, parsed.allMetrics)) + '\n\n');
+            process.stdout.write(escapeControl(formatExperiment(r, rel, parsed.seeds, parsed.allMetrics, registration(r))) + '\n\n');
             if (r.table.failed.length || r.verdicts.some((v) => v.outcome !== 'confirmed')) exit = Math.max(exit, 1);
           },
         });

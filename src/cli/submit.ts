@@ -6,6 +6,7 @@ import { runSbatch, SbatchError, sbatchArgs, sbatchScript, shellQuote, writeScri
 import { planFile, sessionOf } from '../exec/session.ts';
 import { common, defineCommand, flag, many, overridesOf, text, whole, type CommandSpec, type Parsed } from './args.ts';
 import { UsageError } from './command.ts';
+import { uncommittedMessage, uncommittedRegistrations } from '../prereg/run-guard.ts';
 
 const spec = {
   name: 'submit',
@@ -22,6 +23,7 @@ and --seeds) finds every run cached and prints the verdicts.`,
     seeds: { ...common.seeds, help: 'override the number of seeds (passed to every task)' },
     set: { ...common.set, help: 'override a parameter (repeatable; passed to every task)' },
     retries: common.retries,
+    'allow-uncommitted-lock': common['allow-uncommitted-lock'],
     script: text('PATH', 'where to write the script (default .sublab/slurm/<job>-<time>.sbatch)'),
     logs: text('DIR', 'per-task stdout/stderr (default .sublab/slurm/logs)'),
     setup: many({
@@ -30,7 +32,11 @@ and --seeds) finds every run cached and prints the verdicts.`,
     'dry-run': flag('print the script and the sbatch command; write and submit nothing'),
   },
   moreHelp: [['-- OPTIONS...', 'everything after -- goes to sbatch verbatim (e.g. -- --partition=gpu --time=2:00:00)']],
-  footer: `exit status: 0 submitted (or printed); 1 sbatch missing or failed; 2 usage or language error.`,
+  footer: `Like sublab run, submit stops (exit 2) when registered predictions are not committed in git
+(--allow-uncommitted-lock to submit anyway); the workers do not check again.
+
+exit status: 0 submitted (or printed); 1 sbatch missing or failed; 2 usage or language error, or
+uncommitted registrations.`,
   positionals: { min: 1, max: 1, missing: 'no .exp file given', extra: 'give exactly one .exp file' },
   afterDashDash: 'rest',
 } satisfies CommandSpec;
@@ -47,6 +53,14 @@ export async function submitCommand({ values, positionals, rest: sbatchOptions }
   // A LanguageError or PlanError is printed by the command wrapper (exit 2).
   const planned = planFile(file, { overrides, seeds });
   const { plans } = planned;
+  // Checked here, not in each worker: once submitted, the tasks compute what submit planned.
+  if (!values['allow-uncommitted-lock'] && !values['dry-run']) {
+    const found = uncommittedRegistrations(plans, { cacheDir: values.cache });
+    if (found.length) {
+      process.stderr.write(`sublab submit: error: ${uncommittedMessage(found, '--allow-uncommitted-lock')}\n`);
+      return 2;
+    }
+  }
   const unique = plans.reduce((s, p) => s + new Set(p.runs.map((r) => r.id)).size, 0);
   const notes: string[] = [];
   if (tasks === undefined) {

@@ -76,3 +76,37 @@ export function lockGit(lockPath: string): LockGit | null {
     },
   };
 }
+
+/** Where a file stands with git: what `sublab register` and the run-start check tell the user to commit. */
+export type PathGitState = 'no-git' | 'committed' | 'changed' | 'untracked' | 'ignored';
+
+/**
+ * 'committed': tracked and identical to HEAD; 'changed': staged or modified (or the repository has
+ * no commit yet); 'untracked', 'ignored' as git says; 'no-git': not in a work tree (or git missing,
+ * or SUBLAB_NO_GIT set).
+ */
+export function pathGitState(file: string): PathGitState {
+  if (process.env.SUBLAB_NO_GIT) return 'no-git';
+  const abs = path.resolve(file);
+  let out: string;
+  try {
+    out = git(path.dirname(abs), ['status', '--porcelain', '--ignored', '--untracked-files=all', '--', path.basename(abs)]);
+  } catch {
+    return 'no-git';
+  }
+  const code = out.split('\n').find((l) => l.length > 2)?.slice(0, 2);
+  if (code === undefined) return 'committed';
+  if (code === '!!') return 'ignored';
+  if (code === '??') return 'untracked';
+  return 'changed';
+}
+
+/** true when `dir` is inside a git work tree (false without git or with SUBLAB_NO_GIT). */
+export function inGitWorkTree(dir: string): boolean {
+  if (process.env.SUBLAB_NO_GIT) return false;
+  try {
+    return git(path.resolve(dir), ['rev-parse', '--is-inside-work-tree']).trim() === 'true';
+  } catch {
+    return false;
+  }
+}

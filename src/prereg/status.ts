@@ -25,6 +25,19 @@ export const statusLabels: Record<RegistrationStatus, string> = {
   tampered: 'lock tampered',
 };
 
+/**
+ * The compact tag `sublab run` and the Vitest test names show after a prediction. Both
+ * confirmatory statuses read `[registered]`: the report and `register --status` tell them apart.
+ */
+export const statusTags: Record<RegistrationStatus, string> = {
+  'registered-before': '[registered]',
+  registered: '[registered]',
+  'registered-after': '[registered after results]',
+  changed: '[changed since registration]',
+  'not-registered': '[not registered]',
+  tampered: '[lock tampered]',
+};
+
 export interface PredictionStatus {
   prediction: Prediction;
   /** Normalised text and hash of the prediction as it is now. */

@@ -45,6 +45,12 @@ export interface SublabExpOptions {
   runTimeoutMs?: number;
   /** Timeout of each prediction's test, which only judges (default 10 s). */
   judgeTimeoutMs?: number;
+  /**
+   * Run even when registered predictions are not committed in git (results computed then make them
+   * exploratory); env SUBLAB_ALLOW_UNCOMMITTED_LOCK=1 does the same. Default: the tests fail, saying
+   * which git command commits the lock.
+   */
+  allowUncommittedLock?: boolean;
 }
 
 export interface SourceMapV3 {
@@ -107,20 +113,21 @@ export async function generateTestModule(file: string, source: string, opts: Sub
     lines.push({ code: `it(${js(path.basename(file))}, () => { throw new Error(${js(`${file}: no experiment in this file`)}); });`, src: top });
   } else {
     lines.push({ code: `import { expFile } from ${js(runtime)};`, src: top });
-    const o = opts.inconclusive ? `{ inconclusive: ${js(opts.inconclusive)} }` : '{}';
+    const o = JSON.stringify({ ...(opts.inconclusive ? { inconclusive: opts.inconclusive } : {}), ...(opts.allowUncommittedLock ? { allowUncommittedLock: true } : {}) });
     lines.push({ code: `const exp = expFile(${js(file)}, ${o});`, src: top });
     lines.push({ code: `beforeAll(() => exp.run(), ${runTimeout});`, src: top });
     compiled.experiments.forEach((exp, i) => {
       lines.push({ code: `describe(${js(exp.name)}, () => {`, src: { line: exp.ast.loc.line, column: exp.ast.loc.column } });
       exp.predictions.forEach((p, j) => {
         // The Error is built on this line, which maps to the prediction, so its stack's top frame
-        // is the prediction's line in the .exp file.
+        // is the prediction's line in the .exp file. The name gets the registration status when
+        // the module runs (exp.title), not here: the lock and git can change after the transform.
         const groups = forEachGroups(exp, p) ?? [undefined];
         for (const g of groups) {
           const name = claimLabel(p, g);
           const args = g ? `${i}, ${j}, ${JSON.stringify(g)}` : `${i}, ${j}`;
           lines.push({
-            code: `  it(${js(name)}, (ctx) => { const r = exp.judge(${args}); if (r.kind === 'skip') ctx.skip(r.note); if (r.kind === 'fail') throw Object.assign(new Error(r.message), { name: r.name }); }, ${judgeTimeout});`,
+            code: `  it(exp.title(${i}, ${j}, ${js(name)}), (ctx) => { const r = exp.judge(${args}); if (r.kind === 'skip') ctx.skip(r.note); if (r.kind === 'fail') throw Object.assign(new Error(r.message), { name: r.name }); }, ${judgeTimeout});`,
             src: { line: p.loc.line, column: p.loc.column },
           });
         }

@@ -9,16 +9,32 @@ import { describeVerdict, groupSuffix } from '../verdict/format.ts';
 import type { Verdict } from '../verdict/types.ts';
 import type { Value } from '../language/ast.ts';
 import { valueMatches } from '../verdict/rows.ts';
+import { planFile } from '../exec/session.ts';
+import type { ExperimentPlan } from '../plan/types.ts';
+import { lockPathFor, readLock } from '../prereg/lock.ts';
+import { storedEvidence } from '../prereg/evidence.ts';
+import { predictionStatuses, statusTags } from '../prereg/status.ts';
+import { uncommittedMessage, uncommittedRegistrations } from '../prereg/run-guard.ts';
 
 export interface ExpFileOptions {
   /** 'skip' turns an inconclusive verdict into a skipped test (env SUBLAB_INCONCLUSIVE wins). */
   inconclusive?: 'fail' | 'skip';
+  /**
+   * Run even when registered predictions are not committed in git (they become exploratory);
+   * env SUBLAB_ALLOW_UNCOMMITTED_LOCK=1 does the same. Default: every test fails, saying what to commit.
+   */
+  allowUncommittedLock?: boolean;
 }
+
+/** How to run anyway, in the message that stops an uncommitted run under Vitest. */
+const PROCEED = 'SUBLAB_ALLOW_UNCOMMITTED_LOCK=1 npx vitest run, or sublabExp({ allowUncommittedLock: true }) in vitest.config.ts';
 
 /** What a prediction's test must do: nothing (pass), skip with a note, or throw name: message. */
 export type Judgement = { kind: 'pass' } | { kind: 'skip'; note: string } | { kind: 'fail'; name: string; message: string };
 
 export interface ExpFileHandle {
+  /** The test's name: `name` and the prediction's registration status as it stands now. */
+  title(experiment: number, prediction: number, name: string): string;
   run(): Promise<void>;
   /** `group`: one `for each` group's values (its own test); absent: every verdict of the prediction. */
   judge(experiment: number, prediction: number, group?: Record<string, Value>): Judgement;
@@ -59,8 +75,46 @@ export function expFile(file: string, opts: ExpFileOptions = {}): ExpFileHandle 
   let error: string | undefined;
   const env = process.env.SUBLAB_INCONCLUSIVE;
   const inconclusive = env === 'skip' || env === 'fail' ? env : (opts.inconclusive ?? 'fail');
+  const allowUncommitted = opts.allowUncommittedLock === true || process.env.SUBLAB_ALLOW_UNCOMMITTED_LOCK === '1';
+  // Statuses are read when the test module is evaluated, i.e. when the tests run, not when the
+  // file was transformed: Vite keeps a transform until the .exp changes, while the lock, git and
+  // the cache change on their own (committing the lock touches no file the transform watches).
+  let tags: string[][] | undefined;
+  const plans = (): ExperimentPlan[] | undefined => {
+    try {
+      return planFile(file).plans;
+    } catch {
+      return undefined; // run() reports it
+    }
+  };
+  const tagsNow = (): string[][] => {
+    const ps = plans() ?? [];
+    const pending = new Map(uncommittedRegistrations(ps).map((u) => [u.plan.experiment.name, new Set(u.predictions.map((s) => s.prediction))]));
+    return ps.map((p) => {
+      const exp = p.experiment;
+      return predictionStatuses(exp, readLock(lockPathFor(exp.file)), storedEvidence(exp)).map((s) =>
+        pending.get(exp.name)?.has(s.prediction) ? '[registered, not committed]' : statusTags[s.status],
+      );
+    });
+  };
   return {
+    title(i, j, name) {
+      try {
+        tags ??= tagsNow();
+      } catch {
+        tags = [];
+      }
+      const tag = tags[i]?.[j];
+      return tag ? `${name} ${tag}` : name;
+    },
     async run() {
+      if (!allowUncommitted) {
+        const found = uncommittedRegistrations(plans() ?? []);
+        if (found.length) {
+          error = uncommittedMessage(found, PROCEED);
+          return;
+        }
+      }
       // Inside Vitest stderr is not a live terminal line we own: plain progress lines only.
       const progress = createProgressRenderer({ tty: false, intervalMs: 30_000 });
       try {

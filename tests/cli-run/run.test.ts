@@ -91,7 +91,7 @@ describe('sublab run', () => {
     expect(r.stdout).toMatch(/sparsity\s+│\s+teacher_loss\n/);
     expect(r.stdout).toMatch(/\(6 more metrics not shown: --all-metrics/);
     expect(r.stdout).toMatch(/\n {2}0\.5\s+│\s+\S+ ± \S+ \(3\)/);
-    expect(r.stdout).toMatch(/✔ confirmed\s+predict teacher_loss > 0 {2}\(line 11\)/);
+    expect(r.stdout).toMatch(/✔ confirmed\s+predict teacher_loss > 0 {2}\[not registered\] {2}\(line 11\)/);
     expect(r.stdout).toContain('1 prediction: 1 confirmed, 0 refuted, 0 inconclusive');
     const j = readJson(json);
     expect(j.experiments).toHaveLength(1);
@@ -110,7 +110,7 @@ describe('sublab run', () => {
     const r = sublab(['run', fx('refuted.exp'), '--cache', path.join(tmp, 'c1'), '--no-progress']);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/✔ confirmed\s+predict teacher_loss > 0/);
-    expect(r.stdout).toMatch(/✘ refuted\s+predict teacher_loss < 0 {2}\(line 11\)/);
+    expect(r.stdout).toMatch(/✘ refuted\s+predict teacher_loss < 0 {2}\[not registered\] {2}\(line 11\)/);
     expect(r.stdout).toMatch(/\n {2}all\s+│/);
   });
 

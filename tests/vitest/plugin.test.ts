@@ -41,7 +41,8 @@ describe('generated test module', () => {
     const map = lineMap(out.map.mappings);
     const its = lines.flatMap((l, i) => (l.trimStart().startsWith('it(') ? [i] : []));
     expect(its.map((i) => map.get(i))).toEqual([12, 13]);
-    expect(lines[its[1]!]).toContain('it("predict teacher_loss < 0",');
+    // The name gets its registration status when the module runs (exp.title), not at transform.
+    expect(lines[its[1]!]).toContain('it(exp.title(0, 1, "predict teacher_loss < 0"),');
     const seg = decode(out.map.mappings)[its[1]!]![0]!;
     expect(seg[3]).toBe(2); // column 3, 0-based 2: where `predict` starts
     const describeLine = lines.findIndex((l) => l.startsWith('describe('));
@@ -74,7 +75,7 @@ describe('generated test module', () => {
     const out = await generateTestModule('tests/vitest/fixtures/groups.exp', source, { runtime: 'x' });
     const lines = out.code.split('\n');
     const its = lines.filter((l) => l.trimStart().startsWith('it('));
-    expect(its.map((l) => /^ {2}it\(("(?:[^"\\]|\\.)*")/.exec(l)![1]).map((n) => JSON.parse(n))).toEqual([
+    expect(its.map((l) => /^ {2}it\(exp\.title\(\d+, \d+, ("(?:[^"\\]|\\.)*")\)/.exec(l)![1]).map((n) => JSON.parse(n))).toEqual([
       'predict teacher_loss > 0 for each sparsity where sparsity != 0.5 [sparsity = 0.9]',
       'predict teacher_loss > 0 for each sparsity where sparsity != 0.5 [sparsity = 0.99]',
       'predict teacher_loss > 0 for each variant, sparsity where variant = ablated [variant = ablated, sparsity = 0.5]',
@@ -150,8 +151,9 @@ describe('Vitest end to end', () => {
       expect([j.numTotalTests, j.numPassedTests, j.numFailedTests]).toEqual([2, 1, 1]);
       const tests = j.testResults[0].assertionResults;
       expect(tests.map((t: { ancestorTitles: string[]; title: string; status: string }) => [t.ancestorTitles[0], t.title, t.status])).toEqual([
-        ['tiny superposition', 'predict teacher_loss > 0', 'passed'],
-        ['tiny superposition', 'predict teacher_loss < 0', 'failed'],
+        // The fixture has no sublab.lock: nothing is registered, and the names say so.
+        ['tiny superposition', 'predict teacher_loss > 0 [not registered]', 'passed'],
+        ['tiny superposition', 'predict teacher_loss < 0 [not registered]', 'failed'],
       ]);
       const msg: string = tests[1].failureMessages[0];
       expect(msg).toMatch(/^Refuted: prediction refuted: predict teacher_loss < 0 because "deliberately wrong/);
