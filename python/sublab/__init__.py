@@ -106,6 +106,11 @@ class _StdoutGuard(io.TextIOBase):
         # Descriptor 1 now leads to stderr: code that writes to it directly cannot break the rows.
         return 1
 
+    @property
+    def buffer(self):
+        # Code that writes bytes (sys.stdout.buffer.write) goes through the same guard.
+        return _BytesGuard(self)
+
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError("write() argument must be str, not %s" % type(text).__name__)
@@ -138,6 +143,18 @@ class _StdoutGuard(io.TextIOBase):
                 "(use sublab.emit(row) for rows, sublab.log(...) for messages)\n" % self._at
             )
         sys.stderr.write(line + "\n")
+
+
+class _BytesGuard:
+    def __init__(self, text):
+        self._text = text
+
+    def write(self, data):
+        self._text.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self):
+        self._text.flush()
 
 
 if _rows is not None:

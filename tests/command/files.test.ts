@@ -129,6 +129,16 @@ describe('the dependency set in git', () => {
     expect(named.files.get(path.join(dir, 'weights.bin'))).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('inside a work tree where git cannot run, planning fails instead of hashing another set', () => {
+    const saved = process.env.PATH;
+    process.env.PATH = path.join(dir, 'no-bin-here');
+    try {
+      expect(() => dependencySet('python3 train.py', dir, '')).toThrow(/is in the git work tree .*but git cannot list its files \(git is not installed here\)/);
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
   it('a command that names no source file hashes cwd; the program folder is where the program is', () => {
     write('sub/prog.py', 'print(1)\n');
     write('sub/util.py', 'x = 1\n');

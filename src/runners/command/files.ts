@@ -151,14 +151,31 @@ function walk(root: string, keep: (rel: string) => boolean = () => true): string
   return withoutCaches(out);
 }
 
-/** What git lists under `dir` (tracked, and untracked but not ignored), or null outside git. */
+/** The folder at or above `dir` holding `.git`, if any. */
+function gitRootAbove(dir: string): string | undefined {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, '.git'))) return d;
+    if (path.dirname(d) === d) return undefined;
+  }
+}
+
+/**
+ * What git lists under `dir` (tracked, and untracked but not ignored), or null outside git. Inside
+ * a work tree where git cannot run (not installed on a compute node, "dubious ownership"), falling
+ * back would give other run ids than a process where it runs: that is an error instead.
+ */
 function gitFiles(dir: string): string[] | null {
   let text: string;
   try {
-    text = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024 });
-  } catch {
-    // Not a work tree, or no git: the language-family fallback.
-    return null;
+    text = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: string };
+    const said = String(err.stderr ?? '').trim();
+    if (err.code !== 'ENOENT' && /not a git repository/i.test(said)) return null;
+    const root = gitRootAbove(dir);
+    if (!root) return null;
+    const why = err.code === 'ENOENT' ? 'git is not installed here' : `git says: ${said.split('\n')[0] || err.message}`;
+    throw new Error(`the program's folder ${dir} is in the git work tree ${root}, but git cannot list its files (${why}); sublab hashes what git lists, so every process planning these runs needs a working git`);
   }
   return withoutCaches([...new Set(text.split('\0').filter((r) => r && !skipped(r)))]);
 }
