@@ -129,6 +129,18 @@ describe('the dependency set in git', () => {
     expect(named.files.get(path.join(dir, 'weights.bin'))).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('sublab plan says how many files are hashed and how big; --files lists them', () => {
+    const bin = path.resolve(import.meta.dirname, '../../bin/sublab.mjs');
+    const plan = (...args: string[]) => execFileSync(process.execPath, [bin, 'plan', 'e.exp', ...args], { cwd: dir }).toString();
+    const total = ['.gitignore', 'README.md', 'helper.py', 'train.py'].reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+    expect(plan()).toContain(`  code and inputs hashed into the run ids: 4 files, ${total} B (--files lists them)\n`);
+    const listed = plan('--files');
+    expect(listed).toContain(`4 files, ${total} B:\n`);
+    expect(listed).toMatch(/\n {4}helper\.py {2,}\d+ B\n {4}train\.py {2,}\d+ B\n/);
+    const json = JSON.parse(plan('--files', '--json'));
+    expect(json.experiments[0].files.map((f: { file: string }) => f.file)).toEqual(['.gitignore', 'README.md', 'helper.py', 'train.py']);
+  });
+
   it('inside a work tree where git cannot run, planning fails instead of hashing another set', () => {
     const saved = process.env.PATH;
     process.env.PATH = path.join(dir, 'no-bin-here');
