@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Example program for sublab's `command` runner, in Node (no dependencies): the same task as
-// train.py. Parameters arrive as one JSON object on stdin; one result row leaves as a JSON line on
-// stdout; progress goes to stderr.
+// train.py, speaking the protocol by hand (docs/protocol.md). Parameters arrive as one JSON object
+// on stdin; one result row leaves as a JSON line on stdout; progress goes to stderr. In a project
+// that installed sublab, the helper does the same in three lines:
+//   import { params, emit, log } from 'sublab/protocol';
+//   const p = params(); ...; log('epoch', 1); ...; emit({ accuracy, loss });
 let text = '';
 for await (const chunk of process.stdin) text += chunk;
 const params = JSON.parse(text);

@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Example program for sublab's `command` runner (standard library only).
 
-Reads its parameters as one JSON object on stdin, trains a logistic-regression classifier with
-plain gradient descent on two Gaussian blobs, and prints one result row as a JSON line on stdout.
-Anything for humans goes to stderr (sublab keeps it in the run's log).
+Trains a logistic-regression classifier with plain gradient descent on two Gaussian blobs and
+reports its test accuracy and final loss as one result row. The `sublab` module (put on PYTHONPATH
+by the runner; docs/protocol.md) reads the parameters from stdin, writes the row on stdout, and
+sends log lines to stderr, which sublab keeps in the run's log.
 """
-import json
 import math
 import random
-import sys
 
-params = json.load(sys.stdin)
+import sublab
+
+params = sublab.params()
 seed = int(params.get("seed", 0))
 lr = float(params.get("lr", 0.1))
 epochs = int(params.get("epochs", 20))
@@ -51,7 +52,7 @@ for epoch in range(epochs):
     w = [w[0] - lr * gw[0] / n, w[1] - lr * gw[1] / n]
     b -= lr * gb / n
     loss /= n
-    print(f"epoch {epoch + 1}/{epochs} loss {loss:.4f}", file=sys.stderr)
+    sublab.log(f"epoch {epoch + 1}/{epochs} loss {loss:.4f}")
 
 accuracy = sum((predict(x) > 0.5) == bool(y) for x, y in test) / len(test)
-print(json.dumps({"accuracy": accuracy, "loss": loss}))
+sublab.emit(accuracy=accuracy, loss=loss)

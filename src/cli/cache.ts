@@ -2,6 +2,7 @@
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
 import { common, defineCommand, type CommandSpec, type Parsed } from './args.ts';
 import { UsageError } from './command.ts';
+import { humanBytes } from '../util/bytes.ts';
 
 const spec = {
   name: 'cache',
@@ -13,12 +14,6 @@ const spec = {
   options: { cache: { ...common.cache, help: 'the cache (default $SUBLAB_CACHE, else .sublab/cache in the current project)' } },
   positionals: { min: 1, max: 1, missing: 'which: ls, verify or gc?' },
 } satisfies CommandSpec;
-
-function human(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
 
 export function cacheCommand(args: string[]): Promise<number> {
   return command.run(args);
@@ -36,11 +31,11 @@ function cacheMain({ values, positionals }: Parsed<typeof spec.options>): number
     for (const it of items) {
       total += it.bytes;
       if (it.entry) {
-        out.write(`${it.id}  ${it.entry.runner.padEnd(14)} seed ${String(it.entry.seed).padEnd(5)} ${human(it.bytes).padStart(10)}  ${it.entry.finishedAt}\n`);
+        out.write(`${it.id}  ${it.entry.runner.padEnd(14)} seed ${String(it.entry.seed).padEnd(5)} ${humanBytes(it.bytes).padStart(10)}  ${it.entry.finishedAt}\n`);
       } else out.write(`${it.id}  INVALID (${it.problem})  ${it.file}\n`);
     }
     for (const f of cache.foreign()) out.write(`not a sublab entry (name is no run id): ${f}\n`);
-    out.write(`${items.length} entr${items.length === 1 ? 'y' : 'ies'}, ${human(total)} in ${cache.dir}\n`);
+    out.write(`${items.length} entr${items.length === 1 ? 'y' : 'ies'}, ${humanBytes(total)} in ${cache.dir}\n`);
     return 0;
   }
   if (sub === 'verify') {

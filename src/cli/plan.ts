@@ -7,8 +7,57 @@ import { showValue } from '../language/check.ts';
 import { formatDiagnostic } from '../language/diagnostics.ts';
 import { undecidablePredictions } from '../verdict/decidable.ts';
 import { escapeControl } from '../language/diagnostics.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { humanBytes } from '../util/bytes.ts';
 
-function table(plan: ExperimentPlan): string {
+/** One file hashed into an experiment's run ids: path relative to the .exp file, size, and whether only its size counts. */
+interface HashedFile {
+  file: string;
+  bytes: number;
+  sizeOnly: boolean;
+}
+
+/**
+ * The files the plan's runs depend on (the runner's `fileDependencies`, e.g. the command runner's
+ * program folder and inputs), over every run; undefined for a runner that hashes no files.
+ */
+export function hashedFiles(plan: ExperimentPlan): HashedFile[] | undefined {
+  const exp = plan.experiment;
+  const deps = exp.runner.fileDependencies?.(exp.file);
+  if (!deps) return undefined;
+  const expDir = path.dirname(path.resolve(exp.file));
+  const seen = new Set<Record<string, string>>();
+  const out = new Map<string, HashedFile>();
+  for (const r of plan.runs) {
+    const files = deps(r.params);
+    // Runs that share command, cwd and inputs share one set: look at each set once.
+    if (seen.has(files)) continue;
+    seen.add(files);
+    for (const [file, hash] of Object.entries(files)) {
+      if (out.has(file)) continue;
+      const bytes = fs.statSync(path.resolve(expDir, file), { throwIfNoEntry: false })?.size ?? 0;
+      out.set(file, { file, bytes, sizeOnly: hash.startsWith('size:') });
+    }
+  }
+  return [...out.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+}
+
+/** The summary line of the hashed files, and with `list` one line per file. */
+function filesLines(files: HashedFile[], list: boolean): string[] {
+  const total = files.reduce((n, f) => n + f.bytes, 0);
+  const bySize = files.filter((f) => f.sizeOnly);
+  const lines = [
+    `  code and inputs hashed into the run ids: ${files.length} file${files.length === 1 ? '' : 's'}, ${humanBytes(total)}${bySize.length ? ` (${bySize.length} identified by size only, over the size sublab reads: name them in inputs to hash their contents)` : ''}${list ? ':' : ' (--files lists them)'}`,
+  ];
+  if (list) {
+    const w = Math.max(0, ...files.map((f) => f.file.length));
+    for (const f of files) lines.push(`    ${f.file.padEnd(w)}  ${humanBytes(f.bytes).padStart(10)}${f.sizeOnly ? '  size only' : ''}`);
+  }
+  return lines;
+}
+
+function table(plan: ExperimentPlan, listFiles: boolean): string {
   const exp = plan.experiment;
   const axes = exp.sweeps.filter((s) => !(s.name in plan.overrides)).map((s) => s.name);
   const seedsPerPoint = plan.points.length ? plan.runs.length / plan.points.length : 0;
@@ -17,6 +66,8 @@ function table(plan: ExperimentPlan): string {
   ];
   const ov = Object.entries(plan.overrides);
   if (ov.length) lines.push(`  overrides: ${ov.map(([k, v]) => `${k}=${showValue(v)}`).join(', ')}`);
+  const files = hashedFiles(plan);
+  if (files) lines.push(...filesLines(files, listFiles));
   // Runs grouped by point once (filtering per point was quadratic in the plan size).
   const byPoint = new Map<number, typeof plan.runs>();
   for (const r of plan.runs) {
@@ -46,7 +97,8 @@ export const command = defineCommand(
     summary: 'show the runs an .exp file expands to (sweep grid x seeds, run ids)',
     description: 'Expands each experiment into its runs: the sweep grid x seeds, each run with its content hash.',
     options: {
-      json: flag('print { "experiments": [ { "name", "runs": [ { "id", "runner", "params", "seed" } ] } ] }'),
+      json: flag('print { "experiments": [ { "name", "runs": [ { "id", "runner", "params", "seed" } ] } ] }\n(with --files, each experiment also has "files": [ { "file", "bytes", "sizeOnly" } ])'),
+      files: flag("list the files hashed into the run ids (the command runner's program folder and inputs)"),
       seeds: common.seeds,
       set: { ...common.set, help: 'override a parameter (repeatable; a swept parameter collapses to the value)' },
     },
@@ -81,7 +133,8 @@ export const command = defineCommand(
       const w = (t: string) => process.stdout.write(t);
       w('{\n  "experiments": [');
       plans.forEach((p, k) => {
-        w(`${k ? ',' : ''}\n    {\n      "name": ${JSON.stringify(p.experiment.name)},\n      "file": ${JSON.stringify(p.experiment.file)},\n      "runs": [`);
+        const files = values.files ? hashedFiles(p) : undefined;
+        w(`${k ? ',' : ''}\n    {\n      "name": ${JSON.stringify(p.experiment.name)},\n      "file": ${JSON.stringify(p.experiment.file)},${files ? `\n      "files": ${JSON.stringify(files)},` : ''}\n      "runs": [`);
         let chunk: string[] = [];
         p.runs.forEach((r, i) => {
           chunk.push(`${i ? ',' : ''}\n        ${JSON.stringify({ id: r.id, runner: r.runner, params: r.params, seed: r.seed })}`);
@@ -94,7 +147,7 @@ export const command = defineCommand(
       });
       w((plans.length ? '\n  ]' : ']') + '\n}\n');
     } else {
-      process.stdout.write(plans.map(table).join('\n\n') + '\n');
+      process.stdout.write(plans.map((p) => table(p, values.files === true)).join('\n\n') + '\n');
     }
     return 0;
   },

@@ -81,6 +81,32 @@ function crossCheck(
   err(stmt?.loc ?? setup.runner!.loc, `runner ${schema.name}: ${found.text}`, 'bad-combination');
 }
 
+/**
+ * The files a runner's runs depend on (the command runner's `inputs`, `cwd`), listed and hashed for
+ * each distinct sweep point, so a missing input is an error at its `set` line, not at plan time.
+ */
+function fileCheck(
+  schema: RunnerSchema, setup: Setup, file: string, params: Record<string, A.Value>, sweeps: { name: string; values: A.Value[] }[],
+  err: (loc: A.Loc, message: string, code: string) => void,
+): void {
+  if (!schema.fileDependencies) return;
+  const deps = schema.fileDependencies(file);
+  let seen = 0;
+  for (const point of gridPoints(sweeps)) {
+    // As the combination check: a grid too big to run is refused by the run-count check below.
+    if (++seen > 10_000) return;
+    try {
+      deps({ ...params, ...point });
+    } catch (e) {
+      const message = (e as Error).message;
+      const named = /^(\w+):/.exec(message)?.[1];
+      const stmt = setup.sweeps.find((x) => x.name.name === named && x.name.name in point) ?? [...setup.sets].reverse().find((x) => x.name.name === named);
+      err(stmt?.loc ?? setup.runner!.loc, `runner ${schema.name}: ${message}`, 'bad-file-dependency');
+      return;
+    }
+  }
+}
+
 export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagnostic[]): CheckedExperiment | undefined {
   const file = exp.loc.file;
   const start = diags.length;
@@ -159,6 +185,7 @@ export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagn
 
   for (const m of missingRequired(schema, params)) err(setup.runner.loc, m, 'missing-parameter');
   if (!diags.slice(start).some((d) => d.severity === 'error')) crossCheck(schema, setup, params, sweeps, err);
+  if (!diags.slice(start).some((d) => d.severity === 'error')) fileCheck(schema, setup, file, params, sweeps, err);
 
   // Seeds, alpha, correction.
   let seeds = DEFAULT_SEEDS;

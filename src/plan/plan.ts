@@ -10,9 +10,20 @@ import { runCountProblem, seedProblem } from './limits.ts';
 import { gridPoints } from './grid.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 
+/** One digest per dependency set: runs sharing it share the object, and it may hold thousands of files. */
+const filesDigests = new WeakMap<Record<string, string>, string>();
+function filesDigest(files: Record<string, string>): string {
+  let d = filesDigests.get(files);
+  if (d === undefined) {
+    d = createHash('sha256').update(canonicalJson(files)).digest('hex');
+    filesDigests.set(files, d);
+  }
+  return d;
+}
+
 /**
- * `files`: sha256 of the files the run depends on (the command runner's program and inputs), by
- * path; hashed in only when given, so the ids of every other runner stay as they were.
+ * `files`: the files the run depends on (the command runner's program folder and inputs), path →
+ * sha256, hashed in (as one digest) only when given, so the ids of every other runner stay as they were.
  */
 export function runId(runner: RunnerSchema, params: Record<string, Value>, seed: number, files?: Record<string, string>): string {
   const executionOnly = new Set(runner.params.filter((p) => p.executionOnly).map((p) => p.name));
@@ -21,7 +32,7 @@ export function runId(runner: RunnerSchema, params: Record<string, Value>, seed:
     if (k === 'seed' || executionOnly.has(k)) continue;
     relevant[k] = v;
   }
-  const text = canonicalJson(files ? { runner: runner.name, version: runner.version, params: relevant, seed, files } : { runner: runner.name, version: runner.version, params: relevant, seed });
+  const text = canonicalJson(files ? { runner: runner.name, version: runner.version, params: relevant, seed, files: filesDigest(files) } : { runner: runner.name, version: runner.version, params: relevant, seed });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 

@@ -27,15 +27,15 @@ describe('command runner', () => {
   it('passes shell metacharacters through to the program intact', async () => {
     const payload = `"; rm -rf / $(x) | & ' \`id\` > out.txt * ~ \\n`;
     const [out] = await runner.run([spec({ mode: 'echo', payload })], ctx);
-    // Declared parameters arrive with their defaults filled in (max_output_mb), as from an .exp file.
-    expect(out!.rows).toEqual([{ metrics: { score: 14 }, keys: { payload, keys: 'command,cwd,max_output_mb,mode,payload,seed,timeout' } }]);
+    // Declared parameters arrive with their defaults filled in (inputs, max_output_mb), as from an .exp file.
+    expect(out!.rows).toEqual([{ metrics: { score: 14 }, keys: { payload, keys: 'command,cwd,inputs,max_output_mb,mode,payload,seed,timeout' } }]);
     expect(out!.backend).toBe('external');
     expect(out!.extras?.stderr).toContain('diagnostics on stderr');
   });
 
   it("resolves cwd against the context's expDir and passes the program only its parameters", async () => {
     const [out] = await runner.run([spec({ mode: 'echo', payload: 'x', cwd: 'fixtures' })], { ...ctx, expDir: here, measures: ['score'] });
-    expect(out!.rows[0]!.keys!.keys).toBe('command,cwd,max_output_mb,mode,payload,seed,timeout');
+    expect(out!.rows[0]!.keys!.keys).toBe('command,cwd,inputs,max_output_mb,mode,payload,seed,timeout');
   });
 
   it('reads several rows, numbers as metrics and strings as keys, skipping blank lines', async () => {

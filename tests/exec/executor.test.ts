@@ -148,8 +148,8 @@ describe('executePlan', () => {
     const t = await executePlan(plan, { cache });
     expect(t.failed).toEqual([]);
     expect(t.rows.map((r) => r.metrics.score)).toEqual([1, 11, 2, 12]);
-    // The program saw its parameters (the 5 given and max_output_mb's default) and nothing else.
-    expect(t.rows.every((r) => r.metrics.n_params === 6 && r.metrics.has_internal === 0)).toBe(true);
+    // The program saw its parameters (the 5 given and the defaults of inputs and max_output_mb) and nothing else.
+    expect(t.rows.every((r) => r.metrics.n_params === 7 && r.metrics.has_internal === 0)).toBe(true);
 
     const missing = await executePlan({ ...plan, experiment: { ...exp, measures: ['score', 'accuracy'] } }, { cache: new ResultCache(path.join(dir, 'e')) });
     expect(missing.rows).toEqual([]);

@@ -12,6 +12,7 @@ import type { Value } from '../../language/ast.ts';
 import type { Runner, RunContext, RunOutput, RunOutputRow } from '../schema.ts';
 import type { TypedRunSpec } from '../define.ts';
 import { commandSchema, type CommandParams } from './schema.ts';
+import { programEnv } from '../../protocol/env.ts';
 
 /** Most stderr kept in a run's extras: its head and its tail, the middle elided. */
 const STDERR_HEAD = 4 * 1024;
@@ -84,9 +85,41 @@ export function programInput(params: Readonly<Record<string, Value>>, seed: numb
 }
 
 /**
+ * One stdout line as JSON. Python's json.dumps writes NaN, Infinity and -Infinity for non-finite
+ * floats: they are read as those numbers (outside strings), so such a metric counts as unusable
+ * instead of failing the run.
+ */
+export function parseRowLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (first) {
+    if (!/NaN|Infinity/.test(line)) throw first;
+    const NAN = '\u0000sublab:NaN';
+    // Outside string literals only: split on them and rewrite the pieces between.
+    const text = line.replace(/("(?:[^"\\]|\\.)*")|(-?Infinity|NaN)/g, (m, str: string | undefined) => {
+      if (str !== undefined) return str;
+      return m === 'NaN' ? JSON.stringify(NAN) : m.startsWith('-') ? '-1e999' : '1e999';
+    });
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      throw first;
+    }
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [k, x] of Object.entries(v)) if (x === NAN) (v as Record<string, unknown>)[k] = NaN;
+    }
+    return v;
+  }
+}
+
+/** After a line that is not a row, most often a stray print. */
+const NOT_A_ROW_HINT = ' (stdout is for result rows, one JSON object a line: send messages to stderr, e.g. with sublab.log(...) from the Python or JavaScript helper; docs/protocol.md)';
+
+/**
  * Parse stdout as JSON lines. Blank lines are skipped; every other line must be a JSON object whose
- * fields are numbers (metrics) or strings/booleans (key columns). Throws a plain message on the
- * first bad line (the edges name the run).
+ * fields are numbers (metrics; NaN and ±Infinity included) or strings/booleans (key columns).
+ * Throws a plain message on the first bad line (the edges name the run).
  */
 export function parseRows(stdout: string, measures: readonly string[] = []): RunOutputRow[] {
   const rows: RunOutputRow[] = [];
@@ -97,12 +130,12 @@ export function parseRows(stdout: string, measures: readonly string[] = []): Run
     const where = `stdout line ${i + 1}`;
     let obj: unknown;
     try {
-      obj = JSON.parse(line);
+      obj = parseRowLine(line);
     } catch (e) {
-      throw new RowError('json', `${where} is not valid JSON (${(e as Error).message}): ${shorten(line)}`);
+      throw new RowError('json', `${where} is not valid JSON (${(e as Error).message}): ${shorten(line, 120)}${NOT_A_ROW_HINT}`);
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      throw new RowError('json', `${where} is not a JSON object (expected {"metric": number, ...}): ${shorten(line)}`);
+      throw new RowError('json', `${where} is not a JSON object (expected {"metric": number, ...}): ${shorten(line, 120)}${NOT_A_ROW_HINT}`);
     }
     const metrics: Record<string, number> = {};
     const keys: Record<string, Value> = {};
@@ -146,6 +179,8 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
   const timeoutS = p.timeout;
   const measures = ctx.measures ?? [];
   const input = JSON.stringify(programInput(p, spec.seed)) + '\n';
+  // PYTHONPATH (`import sublab`), the helpers' location, the protocol version, the run.
+  const env = programEnv(process.env, spec);
   const started = performance.now();
 
   try {
@@ -160,7 +195,7 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean; overflow: boolean; lingered: boolean }>((resolve, reject) => {
     // Own process group (detached), so a timeout, a cancel or the end of the run reaches every
     // process the program started, not just the program itself.
-    const child = spawn(program!, args, { cwd, shell: false, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn(program!, args, { cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const group = child.pid;
     if (group !== undefined) liveGroups.add(group);
     const out: Buffer[] = [];
