@@ -14,7 +14,10 @@ if (existsSync(source)) {
   const { register } = await import('tsx/esm/api');
   register();
   cli = await import(source.href);
-} else {
+} else if (existsSync(new URL('../dist/src/cli.js', import.meta.url))) {
   cli = await import('../dist/src/cli.js');
+} else {
+  process.stderr.write('sublab: this installation has neither src/ nor the build dist/ (npm builds it when it packs sublab; in a checkout: npm run build)\n');
+  process.exit(1);
 }
 process.exitCode = await cli.main(process.argv.slice(2));

@@ -1,12 +1,18 @@
-// The package build (`npm run build`, and `prepack`, so `npm pack` and `npm install <git url>` ship
-// it): tsc emits JavaScript and .d.ts into dist/ (tsconfig.build.json), then the files sublab reads
-// or starts at run time that are not TypeScript are copied beside them. A checkout needs no build:
-// bin/sublab.mjs and the plain-JS entries run src/ through tsx when it is there.
+// The package build (`npm run build`; `prepare` runs it whenever npm packs this folder: `npm pack`,
+// `npm publish`, and `npm install <git url>`, which packs the clone). tsc emits JavaScript and
+// .d.ts into dist/ (tsconfig.build.json); the files sublab reads or starts at run time that are
+// not TypeScript are copied beside them. A checkout needs no build: bin/sublab.mjs and the
+// plain-JS entries run src/ through tsx when it is there.
 import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// npm runs `prepare` also after `npm install`/`npm ci` in a checkout, which runs src/ through tsx
+// and needs no build. Only where npm packs the folder does pacote set npm_package_resolved (npm 10
+// and 11 alike; `prepack` would not do: git dependencies get only `prepare`).
+if (process.argv.includes('--if-packing') && !process.env.npm_package_resolved) process.exit(0);
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dist = path.join(root, 'dist');
