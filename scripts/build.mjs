@@ -22,11 +22,12 @@ const assets = ['.mjs', '.hbs', '.d.ts'];
 rmSync(dist, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 try {
-  execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
+  execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: ['ignore', 2, 2], cwd: root });
 } catch {
   process.stderr.write('sublab build: tsc failed (see above)\n');
   process.exit(1);
 }
+// Everything goes to stderr: `npm pack --json` prints its answer on stdout.
 let copied = 0;
 for (const top of ['src', 'grammar']) {
   for (const e of readdirSync(path.join(root, top), { recursive: true, withFileTypes: true })) {
@@ -36,4 +37,4 @@ for (const top of ['src', 'grammar']) {
     copied++;
   }
 }
-process.stdout.write(`sublab build: dist/ written (${copied} runtime files copied beside the JavaScript)\n`);
+process.stderr.write(`sublab build: dist/ written (${copied} runtime files copied beside the JavaScript)\n`);

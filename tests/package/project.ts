@@ -51,11 +51,14 @@ export interface InstalledProject {
 /** Folders of the checkout that never reach the package; anything else may, so it keys the install. */
 const notPackaged = /^(tests|bench|reports|experiments|examples|\.ci)\//;
 
-/** sha256 over the files the package is built from (every tracked or untracked, not ignored file outside tests and data). */
+/**
+ * sha256 over the files the package is built from (every tracked or untracked, not ignored file
+ * outside tests and data) and over this file, which builds the project.
+ */
 function sourcesKey(): string {
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: checkout, encoding: 'utf8' })
     .split('\0')
-    .filter((f) => f && !notPackaged.test(f))
+    .filter((f) => f && (!notPackaged.test(f) || f === 'tests/package/project.ts'))
     .sort();
   const h = createHash('sha256');
   for (const f of files) {
