@@ -131,7 +131,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The shared project: built by whichever worker takes the lock first, awaited by the others. */
 async function prepare(): Promise<{ dir: string; install: InstallRecord }> {
-  const base = path.join(os.tmpdir(), 'sublab-package-test');
+  // One folder per checkout: other checkouts on this machine keep their own projects.
+  const base = path.join(os.tmpdir(), 'sublab-package-test', createHash('sha256').update(checkout).digest('hex').slice(0, 8));
   fs.mkdirSync(base, { recursive: true });
   const key = sourcesKey();
   const dir = path.join(base, key);
@@ -154,7 +155,7 @@ async function prepare(): Promise<{ dir: string; install: InstallRecord }> {
     try {
       if (!fs.existsSync(ready)) {
         fs.rmSync(dir, { recursive: true, force: true });
-        // Projects of older sources are of no more use.
+        // This checkout's projects of older sources are of no more use.
         for (const old of fs.readdirSync(base)) if (!old.startsWith(key)) fs.rmSync(path.join(base, old), { recursive: true, force: true });
         build(dir);
       }
