@@ -55,7 +55,7 @@ describe('sublab installed from its tarball', () => {
     expect(project.install.nodeModulesBytes).toBeLessThan(100 << 20);
   });
 
-  it('runs a command-runner experiment with a Python program, also over --jobs 2, then from the cache', () => {
+  it('runs a command-runner experiment with a Python program, also over --jobs 2, then from the cache, and reports it', () => {
     const dir = project.folder('cli');
     writeToy(dir);
     const env = { SUBLAB_CACHE: path.join(dir, '.sublab') };
@@ -66,6 +66,12 @@ describe('sublab installed from its tarball', () => {
     expect(first.stdout).toMatch(/refuted\s+predict score decreases with x {2}\(line 10\)/);
     const again = project.sublab(dir, ['run', 'toy.exp', '--no-progress'], env);
     expect(again.stdout).toContain('0 computed, 12 cached, 0 failed');
+    // The report's templates and charts come from the package too.
+    const report = project.sublab(dir, ['report', 'toy.exp', '--format', 'html', '-o', 'report'], env);
+    expect(report.code, report.stderr).toBe(0);
+    const html = fs.readFileSync(path.join(dir, 'report/toy.html'), 'utf8');
+    expect(html).toContain('score decreases with x');
+    expect(html).toContain('<svg');
   });
 
   it('says which packages a heavy runner needs, with the install command, not a stack trace', () => {
