@@ -1,3 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from './util/package-files.ts';
 
-export const version: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+export const version: string = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')).version;

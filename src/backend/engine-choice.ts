@@ -18,3 +18,10 @@ export function resolveEngine(param: unknown, env = process.env.SUBLAB_BACKEND):
   if (e !== 'onnxruntime' && !(e in TFJS_BACKENDS)) throw new Error(`SUBLAB_BACKEND=${env}: the training engines are onnxruntime, ${Object.keys(TFJS_BACKENDS).join(', ')} (or ${Object.keys(ENV_ALIAS).join(', ')})`);
   return e;
 }
+
+/** The packages a TensorFlow.js engine loads (optional peer dependencies; 'tfjs' needs one backend, cpu at least). */
+export function tfjsPackages(engine: string): string[] {
+  const backend: Record<string, string> = { 'tfjs': 'cpu', 'tfjs-cpu': 'cpu', 'tfjs-wasm': 'wasm', 'tfjs-node': 'node', 'tfjs-node-gpu': 'node-gpu' };
+  const b = backend[engine] ?? 'cpu';
+  return ['@tensorflow/tfjs-core', b.startsWith('node') ? `@tensorflow/tfjs-${b}` : `@tensorflow/tfjs-backend-${b}`];
+}

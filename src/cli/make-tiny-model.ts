@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineCommand, flag, whole, type CommandSpec } from './args.ts';
 import { UsageError } from './command.ts';
+import { needPackages } from '../util/optional-packages.ts';
 
 const spec = {
   name: 'make-tiny-model',
@@ -31,6 +32,7 @@ export const command = defineCommand(spec, async ({ values, positionals }) => {
     throw new UsageError(`${dir} exists and is not empty (pass --force to write into it)`);
   }
   try {
+    needPackages('make-tiny-model', ['onnx-proto']);
     const { writeTinyModel } = await import('../tiny-model/write.ts');
     await writeTinyModel(abs, { seed, fp16: values.fp16 === true, externalData: values['external-data'] === true });
   } catch (e) {

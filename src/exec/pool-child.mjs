@@ -1,4 +1,4 @@
-// Entry of a `--jobs` child process (spawned by pool.ts): TypeScript through tsx, as bin/sublab.mjs.
-import { register } from 'tsx/esm/api';
-register();
-await import('./pool-child.ts');
+// Entry of a `--jobs` child process (spawned by pool.ts): pool-child.ts, built or not.
+import { importOwn } from '../util/import-own.mjs';
+
+await importOwn(new URL('./pool-child.ts', import.meta.url));

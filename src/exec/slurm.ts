@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../util/package-files.ts';
 
 /** POSIX single-quoting: safe for any string (spaces, $, quotes, backticks, newlines). */
 export function shellQuote(s: string): string {
@@ -41,7 +41,7 @@ export interface SbatchScriptOptions {
 
 /** This package's CLI entry, absolute (the compute node resolves it on the shared filesystem). */
 export function sublabBin(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/sublab.mjs');
+  return path.join(packageRoot, 'bin', 'sublab.mjs');
 }
 
 export function sbatchScript(o: SbatchScriptOptions): string {

@@ -6,8 +6,21 @@ import { mlpDistillSchema } from './mlp_distill/schema.ts';
 import { superpositionSchema } from './superposition/schema.ts';
 import { tokenProbeSchema } from './token_probe/schema.ts';
 import { commandSchema } from './command/schema.ts';
+import { needPackages } from '../util/optional-packages.ts';
 
 export const schemas: readonly AnyRunnerDefinition[] = [mlpDistillSchema, superpositionSchema, tokenProbeSchema, commandSchema];
+
+/**
+ * The optional packages (peer dependencies) each built-in runner loads with its default engine,
+ * checked before its module is imported so a missing one is one clear error, not a stack trace.
+ * The TensorFlow.js engines check theirs when chosen (tfjsPackages).
+ */
+export const runnerPackages: Readonly<Record<string, readonly string[]>> = {
+  mlp_distill: ['onnxruntime-node', 'onnx-proto', 'mnist'],
+  superposition: ['onnxruntime-node', 'onnx-proto'],
+  token_probe: ['@huggingface/transformers', 'onnx-proto'],
+  command: [],
+};
 
 const loaders: Record<string, () => Promise<Runner>> = {
   mlp_distill: async () => (await import('./mlp_distill/runner.ts')).runner,
@@ -27,5 +40,6 @@ export function runnerNames(): string[] {
 export async function loadRunner(name: string): Promise<Runner> {
   const load = loaders[name];
   if (!load) throw new Error(`unknown runner "${name}"`);
+  needPackages(`the ${name} runner`, runnerPackages[name] ?? []);
   return load();
 }

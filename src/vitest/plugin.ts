@@ -9,6 +9,7 @@ import type { CheckedExperiment } from '../language/checked.ts';
 import type { CompileResult } from '../language/compile.ts';
 import { valueMatches } from '../verdict/rows.ts';
 import { claimLabel } from '../verdict/format.ts';
+import { ownModule } from '../util/package-files.ts';
 
 type Compiler = {
   compileFile(file: string, opts?: { source?: string }): CompileResult;
@@ -25,7 +26,7 @@ let compiler: Promise<Compiler> | undefined;
  */
 export function loadCompiler(): Promise<Compiler> {
   compiler ??= (async () => {
-    const url = new URL('../language/compile.ts', import.meta.url).href;
+    const url = ownModule('../language/compile.ts', import.meta.url).href;
     try {
       return (await import(/* @vite-ignore */ url)) as Compiler;
     } catch {
@@ -90,7 +91,7 @@ export function forEachGroups(exp: CheckedExperiment, p: Prediction): Record<str
   return combos.filter((c) => conds.every((w) => valueMatches(c[w.param.name], w.op, w.value.value)));
 }
 
-const defaultRuntime = fileURLToPath(new URL('./runtime.ts', import.meta.url));
+const defaultRuntime = fileURLToPath(ownModule('./runtime.ts', import.meta.url));
 
 /** The test module for one .exp file (exported for the golden-file test). */
 export async function generateTestModule(file: string, source: string, opts: SublabExpOptions = {}): Promise<{ code: string; map: SourceMapV3; deps: string[] }> {

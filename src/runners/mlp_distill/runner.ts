@@ -12,7 +12,8 @@ import type { EngineConfig, ModelResult } from './model.ts';
 import { trainGroupOnnx } from './onnx/engine.ts';
 import { loadDataset, shareDatasets } from '../../data/mnist.ts';
 import { defaultThreads, resolveDevice } from '../../backend/onnxruntime.ts';
-import { resolveEngine, TFJS_BACKENDS as TFJS } from '../../backend/engine-choice.ts';
+import { resolveEngine, tfjsPackages, TFJS_BACKENDS as TFJS } from '../../backend/engine-choice.ts';
+import { needPackages } from '../../util/optional-packages.ts';
 
 /** The engine-facing config from the parameters, resolved against the declaration in schema.ts. */
 export function engineConfig(raw: Readonly<Record<string, Value>>): EngineConfig {
@@ -77,6 +78,7 @@ export async function trainSeeds(
   // Resolve the backend here first: native TensorFlow uses all cores itself (and its addon is not
   // worker-safe), so only wasm / cpu groups are split over worker threads.
   // Imported on demand: TensorFlow.js and its backends cost ~35 MB that the ONNX path never needs.
+  needPackages(`mlp_distill with backend ${engine}`, tfjsPackages(engine));
   const [{ initBackend }, { trainGroup }] = await Promise.all([import('../../backend/index.ts'), import('./engine-tfjs.ts')]);
   const { tf, name } = await initBackend(TFJS[engine]!);
   // Trained teachers are reused across runs that differ only in distillation parameters. The

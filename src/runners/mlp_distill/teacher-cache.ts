@@ -12,6 +12,7 @@ import type { Dataset } from '../../data/mnist.ts';
 import { IMAGE_SIZE } from '../../data/mnist.ts';
 import type { EngineConfig } from './model.ts';
 import { canonicalJson } from '../../util/canonical-json.ts';
+import { ownModule } from '../../util/package-files.ts';
 
 /** Bump when the file layout or the meaning of a stored field changes. */
 const FORMAT = 1;
@@ -57,7 +58,7 @@ function engineHash(): string {
   if (engineSource === undefined) {
     const h = createHash('sha256');
     try {
-      for (const f of ENGINE_FILES) h.update(readFileSync(new URL(f, import.meta.url)));
+      for (const f of ENGINE_FILES) h.update(readFileSync(ownModule(f, import.meta.url)));
       engineSource = h.digest('hex');
     } catch {
       engineSource = 'unknown';

@@ -1,5 +1,4 @@
-// Worker entry in plain JS: registers tsx so the TypeScript worker loads the same way under the
-// CLI (tsx), Vitest and plain node.
-import { register } from 'tsx/esm/api';
-register();
-await import('./worker.ts');
+// Worker entry in plain JS, so the worker loads the same way under the CLI, Vitest and plain node.
+import { importOwn } from '../../util/import-own.mjs';
+
+await importOwn(new URL('./worker.ts', import.meta.url));

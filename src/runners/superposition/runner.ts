@@ -23,8 +23,9 @@
 import type { Value } from '../../language/ast.ts';
 import type { Runner, RunContext, RunOutput } from '../schema.ts';
 import type { TypedRunSpec } from '../define.ts';
-import { initBackend } from '../../backend/index.ts';
-import { resolveEngine, TFJS_BACKENDS } from '../../backend/engine-choice.ts';
+import type { initBackend } from '../../backend/index.ts';
+import { resolveEngine, tfjsPackages, TFJS_BACKENDS } from '../../backend/engine-choice.ts';
+import { needPackages } from '../../util/optional-packages.ts';
 import { defaultThreads, resolveDevice } from '../../backend/onnxruntime.ts';
 import { superpositionSchema, type SuperpositionParams } from './schema.ts';
 import { Rng, type Sfc32 } from '../../util/random.ts';
@@ -366,7 +367,9 @@ export async function trainGroup(raw: Readonly<Record<string, Value>>, seeds: nu
   }
   const tfName = TFJS_BACKENDS[engine];
   if (!tfName) throw new Error(`superposition: unknown backend "${engine}"`);
-  const { name, tf } = await initBackend(tfName);
+  // Imported on demand: the ONNX Runtime path needs no TensorFlow.js (an optional package).
+  needPackages(`superposition with backend ${engine}`, tfjsPackages(engine));
+  const { name, tf } = await (await import('../../backend/index.ts')).initBackend(tfName);
   return { result: await trainTfjs(tf, plan, ctx), backend: `tfjs-${name}`, teacherInits, childInits };
 }
 

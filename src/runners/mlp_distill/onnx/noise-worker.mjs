@@ -1,7 +1,6 @@
-// Worker entry in plain JS: registers tsx so the TypeScript module loads the same way under the
-// CLI (tsx), Vitest and plain node.
+// Worker entry in plain JS, so noise.ts loads the same way under the CLI, Vitest and plain node.
 import { workerData } from 'node:worker_threads';
-import { register } from 'tsx/esm/api';
-register();
-const { produce } = await import('./noise.ts');
+import { importOwn } from '../../../util/import-own.mjs';
+
+const { produce } = await importOwn(new URL('./noise.ts', import.meta.url));
 produce(workerData.plan, workerData.data, workerData.flags, workerData.slotFloats);
