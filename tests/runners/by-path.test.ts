@@ -260,6 +260,18 @@ describe('problems with a runner module are errors at the runner line', () => {
     expect([d.line, d.column, d.code]).toEqual([2, 10, 'runner-not-loaded']);
   });
 
+  it('a path in an inherited setup is relative to the base file that has the runner line', async () => {
+    fs.mkdirSync(path.join(dir, 'base'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'base/base.exp'), 'experiment "b" {\n  runner "../one.mjs"\n  seeds 2\n}\n');
+    const f = path.join(dir, 'sub/child.exp');
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, 'experiment "c" extends "../base/base.exp" {\n  predict y > -1\n}\n');
+    const r = await compileWithRunners(f);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.experiments[0]!.runnerModule).toBe(path.join(dir, 'one.mjs'));
+    expect(r.runnerSources).toEqual([path.join(dir, 'one.mjs')]);
+  });
+
   it('a parse error after `runner` names both forms', async () => {
     const f = path.join(dir, 'case.exp');
     fs.writeFileSync(f, 'experiment "e" {\n  runner 3\n}\n');
