@@ -98,6 +98,7 @@ function runnerSchemaOf(stmt: A.RunnerStmt, err: (loc: A.Loc, message: string, c
   const lit = stmt.module!;
   const cannot = (why: string, code: string) => err(lit.loc, `cannot use runner ${JSON.stringify(lit.value)}: ${why}`, code);
   if (lit.value.trim() === '') return void cannot('the path is empty (e.g. runner "./runners/toy.ts")', 'bad-runner-module');
+  if (getSchema(lit.value)) return void cannot(`a built-in runner is named without quotes: runner ${lit.value}`, 'bad-runner-module');
   const file = runnerModulePath(lit.loc.file, lit.value);
   const badName = runnerModuleNameProblem(file);
   if (badName) return void cannot(badName, 'bad-runner-module');

@@ -223,6 +223,7 @@ describe('problems with a runner module are errors at the runner line', () => {
     expect((await one('runner "./node_modules"')).message).toMatch(/^cannot use runner "\.\/node_modules": a runner module is a \.ts, \.mts, \.js, \.mjs file$/);
     expect((await one('runner "./data.json"')).message).toBe('cannot use runner "./data.json": a runner module is a .ts, .mts, .js, .mjs file, not .json');
     expect((await one('runner ""')).code).toBe('bad-runner-module');
+    expect((await one('runner "command"')).message).toBe('cannot use runner "command": a built-in runner is named without quotes: runner command');
   });
 
   it('a module that fails to load: its syntax error or its exception, and an import that does not resolve', async () => {
@@ -258,6 +259,13 @@ describe('problems with a runner module are errors at the runner line', () => {
     fs.writeFileSync(path.join(dir, 'never-loaded.ts'), 'export default 1;\n');
     const d = compileFile(f).diagnostics[0]!;
     expect([d.line, d.column, d.code]).toEqual([2, 10, 'runner-not-loaded']);
+  });
+
+  it('a .ts module in a package that is not "type": "module" (compiled to CommonJS) loads too', async () => {
+    const cjs = project('cjs', { 'package.json': '{}\n', 'r.ts': `import { defineRunner } from 'sublab';\nexport default ${runnerBody('cjs')}.implement({ async run(s) { return s.map(() => ({ rows: [], backend: 'js' })); } });\n`, 'e.exp': 'experiment "e" {\n  runner "./r.ts"\n}\n' });
+    const r = await compileWithRunners(path.join(cjs, 'e.exp'));
+    expect(r.diagnostics).toEqual([]);
+    expect(r.experiments[0]!.runner.name).toBe('cjs');
   });
 
   it('a path in an inherited setup is relative to the base file that has the runner line', async () => {
