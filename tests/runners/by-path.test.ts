@@ -168,6 +168,16 @@ describe('a user runner by path, in a project outside the checkout', () => {
   }, 120_000);
 });
 
+describe('the Vitest plugin in watch mode', () => {
+  it("re-runs an .exp file when its runner module or a file it imports changes (the transform's watch files)", async () => {
+    const { generateTestModule } = await import('../../src/vitest/plugin.ts');
+    const dir = project('watch', { 'runners/toy.ts': toyRunner, 'runners/lib/helper.ts': helper(1), 'toy.exp': toyExp });
+    const out = await generateTestModule(path.join(dir, 'toy.exp'), toyExp, { runtime: 'x' });
+    expect(out.code).toContain('expFile(');
+    expect(out.deps.sort()).toEqual([path.join(dir, 'runners/lib/helper.ts'), path.join(dir, 'runners/toy.ts')]);
+  });
+});
+
 describe("the README's by-path example", () => {
   it('works as written, in a project of its own', () => {
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
