@@ -49,7 +49,8 @@ export interface RunnerStmtCstNode extends CstNode {
 
 export type RunnerStmtCstChildren = {
   Runner: IToken[];
-  Word: IToken[];
+  Word?: IToken[];
+  module?: IToken[];
 };
 
 export interface SetStmtCstNode extends CstNode {

@@ -39,6 +39,7 @@ const ruleExpectations: Record<string, string> = {
   compareOp: 'a comparison operator (>, <, >=, <=)',
   conditionOp: 'an operator (=, !=, <, <=, >, >=)',
   operand: 'a metric name or a number',
+  runnerStmt: 'a runner name or the quoted path of a runner module (e.g. "./runners/toy.ts")',
   trendDirection: '"increases" or "decreases"',
   correlationDirection: '"positively" or "negatively"',
 };
@@ -120,9 +121,13 @@ export class ExpParser extends CstParser {
     ]);
   });
 
+  // A built-in runner by name, or the user's own by the path of its module (relative to the file).
   runnerStmt = this.RULE('runnerStmt', () => {
     this.CONSUME(T.Runner);
-    this.CONSUME(T.Word);
+    this.OR([
+      { ALT: () => this.CONSUME(T.Word) },
+      { ALT: () => this.CONSUME(T.StringLit, { LABEL: 'module' }) },
+    ]);
   });
 
   setStmt = this.RULE('setStmt', () => {

@@ -1,5 +1,5 @@
 import { defineCommand } from './args.ts';
-import { compileFile } from '../language/compile.ts';
+import { compileWithRunners } from '../language/compile.ts';
 import { formatDiagnostic, type Diagnostic } from '../language/diagnostics.ts';
 import { planExperiment } from '../plan/plan.ts';
 import { undecidablePredictions } from '../verdict/decidable.ts';
@@ -15,12 +15,12 @@ path:line:col: error: message, with the line and a caret.`,
     footer: 'Exit code: 0 all valid, 1 some file has errors, 2 usage error.',
     positionals: { min: 1, missing: 'no files given' },
   },
-  ({ positionals }) => {
+  async ({ positionals }) => {
     let experiments = 0;
     let errors = 0;
     const printed = new Set<string>();
     for (const file of positionals) {
-      const r = compileFile(file);
+      const r = await compileWithRunners(file);
       for (const d of r.diagnostics) {
         // A base file reached from several checked files is reported once.
         const key = `${d.file}:${d.line}:${d.column}:${d.message}`;

@@ -1,6 +1,6 @@
 import { PlanError } from '../exec/session.ts';
 import { common, defineCommand, flag, overridesOf } from './args.ts';
-import { compileFile, formatDiagnostics } from '../language/compile.ts';
+import { compileWithRunners, formatDiagnostics } from '../language/compile.ts';
 import { planExperiment } from '../plan/plan.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
 import { showValue } from '../language/check.ts';
@@ -105,12 +105,12 @@ export const command = defineCommand(
     footer: 'Exit code: 0 ok, 1 the file has errors, 2 usage error or bad override.',
     positionals: { min: 1, missing: 'no file given' },
   },
-  ({ values, positionals }) => {
+  async ({ values, positionals }) => {
     const seeds = values.seeds;
     const plans: ExperimentPlan[] = [];
     let failed = false;
     for (const file of positionals) {
-      const r = compileFile(file);
+      const r = await compileWithRunners(file);
       if (r.diagnostics.length) process.stderr.write(formatDiagnostics(r) + '\n');
       if (r.diagnostics.some((d) => d.severity === 'error')) {
         failed = true;

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from './command.ts';
 import { common, defineCommand, flag, type CommandSpec, type Parsed } from './args.ts';
-import { compileFile, formatDiagnostics } from '../language/compile.ts';
+import { compileWithRunners, formatDiagnostics } from '../language/compile.ts';
 import { hasErrors } from '../language/diagnostics.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import { appendEntries, gitInfo, lockPathFor, readLock, type LockState } from '../prereg/lock.ts';
@@ -93,7 +93,7 @@ export const command = defineCommand(spec, async (parsed) => {
   let languageError = false;
   // The same file named twice must not register its predictions twice.
   for (const f of [...new Set(o.files.map((x) => path.resolve(x)))]) {
-    const r = compileFile(f);
+    const r = await compileWithRunners(f);
     if (hasErrors(r.diagnostics)) {
       process.stderr.write(formatDiagnostics(r) + '\n');
       languageError = true;

@@ -1,5 +1,7 @@
 import { defineCommand } from './args.ts';
+import path from 'node:path';
 import { getSchema, runnerNames, schemas } from '../runners/registry.ts';
+import { loadPathRunners, pathRunner, runnerModuleNameProblem } from '../runners/by-path.ts';
 import { suggest } from '../language/suggest.ts';
 import type { RunnerSchema } from '../runners/schema.ts';
 
@@ -37,16 +39,30 @@ export function describeRunner(s: RunnerSchema): string {
 export const command = defineCommand(
   {
     name: 'runners',
-    synopsis: '[NAME]',
+    synopsis: '[NAME | PATH]',
     summary: "list runners, or one runner's parameters and metrics",
-    description: 'Without NAME: lists the runners. With NAME: its parameters (type, default, allowed values) and metrics.',
+    description: `Without NAME: lists the built-in runners. With NAME, or the path of your own runner's module
+(e.g. ./runners/toy.ts, as an .exp file names it in runner "..."): its parameters (type, default,
+allowed values) and metrics.`,
     options: {},
-    positionals: { max: 1, extra: 'give at most one runner name' },
+    positionals: { max: 1, extra: 'give at most one runner name or path' },
   },
-  ({ positionals }) => {
+  async ({ positionals }) => {
     const name = positionals[0];
     if (name === undefined) {
       process.stdout.write(columns(schemas.map((s) => [s.name, `v${s.version}`, s.description])).join('\n') + '\n');
+      return 0;
+    }
+    if (/[\\/]/.test(name) || !runnerModuleNameProblem(name)) {
+      const file = path.resolve(name);
+      const bad = runnerModuleNameProblem(file);
+      await (bad ? undefined : loadPathRunners([file]));
+      const r = pathRunner(file);
+      if (bad || !r?.ok) {
+        process.stderr.write(`sublab runners: error: cannot use runner ${JSON.stringify(name)}: ${bad ?? (r && !r.ok ? r.problem : 'not loaded')}\n`);
+        return 1;
+      }
+      process.stdout.write(`${describeRunner(r.schema)}\n\nmodule: ${name} (with ${r.sources.files.length} source file${r.sources.files.length === 1 ? '' : 's'} in its run ids: ${r.sources.files.join(', ')})\n`);
       return 0;
     }
     const s = getSchema(name);

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { projectRoot, resolveCacheDir } from '../exec/cache.ts';
 import { runSbatch, SbatchError, sbatchArgs, sbatchScript, shellQuote, writeScript } from '../exec/slurm.ts';
-import { planFile, sessionOf } from '../exec/session.ts';
+import { loadPlan, sessionOf } from '../exec/session.ts';
 import { common, defineCommand, flag, many, overridesOf, text, whole, type CommandSpec, type Parsed } from './args.ts';
 import { UsageError } from './command.ts';
 import { uncommittedMessage, uncommittedRegistrations } from '../prereg/run-guard.ts';
@@ -51,7 +51,7 @@ export async function submitCommand({ values, positionals, rest: sbatchOptions }
   const overrides = overridesOf(values.set);
 
   // A LanguageError or PlanError is printed by the command wrapper (exit 2).
-  const planned = planFile(file, { overrides, seeds });
+  const planned = await loadPlan(file, { overrides, seeds });
   const { plans } = planned;
   // Checked here, not in each worker: once submitted, the tasks compute what submit planned.
   if (!values['allow-uncommitted-lock'] && !values['dry-run']) {

@@ -7,7 +7,7 @@ import { text, type CommandSpec, type Parsed } from './args.ts';
 import { UsageError } from './command.ts';
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
 import { toRows } from '../exec/executor.ts';
-import { planFile } from '../exec/session.ts';
+import { loadPlan } from '../exec/session.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
 import { gitInfo, lockPathFor, readLock, type GitInfo, type LockState } from '../prereg/lock.ts';
 import { predictionStatuses } from '../prereg/status.ts';
@@ -155,7 +155,7 @@ export async function writeWriteup(o: WriteupOptions, log: (s: string) => void =
   const caches = new Map<string, ResultCache | null>();
   const warn = (m: string) => log(`warning: ${m}`);
   for (const f of files) {
-    const { plans } = planFile(f);
+    const { plans } = await loadPlan(f);
     const dir = resolveCacheDir(o.cacheDir, f);
     if (!caches.has(dir)) {
       // Opening a cache creates its folder; a write-up must not, so a missing one stays missing.

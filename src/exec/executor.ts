@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { PlannedRun, ExperimentPlan } from '../plan/types.ts';
 import { describeRun, type FailedRun, type ResultRow, type ResultTable } from '../results/types.ts';
 import type { Runner, RunOutput, RunSpec } from '../runners/schema.ts';
-import { loadRunner } from '../runners/registry.ts';
+import { runnerFor } from '../runners/registry.ts';
 import { gitInfo } from '../prereg/lock.ts';
 import os from 'node:os';
 import type { CacheEntry, ClaimInfo, EntryGit, ResultCache } from './cache.ts';
@@ -193,7 +193,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   // The commit results are computed at (once per call, only when something is computed).
   let git: EntryGit | undefined;
   const gitNow = (): EntryGit => (git ??= gitInfo(path.dirname(path.resolve(exp.file))));
-  const getRunner = async () => (runner ??= await loadRunner(exp.runner.name));
+  const getRunner = async () => (runner ??= await runnerFor(exp));
 
   const computeGroup = async (group: PlannedRun[]): Promise<void> => {
     const r0 = group[0]!;

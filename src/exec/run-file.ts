@@ -14,7 +14,7 @@ import { recordSeen } from '../prereg/seen.ts';
 import { executePlan } from './executor.ts';
 import { resolveJobs, startPool, type Pool } from './pool.ts';
 import type { ExecProgress } from './progress.ts';
-import { planFile, sessionOf } from './session.ts';
+import { loadPlan, sessionOf } from './session.ts';
 
 export interface ExperimentResult {
   experiment: CheckedExperiment;
@@ -52,7 +52,7 @@ export interface RunFileOptions {
 
 export async function runFile(file: string, opts: RunFileOptions = {}): Promise<{ compile: CompileResult; experiments: ExperimentResult[] }> {
   // Throws LanguageError or PlanError before anything runs.
-  const { compile, plans } = planFile(file, opts);
+  const { compile, plans } = await loadPlan(file, opts);
   const cache = opts.cache === false ? undefined : new ResultCache(resolveCacheDir(opts.cacheDir, file), { warn: opts.warn });
   const jobs = resolveJobs(opts.jobs);
   const experiments: ExperimentResult[] = [];

@@ -3,12 +3,12 @@
 // `--jobs` pool's children and Vitest all start here, so the same command plans the same run ids
 // everywhere and a bad file or override fails the same way before anything is computed.
 import type { Value } from '../language/ast.ts';
-import { compileFile, type CompileResult } from '../language/compile.ts';
+import { compileFile, compileWithRunners, type CompileResult } from '../language/compile.ts';
 import { hasErrors } from '../language/diagnostics.ts';
 import { LanguageError } from '../language/errors.ts';
 import { planExperiment } from '../plan/plan.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
-import { loadRunner } from '../runners/registry.ts';
+import { runnerFor, runnerKey } from '../runners/registry.ts';
 import type { Runner } from '../runners/schema.ts';
 import { maxGroupOf, shardPlans, workUnits, type MaxGroup, type WorkUnit } from './shard.ts';
 
@@ -33,11 +33,24 @@ export class PlanError extends Error {
 }
 
 /**
- * Compile and plan every experiment of a file. Throws LanguageError when it does not compile and
- * PlanError for a bad override, before any experiment runs.
+ * Compile, loading the runner modules the file names by path, and plan every experiment of a file:
+ * how every entry point plans (run, report, writeup, worker, submit, the `--jobs` children,
+ * Vitest). Throws LanguageError when it does not compile and PlanError for a bad override, before
+ * any experiment runs.
+ */
+export async function loadPlan(file: string, opts: PlanOptions = {}): Promise<{ compile: CompileResult; plans: ExperimentPlan[] }> {
+  return plansOf(file, await compileWithRunners(file, opts.source !== undefined ? { source: opts.source } : undefined), opts);
+}
+
+/**
+ * loadPlan without loading runner modules: for a file whose runners are built in or already loaded
+ * in this process (a path runner not loaded is a LanguageError saying so).
  */
 export function planFile(file: string, opts: PlanOptions = {}): { compile: CompileResult; plans: ExperimentPlan[] } {
-  const compile = compileFile(file, opts.source !== undefined ? { source: opts.source } : undefined);
+  return plansOf(file, compileFile(file, opts.source !== undefined ? { source: opts.source } : undefined), opts);
+}
+
+function plansOf(file: string, compile: CompileResult, opts: PlanOptions): { compile: CompileResult; plans: ExperimentPlan[] } {
   if (hasErrors(compile.diagnostics)) throw new LanguageError(compile);
   const plans = compile.experiments.map((exp) => {
     try {
@@ -53,7 +66,7 @@ export interface Session {
   file: string;
   compile: CompileResult;
   plans: ExperimentPlan[];
-  /** Each runner the plans use, loaded once. */
+  /** Each runner the plans use, loaded once (by runnerKey: a path runner by its module's path). */
   runners: Map<string, Runner>;
   runnerOf(plan: ExperimentPlan): Runner | undefined;
   maxGroup(plan: ExperimentPlan): MaxGroup | undefined;
@@ -63,12 +76,12 @@ export interface Session {
   share(task: number, tasks: number): ExperimentPlan[];
 }
 
-/** Load each runner the plans use (once per name). */
+/** Load each runner the plans use (once per runnerKey). */
 export async function loadRunners(plans: readonly ExperimentPlan[]): Promise<Map<string, Runner>> {
   const runners = new Map<string, Runner>();
   for (const p of plans) {
-    const name = p.experiment.runner.name;
-    if (!runners.has(name)) runners.set(name, await loadRunner(name));
+    const key = runnerKey(p.experiment);
+    if (!runners.has(key)) runners.set(key, await runnerFor(p.experiment));
   }
   return runners;
 }
@@ -76,7 +89,7 @@ export async function loadRunners(plans: readonly ExperimentPlan[]): Promise<Map
 /** Planned plans with their runners loaded and the batching policy bound to them. */
 export async function sessionOf(file: string, compile: CompileResult, plans: ExperimentPlan[]): Promise<Session> {
   const runners = await loadRunners(plans);
-  const runnerOf = (p: ExperimentPlan) => runners.get(p.experiment.runner.name);
+  const runnerOf = (p: ExperimentPlan) => runners.get(runnerKey(p.experiment));
   const maxGroup = (p: ExperimentPlan) => maxGroupOf(runnerOf(p));
   return {
     file,
@@ -92,6 +105,6 @@ export async function sessionOf(file: string, compile: CompileResult, plans: Exp
 
 /** Compile, plan, load the runners: everything but executing. */
 export async function openSession(file: string, opts: PlanOptions = {}): Promise<Session> {
-  const { compile, plans } = planFile(file, opts);
+  const { compile, plans } = await loadPlan(file, opts);
   return sessionOf(file, compile, plans);
 }

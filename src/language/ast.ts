@@ -78,9 +78,13 @@ export interface ExperimentAst extends Node {
   predictions: Prediction[];
 }
 
+/** Exactly one of `name` and `module` is set. */
 export interface RunnerStmt extends Node {
   kind: 'runner';
-  name: Ident;
+  /** A built-in runner: `runner mlp_distill`. */
+  name?: Ident;
+  /** The user's own runner, by the path of its module relative to this file: `runner "./runners/toy.ts"`. */
+  module?: StringLit;
 }
 
 export interface SetStmt extends Node {

@@ -270,10 +270,13 @@ function experiment(ctx: BuildContext, n: C.ExperimentCstNode): A.ExperimentAst 
     const c = st.children;
     if (c.runnerStmt) {
       const kwT = first(c.runnerStmt[0]!.children.Runner);
-      const nm = first(c.runnerStmt[0]!.children.Word);
+      const word = first(c.runnerStmt[0]!.children.Word);
+      const mod = first(c.runnerStmt[0]!.children.module);
+      const nm = word ?? mod;
       if (kwT && nm) {
+        const ref = word ? { name: ident(ctx, word) } : { module: stringLit(ctx, mod!) };
         if (exp.runner) ctx.diagnostics.push(diagnosticAt(locOf(ctx, kwT, nm), `runner given twice in experiment "${name.value}" (first at line ${exp.runner.loc.line})`, 'duplicate-runner'));
-        else exp.runner = { kind: 'runner', name: ident(ctx, nm), loc: locOf(ctx, kwT, nm) };
+        else exp.runner = { kind: 'runner', ...ref, loc: locOf(ctx, kwT, nm) };
       }
     } else if (c.setStmt) {
       const s = c.setStmt[0]!.children;

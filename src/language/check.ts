@@ -5,6 +5,7 @@ import type { CheckedExperiment } from './checked.ts';
 import { diagnosticAt, type Diagnostic } from './diagnostics.ts';
 import { suggest } from './suggest.ts';
 import { getSchema, runnerNames } from '../runners/registry.ts';
+import { pathRunner, runnerModuleNameProblem, runnerModulePath } from '../runners/by-path.ts';
 import type { ParamSpec, RunnerSchema } from '../runners/schema.ts';
 import { combinationProblem, missingRequired, paramProblem } from '../runners/define.ts';
 import { gridPoints } from '../plan/grid.ts';
@@ -114,15 +115,12 @@ export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagn
   const warn = (loc: A.Loc, message: string, code: string) => diags.push(diagnosticAt(loc, message, code, 'warning'));
 
   if (!setup.runner) {
-    err(exp.name.loc, `experiment "${exp.name.value}" has no runner: add e.g. "runner mlp_distill" (known runners: ${runnerNames().join(', ')})`, 'missing-runner');
+    err(exp.name.loc, `experiment "${exp.name.value}" has no runner: add e.g. "runner mlp_distill" (known runners: ${runnerNames().join(', ')}; your own: ${OWN_RUNNER})`, 'missing-runner');
     return undefined;
   }
-  const schema: RunnerSchema | undefined = getSchema(setup.runner.name.name);
-  if (!schema) {
-    const name = setup.runner.name;
-    err(name.loc, `unknown runner "${name.name}"${suggest(name.name, runnerNames())}; known runners: ${runnerNames().join(', ')}`, 'unknown-runner');
-    return undefined;
-  }
+  const resolved = runnerSchemaOf(setup.runner, err);
+  if (!resolved) return undefined;
+  const schema = resolved.schema;
   const specs = new Map(schema.params.map((p) => [p.name, p]));
   const paramNames = schema.params.map((p) => p.name);
 
@@ -367,6 +365,7 @@ export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagn
     name: exp.name.value,
     ast: exp,
     runner: schema,
+    ...(resolved.module ? { runnerModule: resolved.module } : {}),
     params,
     explicit: setup.sets.map((s) => s.name.name),
     sweeps,
@@ -377,4 +376,32 @@ export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagn
     predictions: exp.predictions,
     extendsChain: setup.chain,
   };
+}
+
+/** How a runner of the user's own is named, for messages. */
+const OWN_RUNNER = 'runner "./path/to/module.ts"';
+
+/**
+ * The schema a `runner` line names: a built-in by name, or the user's module by path, which the
+ * caller loaded before compiling (compileWithRunners); undefined after reporting why not.
+ */
+function runnerSchemaOf(stmt: A.RunnerStmt, err: (loc: A.Loc, message: string, code: string) => void): { schema: RunnerSchema; module?: string } | undefined {
+  if (stmt.name) {
+    const schema = getSchema(stmt.name.name);
+    if (!schema) err(stmt.name.loc, `unknown runner "${stmt.name.name}"${suggest(stmt.name.name, runnerNames())}; known runners: ${runnerNames().join(', ')} (your own: ${OWN_RUNNER})`, 'unknown-runner');
+    return schema && { schema };
+  }
+  const lit = stmt.module!;
+  const cannot = (why: string, code: string) => err(lit.loc, `cannot use runner ${JSON.stringify(lit.value)}: ${why}`, code);
+  if (lit.value.trim() === '') return void cannot('the path is empty (e.g. runner "./runners/toy.ts")', 'bad-runner-module');
+  if (getSchema(lit.value)) return void cannot(`a built-in runner is named without quotes: runner ${lit.value}`, 'bad-runner-module');
+  const file = runnerModulePath(lit.loc.file, lit.value);
+  const badName = runnerModuleNameProblem(file);
+  if (badName) return void cannot(badName, 'bad-runner-module');
+  const state = pathRunner(file);
+  if (!state) return void cannot('it was not loaded before checking (an entry point compiled without compileWithRunners)', 'runner-not-loaded');
+  if (!state.ok) return void cannot(state.problem, state.code);
+  const name = state.schema.name;
+  if (getSchema(name)) return void cannot(`its runner is named "${name}", as the built-in runner: give it a name of its own`, 'runner-name-clash');
+  return { schema: state.schema, module: file };
 }

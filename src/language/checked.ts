@@ -7,6 +7,8 @@ export interface CheckedExperiment {
   name: string;
   ast: ExperimentAst;
   runner: RunnerSchema;
+  /** A runner named by path (`runner "./runners/toy.ts"`): its module's absolute path. */
+  runnerModule?: string;
   /** Every schema parameter resolved: defaults, then inherited `set`s, then this file's `set`s. */
   params: Record<string, Value>;
   /** Names given explicitly by `set` (here or inherited), for reports' "setup" section. */

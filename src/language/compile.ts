@@ -6,6 +6,7 @@ import type { CheckedExperiment } from './checked.ts';
 import { diagnosticAt, formatDiagnostic, hasErrors, type Diagnostic } from './diagnostics.ts';
 import { parseSource } from './parse.ts';
 import { checkExperiment, type Setup } from './check.ts';
+import { loadPathRunners, pathRunner, runnerModuleNameProblem, runnerModulePath } from '../runners/by-path.ts';
 
 export interface CompileResult {
   file: string;
@@ -14,6 +15,12 @@ export interface CompileResult {
   diagnostics: Diagnostic[];
   /** Every file read, for caret printing. */
   sources: Record<string, string>;
+  /**
+   * Runner modules named by path (`runner "./runners/toy.ts"`), absolute: what compileWithRunners
+   * loads; with the files they import, what a watcher must watch.
+   */
+  runnerModules: string[];
+  runnerSources: string[];
 }
 
 export interface CompileOptions {
@@ -173,12 +180,12 @@ export function compileFile(file: string, opts: CompileOptions = {}): CompileRes
   // would print a line of it.
   if (opts.source === undefined && !file.endsWith('.exp')) {
     diagnostics.push({ severity: 'error', file, line: 1, column: 1, length: 1, message: `not an .exp file: sublab reads only files named *.exp`, code: 'not-exp' });
-    return { file, source, experiments: [], diagnostics, sources };
+    return { file, source, experiments: [], diagnostics, sources, runnerModules: [], runnerSources: [] };
   }
   const main = load(file, opts.source);
   if ('error' in main) {
     diagnostics.push({ severity: 'error', file, line: 1, column: 1, length: 1, message: readError(file, main.error), code: 'read' });
-    return { file, source, experiments: [], diagnostics, sources };
+    return { file, source, experiments: [], diagnostics, sources, runnerModules: [], runnerSources: [] };
   }
   source = sources[file] ?? '';
   diagnostics.push(...main.diagnostics);
@@ -251,6 +258,8 @@ export function compileFile(file: string, opts: CompileOptions = {}): CompileRes
   }
   const experiments: CheckedExperiment[] = [];
   const seen = new Map<string, A.ExperimentAst>();
+  const runnerModules = new Set<string>();
+  const byName = new Map<string, { module: string; experiment: string }>();
   for (const exp of main.ast.experiments) {
     const prev = seen.get(exp.name.value);
     if (prev) {
@@ -264,8 +273,18 @@ export function compileFile(file: string, opts: CompileOptions = {}): CompileRes
     }
     const setup = resolveSetup(exp, file, [`${path.resolve(file)}::${exp.name.value}`]);
     if (!setup) continue;
+    const mod = setup.runner?.module;
+    if (mod && !runnerModuleNameProblem(mod.value)) runnerModules.add(runnerModulePath(mod.loc.file, mod.value));
     const checked = checkExperiment(exp, setup, diagnostics);
-    if (checked) experiments.push(checked);
+    if (!checked) continue;
+    // Two modules declaring one name would be told apart nowhere a runner is named (output, cache).
+    const other = checked.runnerModule && byName.get(checked.runner.name);
+    if (other && other.module !== checked.runnerModule) {
+      diagnostics.push(diagnosticAt(mod!.loc, `runner "${mod!.value}" is named "${checked.runner.name}", as the runner of experiment "${other.experiment}" (${other.module}): give one of them another name`, 'runner-name-clash'));
+      continue;
+    }
+    if (checked.runnerModule) byName.set(checked.runner.name, { module: checked.runnerModule, experiment: checked.name });
+    experiments.push(checked);
   }
 
   // The same inherited problem can be reached through several experiments: report it once.
@@ -275,7 +294,22 @@ export function compileFile(file: string, opts: CompileOptions = {}): CompileRes
   const fileOrder = new Map<string, number>();
   for (const d of unique.values()) if (!fileOrder.has(d.file)) fileOrder.set(d.file, fileOrder.size);
   const all = [...unique.values()].sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.column - b.column);
-  return { file, source, experiments: hasErrors(all) ? [] : experiments, diagnostics: all, sources };
+  const runnerSources = [...runnerModules].flatMap((m) => {
+    const r = pathRunner(m);
+    return r?.ok ? r.sources.files.map((f) => path.resolve(r.sources.root, f)) : [m];
+  });
+  return { file, source, experiments: hasErrors(all) ? [] : experiments, diagnostics: all, sources, runnerModules: [...runnerModules], runnerSources };
+}
+
+/**
+ * compileFile after loading the runner modules the file names by path (asynchronous: an ES module
+ * import), reloading any whose sources changed. Every entry point that checks, plans or runs a
+ * file compiles it through here, so all of them (and every process they start) see the same runner.
+ */
+export async function compileWithRunners(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
+  const first = compileFile(file, opts);
+  if (first.runnerModules.length === 0) return first;
+  return (await loadPathRunners(first.runnerModules)) ? compileFile(file, opts) : first;
 }
 
 export function formatDiagnostics(result: CompileResult): string {

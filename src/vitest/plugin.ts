@@ -12,7 +12,7 @@ import { claimLabel } from '../verdict/format.ts';
 import { ownModule } from '../util/package-files.ts';
 
 type Compiler = {
-  compileFile(file: string, opts?: { source?: string }): CompileResult;
+  compileWithRunners(file: string, opts?: { source?: string }): Promise<CompileResult>;
   formatDiagnostics(r: CompileResult): string;
 };
 
@@ -95,11 +95,11 @@ const defaultRuntime = fileURLToPath(ownModule('./runtime.ts', import.meta.url))
 
 /** The test module for one .exp file (exported for the golden-file test). */
 export async function generateTestModule(file: string, source: string, opts: SublabExpOptions = {}): Promise<{ code: string; map: SourceMapV3; deps: string[] }> {
-  const { compileFile, formatDiagnostics } = await loadCompiler();
+  const { compileWithRunners, formatDiagnostics } = await loadCompiler();
   const runtime = opts.runtime ?? defaultRuntime.split(path.sep).join('/');
   const runTimeout = opts.runTimeoutMs ?? 24 * 3600_000;
   const judgeTimeout = opts.judgeTimeoutMs ?? 10_000;
-  const compiled = compileFile(file, { source });
+  const compiled = await compileWithRunners(file, { source });
   const lines: GenLine[] = [];
   const top = { line: 1, column: 1 };
   lines.push({ code: `import { describe, it, beforeAll } from 'vitest';`, src: top });
@@ -140,8 +140,9 @@ export async function generateTestModule(file: string, source: string, opts: Sub
   return {
     code,
     map: { version: 3, file: path.basename(file) + '.js', sources: [file], sourcesContent: [source], names: [], mappings: encodeMappings(lines) },
-    // Files this one `extends`: a change there must re-run this file in watch mode.
-    deps: [...new Set(compiled.experiments.flatMap((e) => e.extendsChain))],
+    // Files this one `extends`, and runner modules it names with what they import: a change
+    // there must re-run this file in watch mode.
+    deps: [...new Set([...compiled.experiments.flatMap((e) => e.extendsChain), ...compiled.runnerSources])],
   };
 }
 
