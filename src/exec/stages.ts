@@ -802,3 +802,16 @@ export function stageNeeds(
   }));
   return { stages, keysByRun };
 }
+
+/** Per stage: how many distinct artifacts the rows' runs used, and how many runs used one. */
+export function stageSharing(rows: readonly { runId: string; stages?: Record<string, string> }[]): { stage: string; artifacts: number; runs: number }[] {
+  const keys = new Map<string, Set<string>>();
+  const runs = new Map<string, Set<string>>();
+  for (const row of rows) {
+    for (const [stage, key] of Object.entries(row.stages ?? {})) {
+      (keys.get(stage) ?? keys.set(stage, new Set()).get(stage)!).add(key);
+      (runs.get(stage) ?? runs.set(stage, new Set()).get(stage)!).add(row.runId);
+    }
+  }
+  return [...keys].map(([stage, k]) => ({ stage, artifacts: k.size, runs: runs.get(stage)!.size }));
+}
