@@ -13,6 +13,7 @@ import { MANIFEST, stageDeclarationProblems, stageKeys, stageNeeds, StageStore }
 import { defineRunner } from '../../src/runners/define.ts';
 import { schemas } from '../../src/runners/registry.ts';
 import type { RunnerSchema } from '../../src/runners/schema.ts';
+import { stagesProvenance } from '../../src/report/model.ts';
 import { stagedPlan, stagedRunner, stagedSchema } from './fixtures/staged/runner.ts';
 
 let dir: string;
@@ -59,6 +60,8 @@ describe('stage keys and reuse through the executor', () => {
       expect(r.metrics.score).toBe(3000 + r.seed + ((3000 + r.seed) % 7) + (r.params.temp as number));
     }
     expect([...bySeed.values()].map((s) => s.size)).toEqual([1, 1]);
+    // Reports show it compactly in their provenance.
+    expect(stagesProvenance(t.rows)).toMatch(/^teacher: 2 artifacts for 6 runs \([0-9a-f]{12}, [0-9a-f]{12}\); data: 2 artifacts for 6 runs \(/);
     // The plan knew: two teachers needed, all stored now.
     const store = new StageStore(path.join(cacheDir, 'stages'));
     expect(stageNeeds(plan, store).stages).toEqual([{ stage: 'teacher', needed: 2, cached: 2 }, { stage: 'data', needed: 2, cached: 2 }]);
