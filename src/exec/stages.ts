@@ -100,6 +100,15 @@ export function stageCodeHash(stage: StageSchema): string {
   return h;
 }
 
+/**
+ * A key from its material: sha256 of the canonical JSON. Declared stages build the material in
+ * stageKeys; a stage a program names at run time (the command protocol's `stage(...)`) builds its
+ * own ({format, runner, stage, inputs, after, code}) and gets its key here.
+ */
+export function stageKeyOf(material: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(material)).digest('hex');
+}
+
 export interface StageKeyInfo {
   key: string;
   material: Record<string, unknown>;
@@ -132,7 +141,7 @@ export function stageKeys(schema: RunnerSchema, params: Readonly<Record<string, 
       ...(seeded ? { seed } : {}),
       ...(data !== undefined ? { data } : {}),
     };
-    out[s.name] = { key: createHash('sha256').update(canonicalJson(material)).digest('hex'), material };
+    out[s.name] = { key: stageKeyOf(material), material };
   }
   return out;
 }
