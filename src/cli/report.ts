@@ -1,6 +1,7 @@
 // `sublab report`: run (or read from the cache) each file's experiments, then render one report per
 // experiment with the Handlebars templates, in markdown, HTML and/or LaTeX.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
 import path from 'node:path';
 import { formatsOf, writerCommand, writerOptions } from './writer-command.ts';
 import type { CommandSpec, Parsed } from './args.ts';
@@ -79,7 +80,8 @@ export async function writeReports(o: ReportOptions, log: (s: string) => void = 
   for (const fmt of o.formats) {
     for (const [name, text] of renderReport(model, fmt, o.templates)) {
       const p = path.join(o.out, name);
-      writeFileSync(p, text);
+      // Whole or not at all: a full disk leaves the previous report in place.
+      atomicWriteFileSync(p, text);
       written.push(p);
     }
   }

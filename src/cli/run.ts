@@ -1,6 +1,7 @@
 // `sublab run FILE...`: run the experiments, print a table per experiment and every verdict.
 import fs from 'node:fs';
 import path from 'node:path';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
 import type { Value } from '../language/ast.ts';
 import { formatClock, createEtaEstimator, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
 import { runFile, type ExperimentResult } from '../exec/run-file.ts';
@@ -309,7 +310,7 @@ export async function runCommand(args: string[]): Promise<number> {
   if (parsed.json) {
     try {
       fs.mkdirSync(path.dirname(path.resolve(parsed.json)), { recursive: true });
-      fs.writeFileSync(parsed.json, JSON.stringify({ experiments: results.map(experimentJson) }, null, 2) + '\n');
+      atomicWriteFileSync(parsed.json, JSON.stringify({ experiments: results.map(experimentJson) }, null, 2) + '\n');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ENOSPC' ? 'no space left on the device' : code === 'EISDIR' ? 'it is a directory' : code ?? (e as Error).message;

@@ -1,6 +1,7 @@
 // `sublab writeup DIR`: one document for a folder of experiments, from the result cache only (no run
 // is computed: an experiment not run yet is shown as such), in markdown, HTML and/or LaTeX.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
 import path from 'node:path';
 import { formatsOf, writerCommand, writerOptions } from './writer-command.ts';
 import { text, type CommandSpec, type Parsed } from './args.ts';
@@ -135,7 +136,7 @@ async function writeFigures(model: WriteupModel, out: string): Promise<void> {
       // 3× the SVG's 72 dpi: sharp at print size.
       await sharp(Buffer.from(f.svg), { density: 216 }).png().toFile(path.join(dir, `${stem}.png`));
       f.png = `writeup-figures/${stem}.png`;
-    } else writeFileSync(path.join(dir, `${stem}.svg`), f.svg);
+    } else atomicWriteFileSync(path.join(dir, `${stem}.svg`), f.svg);
   }
   if (!sharp) {
     model.figureNote =
@@ -192,7 +193,7 @@ export async function writeWriteup(o: WriteupOptions, log: (s: string) => void =
   const written: string[] = [];
   for (const fmt of o.formats) {
     const p = path.join(out, `writeup.${fmt}`);
-    writeFileSync(p, renderWriteup(model, fmt, o.templates));
+    atomicWriteFileSync(p, renderWriteup(model, fmt, o.templates));
     written.push(p);
   }
   return written;

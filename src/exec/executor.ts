@@ -12,6 +12,7 @@ import os from 'node:os';
 import type { CacheEntry, ClaimInfo, EntryGit, ResultCache } from './cache.ts';
 import type { ExecProgress } from './progress.ts';
 import { batches, byPoint, maxGroupOf } from './shard.ts';
+import { DiskFullError } from '../util/atomic-write.ts';
 
 export interface ExecOptions {
   /** Result cache; undefined runs everything and stores nothing. */
@@ -262,7 +263,10 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
               if (cache) entry = cache.write(input);
             } catch (e) {
               // This run is lost (its result cannot be kept), not the whole sweep.
-              const why = `computed, but its cache entry cannot be written (${(e as NodeJS.ErrnoException).code ?? errorText(e)}): ${cache!.entryPath(r.id)}`;
+              const why =
+                e instanceof DiskFullError
+                  ? `computed, but its cache entry cannot be stored: ${e.message}`
+                  : `computed, but its cache entry cannot be written (${(e as NodeJS.ErrnoException).code ?? errorText(e)}): ${cache!.entryPath(r.id)}`;
               failedById.set(r.id, why);
               counts.failed++;
               opts.onRun?.(r.id, 'failed', why);
@@ -297,7 +301,19 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
       if (opts.signal?.aborted) throw new Error('interrupted');
       const mine: PlannedRun[] = [];
       for (const r of group) {
-        if (cache && !cache.claim(r.id)) {
+        let claimed = true;
+        try {
+          claimed = !cache || cache.claim(r.id);
+        } catch (e) {
+          // E.g. a full disk: this run cannot be claimed (nor its result stored), the rest go on.
+          const why = e instanceof DiskFullError ? e.message : `cannot claim it in the cache (${(e as NodeJS.ErrnoException).code ?? errorText(e)}): ${cache!.claimPath(r.id)}`;
+          failedById.set(r.id, why);
+          counts.failed++;
+          opts.onRun?.(r.id, 'failed', why);
+          emit();
+          continue;
+        }
+        if (!claimed) {
           held.push(r);
           continue;
         }

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
 import { fileURLToPath } from 'node:url';
 import type { Value } from '../language/ast.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
@@ -110,9 +111,7 @@ export class FailureBook {
   record(id: string, error: string): void {
     const f = this.file(id);
     if (fs.existsSync(f)) return;
-    const tmp = `${f}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, error);
-    fs.renameSync(tmp, f);
+    atomicWriteFileSync(f, error);
   }
 
   get(id: string): string | undefined {
