@@ -19,7 +19,7 @@ describe('atomicWriteFileSync', () => {
   it('completes a write that write(2) takes in short pieces', () => {
     const real = fs.writeSync.bind(fs) as (...a: unknown[]) => number;
     // At most 1000 bytes per call, as a nearly full or slow filesystem may do.
-    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buf: Uint8Array, off = 0, len = buf.length - off) => real(fd, buf, off, Math.min(len, 1000))) as typeof fs.writeSync);
+    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buf: Uint8Array, off = 0, len = buf.length - off) => real(fd, buf, off, Math.min(len, 1000))) as unknown as typeof fs.writeSync);
     const f = path.join(dir, 'short.json');
     const text = 'x'.repeat(10_000);
     atomicWriteFileSync(f, text);
@@ -34,7 +34,7 @@ describe('atomicWriteFileSync', () => {
     vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buf: Uint8Array, off = 0, len = buf.length - off) => {
       if (++calls > 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       return real(fd, buf, off, Math.min(len, 4096));
-    }) as typeof fs.writeSync);
+    }) as unknown as typeof fs.writeSync);
     let err: unknown;
     try {
       atomicWriteFileSync(f, 'y'.repeat(20_000));
@@ -48,7 +48,7 @@ describe('atomicWriteFileSync', () => {
   });
 
   it('a write making no progress is a full disk, not an endless loop', () => {
-    vi.spyOn(fs, 'writeSync').mockImplementation((() => 0) as typeof fs.writeSync);
+    vi.spyOn(fs, 'writeSync').mockImplementation((() => 0) as unknown as typeof fs.writeSync);
     const fd = fs.openSync(path.join(dir, 'zero'), 'w');
     try {
       expect(() => writeAllSync(fd, 'abc')).toThrow(/no progress/);
