@@ -10,6 +10,7 @@ import { displayedMetrics, summarizeTable } from '../exec/summary.ts';
 import { escapeControl } from '../language/diagnostics.ts';
 import { unusableRows } from '../exec/executor.ts';
 import { resolveJobs } from '../exec/pool.ts';
+import { handleStopSignals, signalExitCode } from '../exec/stop-signals.ts';
 import { claimLabel, describeVerdict, formatNumber } from '../verdict/format.ts';
 import type { Outcome, Verdict } from '../verdict/types.ts';
 import { common, errorExit, flag, overridesOf, parseOptions, text, usageOf, type CommandSpec } from './args.ts';
@@ -254,15 +255,11 @@ export async function runCommand(args: string[]): Promise<number> {
     if (code === undefined) throw e;
     return code;
   }
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    process.stderr.write('\nsublab: interrupted; stopping (finished runs are kept; Ctrl-C again to quit now)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  // SIGINT, SIGTERM and SIGHUP alike: stop the programs, keep what finished, exit 128 + signal.
+  const stop = handleStopSignals((sig) => {
+    process.stderr.write(`\nsublab: interrupted (${sig}); stopping (finished runs are kept; ${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)\n`);
+  });
+  const controller = { signal: stop.signal };
   const results: ExperimentResult[] = [];
   let exit = 0;
   try {
@@ -297,7 +294,7 @@ export async function runCommand(args: string[]): Promise<number> {
         if (code !== undefined) exit = code;
         else if (controller.signal.aborted) {
           process.stderr.write(`sublab run: interrupted; finished runs are cached, run the same command again to resume\n`);
-          return 130;
+          return signalExitCode(stop.received() ?? 'SIGINT');
         } else {
           process.stderr.write(`sublab run: error: ${escapeControl(`${rel}: ${(e as Error).message}`)}\n`);
           exit = Math.max(exit, 1);
@@ -305,7 +302,7 @@ export async function runCommand(args: string[]): Promise<number> {
       }
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.dispose();
   }
   if (parsed.json) {
     try {

@@ -16,6 +16,8 @@ import type { ExperimentPlan } from '../plan/types.ts';
 import type { ResultTable } from '../results/types.ts';
 import type { ResultCache } from './cache.ts';
 import { executePlan, type ExecOptions } from './executor.ts';
+import { ensureReaper } from './reaper.ts';
+import { signalExitCode } from './stop-signals.ts';
 import type { ExecProgress } from './progress.ts';
 import type { Session } from './session.ts';
 
@@ -156,6 +158,9 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
   };
 
   let closing = false;
+  // Before the first child: the children carry this process's token, so its watchdog ends them
+  // even when this process is killed with -9 (they would otherwise finish their current group).
+  ensureReaper();
   const children: { child: ChildProcess; worker: PoolWorker }[] = [];
   for (let task = 1; task < o.jobs; task++) {
     const child = spawn(process.execPath, [childEntry], { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
@@ -203,8 +208,8 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
               'the runs it had not finished are computed by the remaining processes',
           );
         };
-        // 130: the child's own SIGINT; a Ctrl-C at the terminal reaches the parent a moment later.
-        if (code === 130) setTimeout(report, 300).unref();
+        // 129/130: the child's own SIGHUP/SIGINT; the terminal's signal reaches the parent a moment later.
+        if (code === signalExitCode('SIGINT') || code === signalExitCode('SIGHUP')) setTimeout(report, 300).unref();
         else if (code !== 0 || signal) report();
         resolve({ code, signal });
       });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Value } from '../../language/ast.ts';
 import type { Runner, RunContext, RunOutput, RunOutputRow } from '../schema.ts';
 import type { TypedRunSpec } from '../define.ts';
+import { killRunLeftovers, newToken, runTokenEnv, trackGroup, TOKEN_VAR } from '../../exec/reaper.ts';
 import { commandSchema, type CommandParams } from './schema.ts';
 
 /** Most stderr kept in a run's extras: its head and its tail, the middle elided. */
@@ -29,8 +30,9 @@ function outputLimitBytes(p: CommandParams): number {
   return (p.max_output_mb > 0 ? p.max_output_mb : DEFAULT_MAX_OUTPUT_MB) * MB;
 }
 
-/** Process groups of programs still running; killed if sublab exits while they run. */
+/** Process groups of programs still running, and their runs' tokens; killed if sublab exits while they run. */
 const liveGroups = new Set<number>();
+const liveTokens = new Set<string>();
 process.on('exit', () => {
   for (const g of liveGroups) {
     try {
@@ -39,6 +41,8 @@ process.on('exit', () => {
       /* gone */
     }
   }
+  // What left the group (setsid daemons); kill -9 of sublab is the watchdog's (exec/reaper.ts).
+  for (const t of liveTokens) killRunLeftovers(t);
 });
 
 export type CommandErrorKind = 'config' | 'spawn' | 'timeout' | 'exit' | 'json' | 'no-rows' | 'missing-metric' | 'cancelled' | 'output';
@@ -160,9 +164,23 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean; overflow: boolean; lingered: boolean }>((resolve, reject) => {
     // Own process group (detached), so a timeout, a cancel or the end of the run reaches every
     // process the program started, not just the program itself.
-    const child = spawn(program!, args, { cwd, shell: false, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // The run's token in its environment reaches what leaves the group (exec/reaper.ts).
+    const runToken = newToken();
+    const child = spawn(program!, args, { cwd, shell: false, stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, [TOKEN_VAR]: runTokenEnv(runToken) } });
     const group = child.pid;
-    if (group !== undefined) liveGroups.add(group);
+    liveTokens.add(runToken);
+    if (group !== undefined) {
+      liveGroups.add(group);
+      trackGroup(group, true);
+    }
+    const forget = (): void => {
+      if (group !== undefined) {
+        liveGroups.delete(group);
+        trackGroup(group, false);
+      }
+      killRunLeftovers(runToken);
+      liveTokens.delete(runToken);
+    };
     const out: Buffer[] = [];
     let outLen = 0;
     const err: Buffer[] = [];
@@ -206,7 +224,7 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
       ctx.signal?.removeEventListener('abort', onAbort);
       // Whatever the program left behind in its group ends with the run.
       killGroup('SIGKILL');
-      if (group !== undefined) liveGroups.delete(group);
+      forget();
       child.stdout.destroy();
       child.stderr.destroy();
       const info = exitInfo ?? { code: child.exitCode, signal: child.signalCode };
@@ -244,7 +262,7 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       ctx.signal?.removeEventListener('abort', onAbort);
-      if (group !== undefined) liveGroups.delete(group);
+      forget();
       const hint = e.code === 'ENOENT' ? ` (is "${program}" installed and on PATH?)` : e.code === 'EACCES' ? ' (is it executable?)' : '';
       reject(fail('spawn', `could not start "${program}": ${e.code ?? e.message}${hint}`));
     });
