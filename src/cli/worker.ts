@@ -9,6 +9,7 @@ import { executePlan } from '../exec/executor.ts';
 import { openSession } from '../exec/session.ts';
 import { common, defineCommand, errorExit, overridesOf, text, wholeNumber, type CommandSpec } from './args.ts';
 import { UsageError } from './command.ts';
+import { appendAll } from '../util/arrays.ts';
 
 const spec = {
   name: 'worker',
@@ -92,7 +93,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     result.runs += ids.size;
     result.cached += cachedIds.size;
     const sweeps = plan.experiment.sweeps.map((s) => s.name);
-    result.failed.push(...table.failed.map((f) => failureText(f, sweeps)));
+    appendAll(result.failed, table.failed.map((f) => failureText(f, sweeps)));
     result.computed += ids.size - cachedIds.size - failedIds.size;
   }
   log(`${tag} done: ${result.runs} runs, ${result.computed} computed, ${result.cached} cached, ${result.failed.length} failed · cache ${cache.dir}`);

@@ -19,6 +19,7 @@ import { escapeModel, inlineCode, loadTemplate, type Format } from '../report/re
 import { buildWriteupModel, figureStem, type WriteupInput, type WriteupModel } from '../report/writeup.ts';
 import { judgeExperiment } from '../verdict/judge.ts';
 import { version } from '../version.ts';
+import { appendAll } from '../util/arrays.ts';
 
 const spec = {
   name: 'writeup',
@@ -104,7 +105,7 @@ export function cachedTable(plan: ExperimentPlan, cache: ResultCache | null, war
     if (r.status !== 'hit') continue;
     if (r.entry.output.extras) extras[run.id] = r.entry.output.extras;
     // The executor's own conversion: non-finite metrics restored, first computation's time and commit kept.
-    rows.push(...toRows(run, r.entry, true));
+    appendAll(rows, toRows(run, r.entry, true));
   }
   rows.sort((a, b) => a.point - b.point || a.seed - b.seed);
   return { table: { experiment: exp.name, file: exp.file, rows, failed, extras }, planned: ids.size };

@@ -13,6 +13,7 @@ import type { CacheEntry, ClaimInfo, EntryGit, ResultCache } from './cache.ts';
 import type { ExecProgress } from './progress.ts';
 import { batches, byPoint, maxGroupOf } from './shard.ts';
 import { DiskFullError } from '../util/atomic-write.ts';
+import { appendAll } from '../util/arrays.ts';
 
 export interface ExecOptions {
   /** Result cache; undefined runs everything and stores nothing. */
@@ -161,7 +162,20 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
 
   const accept = (id: string, e: CacheEntry | Omit<CacheEntry, 'checksum'>, cached: boolean) => {
     const runs = byId.get(id)!;
-    rowsById.set(id, runs.flatMap((r) => toRows(r, e, cached)));
+    let rows: ResultRow[];
+    try {
+      rows = [];
+      for (const r of runs) appendAll(rows, toRows(r, e, cached));
+    } catch (err) {
+      // An entry this sublab cannot turn into rows fails its run, never the whole call: the entry
+      // stays for a fixed sublab (or `--fresh`), instead of crashing every try after.
+      const why = `its ${cached ? 'cached' : 'computed'} result cannot be read (${errorText(err)})${cache ? `: ${cache.entryPath(id)}` : ''}`;
+      failedById.set(id, why);
+      counts.failed++;
+      opts.onRun?.(id, 'failed', why);
+      return;
+    }
+    rowsById.set(id, rows);
     if (e.output.extras) extras[id] = e.output.extras;
     if (cached) counts.cached++;
     else counts.done++;
@@ -392,7 +406,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   // Rows in plan order, whatever order they finished in.
   for (const r of unique) {
     const rs = rowsById.get(r.id);
-    if (rs) rows.push(...rs);
+    if (rs) appendAll(rows, rs);
     const err = failedById.get(r.id);
     if (err !== undefined) for (const rr of byId.get(r.id)!) failed.push({ runId: rr.id, point: rr.point, seed: rr.seed, params: rr.params, error: err });
   }
