@@ -1,6 +1,7 @@
 // The executor: plan → result table. Cached runs are read, the rest are claimed, grouped by sweep
 // point (runs that differ only by seed) and handed to the runner; every finished run is written to
 // the cache at once, so a crash loses only the runs in flight.
+import { has, record } from '../util/records.ts';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { PlannedRun, ExperimentPlan } from '../plan/types.ts';
@@ -63,7 +64,7 @@ export function validateOutput(out: RunOutput | undefined, measures: readonly st
   if (out.rows.length === 0) return 'runner returned no result rows';
   for (const [i, row] of out.rows.entries()) {
     if (!row || typeof row.metrics !== 'object' || row.metrics === null) return `row ${i + 1} has no metrics`;
-    const missing = measures.filter((m) => !(m in row.metrics));
+    const missing = measures.filter((m) => !has(row.metrics, m));
     if (missing.length) {
       return `row ${i + 1} lacks measured metric${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (it has: ${Object.keys(row.metrics).join(', ') || 'none'})`;
     }
@@ -84,7 +85,7 @@ const NON_FINITE = { Infinity: Infinity, '-Infinity': -Infinity, NaN: NaN } as c
 export function markNonFinite(out: RunOutput): RunOutput {
   let changed = false;
   const rows = out.rows.map((r) => {
-    const bad: Record<string, 'Infinity' | '-Infinity' | 'NaN'> = {};
+    const bad = record<'Infinity' | '-Infinity' | 'NaN'>();
     for (const [k, v] of Object.entries(r.metrics)) {
       if (typeof v === 'number' && !Number.isFinite(v)) bad[k] = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
     }
@@ -425,7 +426,7 @@ export function unusableRows(rows: readonly ResultRow[], measures: readonly stri
   const out: { row: ResultRow; metrics: string[] }[] = [];
   for (const row of rows) {
     const bad = measures.filter((m) => {
-      if (!(m in row.metrics)) return false;
+      if (!has(row.metrics, m)) return false;
       const v = row.metrics[m]!;
       if (Number.isNaN(v)) return !hasValue.has(`${row.runId}\0${m}`);
       return !Number.isFinite(v);

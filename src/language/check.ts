@@ -1,4 +1,5 @@
 // Semantic checks of one experiment (after `extends` has been merged) against its runner's schema.
+import { record } from '../util/records.ts';
 import { runCountProblem, seedProblem } from '../plan/limits.ts';
 import type * as A from './ast.ts';
 import type { CheckedExperiment } from './checked.ts';
@@ -101,7 +102,7 @@ export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagn
   const paramNames = schema.params.map((p) => p.name);
 
   // Parameters: defaults, then `set`s (inherited first).
-  const params: Record<string, A.Value> = {};
+  const params = record<A.Value>();
   for (const p of schema.params) params[p.name] = p.default;
   const extra = new Set<string>(); // open runners: names the schema does not list
   const checkName = (id: A.Ident): ParamSpec | undefined | null => {
