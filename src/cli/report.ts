@@ -1,6 +1,6 @@
 // `sublab report`: run (or read from the cache) each file's experiments, then render one report per
 // experiment with the Handlebars templates, in markdown, HTML and/or LaTeX.
-import { mkdirSync } from 'node:fs';
+import { ensureDir } from '../util/ensure-dir.ts';
 import { atomicWriteFileSync } from '../util/atomic-write.ts';
 import path from 'node:path';
 import { formatsOf, writerCommand, writerOptions } from './writer-command.ts';
@@ -53,6 +53,8 @@ export function parseReportArgs(args: string[], warn: (m: string) => void = () =
 
 /** Run, judge, look up registrations, render and write. Returns the files written. */
 export async function writeReports(o: ReportOptions, log: (s: string) => void = () => {}): Promise<string[]> {
+  // Before any run: an --out that cannot be written fails now, not after the work.
+  ensureDir(o.out, '--out');
   const results: ExperimentResult[] = [];
   const locks = new Map<string, LockState>();
   for (const f of [...new Set(o.files.map((x) => path.resolve(x)))]) {
@@ -75,7 +77,6 @@ export async function writeReports(o: ReportOptions, log: (s: string) => void = 
     svg: o.formats.includes('html'),
     root: process.cwd(),
   });
-  mkdirSync(o.out, { recursive: true });
   const written: string[] = [];
   for (const fmt of o.formats) {
     for (const [name, text] of renderReport(model, fmt, o.templates)) {

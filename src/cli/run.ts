@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { atomicWriteFileSync } from '../util/atomic-write.ts';
+import { ensureDir } from '../util/ensure-dir.ts';
 import type { Value } from '../language/ast.ts';
 import { formatClock, createEtaEstimator, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
 import { runFile, type ExperimentResult } from '../exec/run-file.ts';
@@ -255,6 +256,15 @@ export async function runCommand(args: string[]): Promise<number> {
     if (code === undefined) throw e;
     return code;
   }
+  if (parsed.json) {
+    // Its folder now, before any run: one that cannot be made fails at once.
+    try {
+      ensureDir(path.dirname(path.resolve(parsed.json)), '--json');
+    } catch (e) {
+      process.stderr.write(`sublab run: error: ${escapeControl((e as Error).message)}\n`);
+      return 2;
+    }
+  }
   // SIGINT, SIGTERM and SIGHUP alike: stop the programs, keep what finished, exit 128 + signal.
   const stop = handleStopSignals((sig) => {
     process.stderr.write(`\nsublab: interrupted (${sig}); stopping (finished runs are kept; ${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)\n`);
@@ -306,7 +316,6 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   if (parsed.json) {
     try {
-      fs.mkdirSync(path.dirname(path.resolve(parsed.json)), { recursive: true });
       atomicWriteFileSync(parsed.json, JSON.stringify({ experiments: results.map(experimentJson) }, null, 2) + '\n');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;

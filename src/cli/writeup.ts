@@ -1,5 +1,6 @@
 // `sublab writeup DIR`: one document for a folder of experiments, from the result cache only (no run
 // is computed: an experiment not run yet is shown as such), in markdown, HTML and/or LaTeX.
+import { ensureDir } from '../util/ensure-dir.ts';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { atomicWriteFileSync } from '../util/atomic-write.ts';
 import path from 'node:path';
@@ -152,6 +153,7 @@ export async function writeWriteup(o: WriteupOptions, log: (s: string) => void =
   if (files.length === 0) throw new UsageError(`no .exp file in ${o.inputs.join(', ')}`);
   const firstDir = statSync(o.inputs[0]!).isDirectory() ? o.inputs[0]! : path.dirname(o.inputs[0]!);
   const out = o.out ?? path.join('reports', path.basename(path.resolve(firstDir)));
+  ensureDir(out, '--out');
   const inputs: WriteupInput[] = [];
   const locks = new Map<string, LockState>();
   const caches = new Map<string, ResultCache | null>();
@@ -189,7 +191,6 @@ export async function writeWriteup(o: WriteupOptions, log: (s: string) => void =
     title: o.title ?? titleOf(firstDir),
     dir: path.relative(process.cwd(), path.resolve(firstDir)) || '.',
   });
-  mkdirSync(out, { recursive: true });
   if (o.formats.includes('tex')) await writeFigures(model, out);
   const written: string[] = [];
   for (const fmt of o.formats) {

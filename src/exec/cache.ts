@@ -2,6 +2,7 @@
 // version, result-relevant parameters and seed). Entries are written atomically and checksummed;
 // claim files keep several processes (or machines on a shared filesystem) from computing the same
 // run at the same time, and expire so a crashed worker's claim is taken over.
+import { ensureDir } from '../util/ensure-dir.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -125,7 +126,7 @@ export class ResultCache {
     this.warn = opts.warn ?? ((m) => process.stderr.write(`sublab: warning: ${m}\n`));
     const st = fs.statSync(this.dir, { throwIfNoEntry: false });
     if (st && !st.isDirectory()) throw new Error(`result cache ${this.dir} is not a directory (--cache or $SUBLAB_CACHE names ${fileKind(st)})`);
-    fs.mkdirSync(this.dir, { recursive: true });
+    ensureDir(this.dir, 'result cache');
     ResultCache.all.add(this);
     if (!ResultCache.exitHooked) {
       ResultCache.exitHooked = true;

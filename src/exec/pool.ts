@@ -69,6 +69,16 @@ export function resolveJobs(jobs?: number | 'auto', env: string | undefined = pr
   return Number(t);
 }
 
+/**
+ * Processes worth starting for `left` runs still to compute: never more than the runs (an idle
+ * child costs ~90 MB and a second of start-up) nor than the cores (the backends are
+ * single-threaded per process, so more processes only contend). `capped`: cores cut it.
+ */
+export function poolSize(requested: number, left: number, cores: number = os.availableParallelism()): { jobs: number; capped: boolean } {
+  const jobs = Math.max(1, Math.min(requested, left, cores));
+  return { jobs, capped: jobs < requested && jobs === cores && cores < left };
+}
+
 export interface PoolOptions {
   /** The file as the parent planned it, runners loaded (children plan the same and check). */
   session: Session;
