@@ -11,6 +11,8 @@ import path from 'node:path';
 import type { Value } from '../../language/ast.ts';
 import type { Runner, RunContext, RunOutput, RunOutputRow } from '../schema.ts';
 import type { TypedRunSpec } from '../define.ts';
+import { duplicateTopLevelKey } from '../../util/json-duplicates.ts';
+import { has, record } from '../../util/records.ts';
 import { killRunLeftovers, newToken, runTokenEnv, trackGroup, TOKEN_VAR } from '../../exec/reaper.ts';
 import { commandSchema, type CommandParams } from './schema.ts';
 
@@ -92,7 +94,7 @@ export function programInput(params: Readonly<Record<string, Value>>, seed: numb
  * fields are numbers (metrics) or strings/booleans (key columns). Throws a plain message on the
  * first bad line (the edges name the run).
  */
-export function parseRows(stdout: string, measures: readonly string[] = []): RunOutputRow[] {
+export function parseRows(stdout: string, measures: readonly string[] = [], problems: string[] = []): RunOutputRow[] {
   const rows: RunOutputRow[] = [];
   const lines = stdout.split('\n');
   lines.forEach((raw, i) => {
@@ -108,18 +110,26 @@ export function parseRows(stdout: string, measures: readonly string[] = []): Run
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
       throw new RowError('json', `${where} is not a JSON object (expected {"metric": number, ...}): ${shorten(line)}`);
     }
-    const metrics: Record<string, number> = {};
-    const keys: Record<string, Value> = {};
+    // Null-prototype records: a column may be named "__proto__" or "constructor".
+    const metrics = record<number>();
+    const keys = record<Value>();
     for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
       if (typeof v === 'number') metrics[k] = v;
       else if (typeof v === 'string' || typeof v === 'boolean') keys[k] = v;
       else throw new RowError('json', `${where}: field "${k}" is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : 'an object'}; fields must be numbers (metrics) or strings/booleans (keys): ${shorten(line)}`);
     }
     for (const mname of measures) {
-      if (!(mname in metrics)) {
-        const why = mname in keys ? `is not a number (${JSON.stringify(keys[mname])})` : 'is missing';
+      if (!has(metrics, mname)) {
+        const why = has(keys, mname) ? `is not a number (${JSON.stringify(keys[mname])})` : 'is missing';
         throw new RowError('missing-metric', `${where}: metric "${mname}" ${why}; the row has metrics ${Object.keys(metrics).join(', ') || '(none)'}`);
       }
+    }
+    // A key given twice ({"y": 0.1, "y": 0.9}) is ambiguous: the row is kept but unusable (its
+    // metrics NaN, counted as such by the verdicts), and the run's extras say why.
+    const dup = duplicateTopLevelKey(line);
+    if (dup !== undefined) {
+      for (const k of Object.keys(metrics)) metrics[k] = NaN;
+      problems.push(`${where}: field "${dup}" appears twice; the row is not used: ${shorten(line)}`);
     }
     rows.push(Object.keys(keys).length > 0 ? { metrics, keys } : { metrics });
   });
@@ -291,8 +301,9 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
     throw fail('exit', `"${command}" ${how}${tail}`, stderr);
   }
   let rows: RunOutputRow[];
+  const rowProblems: string[] = [];
   try {
-    rows = parseRows(result.stdout, measures);
+    rows = parseRows(result.stdout, measures, rowProblems);
   } catch (e) {
     if (e instanceof RowError) throw fail(e.kind, e.message, stderr);
     throw e;
@@ -300,7 +311,7 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
   if (rows.length === 0) {
     throw fail('no-rows', `"${command}" printed no result rows on stdout (expected JSON lines like {"accuracy": 0.93})${tail}`, stderr);
   }
-  return { rows, backend: 'external', extras: { stderr, wall_s: wallS, command: [program, ...args] } };
+  return { rows, backend: 'external', extras: { stderr, wall_s: wallS, command: [program, ...args], ...(rowProblems.length ? { row_problems: rowProblems } : {}) } };
 }
 
 export const runner: Runner = commandSchema.implement({
