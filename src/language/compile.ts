@@ -3,7 +3,7 @@ import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as A from './ast.ts';
 import type { CheckedExperiment } from './checked.ts';
-import { diagnosticAt, formatDiagnostic, hasErrors, type Diagnostic } from './diagnostics.ts';
+import { capPerFile, diagnosticAt, formatDiagnostic, hasErrors, type Diagnostic } from './diagnostics.ts';
 import { parseSource } from './parse.ts';
 import { checkExperiment, type Setup } from './check.ts';
 
@@ -275,7 +275,7 @@ export function compileFile(file: string, opts: CompileOptions = {}): CompileRes
   const fileOrder = new Map<string, number>();
   for (const d of unique.values()) if (!fileOrder.has(d.file)) fileOrder.set(d.file, fileOrder.size);
   const all = [...unique.values()].sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.column - b.column);
-  return { file, source, experiments: hasErrors(all) ? [] : experiments, diagnostics: all, sources };
+  return { file, source, experiments: hasErrors(all) ? [] : experiments, diagnostics: capPerFile(all), sources };
 }
 
 export function formatDiagnostics(result: CompileResult): string {
