@@ -117,3 +117,25 @@ describe.skipIf(process.platform !== 'linux')('stopping sublab run --jobs 2 ends
     }, 90_000);
   }
 });
+
+describe.skipIf(process.platform !== 'linux')('sublab worker', () => {
+  it('SIGTERM (SLURM time limit, scancel): exit 143, its programs and their daemons gone, no claim left', async () => {
+    fs.rmSync(pids, { recursive: true, force: true });
+    fs.mkdirSync(pids);
+    fs.writeFileSync(slow, '');
+    fs.writeFileSync(path.join(dir, 'x.exp'), exp(true));
+    const cache = path.join(dir, 'cache-worker');
+    const w = spawn(process.execPath, [bin, 'worker', 'x.exp', '--task', '0', '--tasks', '1', '--cache', cache], { cwd: dir, stdio: 'ignore' });
+    const ended = new Promise<number | null>((r) => w.on('close', (code) => r(code)));
+    for (let i = 0; i < 1500 && recorded().length < 2; i++) await sleep(20);
+    const started = recorded();
+    expect(started.length).toBeGreaterThanOrEqual(2);
+    w.kill('SIGTERM');
+    expect(await ended).toBe(143);
+    const t0 = Date.now();
+    while (Date.now() - t0 < 5000 && started.some(alive)) await sleep(50);
+    expect(started.filter(alive)).toEqual([]);
+    expect(fs.readdirSync(cache).filter((n) => n.endsWith('.claim'))).toEqual([]);
+    fs.rmSync(slow);
+  }, 60_000);
+});
