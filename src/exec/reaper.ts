@@ -26,7 +26,8 @@ export function newToken(): string {
  * environment, so every process it starts from now on carries it. Returns the token.
  */
 export function ensureReaper(): string {
-  if (token && watchdog) return token;
+  // Once per process, even if the watchdog could not start (the exit hooks still cover a normal end).
+  if (token) return token;
   token = newToken();
   const inherited = process.env[TOKEN_VAR]?.trim();
   process.env[TOKEN_VAR] = inherited ? `${inherited} ${token}` : token;
