@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
 export function reportCrash(name: string, err: unknown): number {
   const e = err as NodeJS.ErrnoException;
   const msg = e instanceof Error ? e.message || e.name : String(err);
-  const hint = e?.code === 'ENOSPC' ? ' (no space left on the device)' : e?.code === 'EISDIR' ? ' (that is a directory)' : e instanceof RangeError ? ' (the input is too large)' : '';
+  const hint = e?.code === 'ENOSPC' && !/^disk full/.test(msg) ? ' (no space left on the device)' : e?.code === 'EISDIR' ? ' (that is a directory)' : e instanceof RangeError ? ' (the input is too large)' : '';
   process.stderr.write(`sublab ${escapeControl(name)}: error: ${escapeControl(msg)}${hint}\n`);
   if (process.env.SUBLAB_DEBUG && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
   return 1;

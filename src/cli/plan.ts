@@ -1,3 +1,4 @@
+import { has } from '../util/records.ts';
 import { PlanError } from '../exec/session.ts';
 import { common, defineCommand, flag, overridesOf } from './args.ts';
 import { compileWithRunners, formatDiagnostics } from '../language/compile.ts';
@@ -80,7 +81,7 @@ export function stagesLine(needs: Needs['stages']): string {
 
 function table(plan: ExperimentPlan, needs: Needs, listFiles: boolean): string {
   const exp = plan.experiment;
-  const axes = exp.sweeps.filter((s) => !(s.name in plan.overrides)).map((s) => s.name);
+  const axes = exp.sweeps.filter((s) => !has(plan.overrides, s.name)).map((s) => s.name);
   const seedsPerPoint = plan.points.length ? plan.runs.length / plan.points.length : 0;
   const lines = [
     `experiment "${exp.name}" (${exp.file}): runner ${exp.runner.name} v${exp.runner.version}, ${plan.points.length} point${plan.points.length === 1 ? '' : 's'} x ${seedsPerPoint} seed${seedsPerPoint === 1 ? '' : 's'} = ${plan.runs.length} runs`,

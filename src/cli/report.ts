@@ -1,6 +1,7 @@
 // `sublab report`: run (or read from the cache) each file's experiments, then render one report per
 // experiment with the Handlebars templates, in markdown, HTML and/or LaTeX.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { ensureDir } from '../util/ensure-dir.ts';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
 import path from 'node:path';
 import { formatsOf, writerCommand, writerOptions } from './writer-command.ts';
 import type { CommandSpec, Parsed } from './args.ts';
@@ -52,6 +53,8 @@ export function parseReportArgs(args: string[], warn: (m: string) => void = () =
 
 /** Run, judge, look up registrations, render and write. Returns the files written. */
 export async function writeReports(o: ReportOptions, log: (s: string) => void = () => {}): Promise<string[]> {
+  // Before any run: an --out that cannot be written fails now, not after the work.
+  ensureDir(o.out, '--out');
   const results: ExperimentResult[] = [];
   const locks = new Map<string, LockState>();
   for (const f of [...new Set(o.files.map((x) => path.resolve(x)))]) {
@@ -74,12 +77,12 @@ export async function writeReports(o: ReportOptions, log: (s: string) => void = 
     svg: o.formats.includes('html'),
     root: process.cwd(),
   });
-  mkdirSync(o.out, { recursive: true });
   const written: string[] = [];
   for (const fmt of o.formats) {
     for (const [name, text] of renderReport(model, fmt, o.templates)) {
       const p = path.join(o.out, name);
-      writeFileSync(p, text);
+      // Whole or not at all: a full disk leaves the previous report in place.
+      atomicWriteFileSync(p, text);
       written.push(p);
     }
   }

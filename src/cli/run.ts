@@ -1,6 +1,8 @@
 // `sublab run FILE...`: run the experiments, print a table per experiment and every verdict.
 import fs from 'node:fs';
 import path from 'node:path';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
+import { ensureDir } from '../util/ensure-dir.ts';
 import type { Value } from '../language/ast.ts';
 import { formatClock, createEtaEstimator, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
 import { runFile, type ExperimentResult } from '../exec/run-file.ts';
@@ -10,6 +12,7 @@ import { displayedMetrics, summarizeTable } from '../exec/summary.ts';
 import { escapeControl } from '../language/diagnostics.ts';
 import { unusableRows } from '../exec/executor.ts';
 import { resolveJobs } from '../exec/pool.ts';
+import { handleStopSignals, signalExitCode } from '../exec/stop-signals.ts';
 import { claimLabel, describeVerdict, formatNumber } from '../verdict/format.ts';
 import type { Outcome, Verdict } from '../verdict/types.ts';
 import { common, errorExit, flag, overridesOf, parseOptions, text, usageOf, type CommandSpec } from './args.ts';
@@ -300,15 +303,20 @@ export async function runCommand(args: string[]): Promise<number> {
       return 2;
     }
   }
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    process.stderr.write('\nsublab: interrupted; stopping (finished runs are kept; Ctrl-C again to quit now)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  if (parsed.json) {
+    // Its folder now, before any run: one that cannot be made fails at once.
+    try {
+      ensureDir(path.dirname(path.resolve(parsed.json)), '--json');
+    } catch (e) {
+      process.stderr.write(`sublab run: error: ${escapeControl((e as Error).message)}\n`);
+      return 2;
+    }
+  }
+  // SIGINT, SIGTERM and SIGHUP alike: stop the programs, keep what finished, exit 128 + signal.
+  const stop = handleStopSignals((sig) => {
+    process.stderr.write(`\nsublab: interrupted (${sig}); stopping (finished runs are kept; ${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)\n`);
+  });
+  const controller = { signal: stop.signal };
   const results: ExperimentResult[] = [];
   let exit = 0;
   try {
@@ -343,7 +351,7 @@ export async function runCommand(args: string[]): Promise<number> {
         if (code !== undefined) exit = code;
         else if (controller.signal.aborted) {
           process.stderr.write(`sublab run: interrupted; finished runs are cached, run the same command again to resume\n`);
-          return 130;
+          return signalExitCode(stop.received() ?? 'SIGINT');
         } else {
           process.stderr.write(`sublab run: error: ${escapeControl(`${rel}: ${(e as Error).message}`)}\n`);
           exit = Math.max(exit, 1);
@@ -351,12 +359,11 @@ export async function runCommand(args: string[]): Promise<number> {
       }
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.dispose();
   }
   if (parsed.json) {
     try {
-      fs.mkdirSync(path.dirname(path.resolve(parsed.json)), { recursive: true });
-      fs.writeFileSync(parsed.json, JSON.stringify({ experiments: results.map(experimentJson) }, null, 2) + '\n');
+      atomicWriteFileSync(parsed.json, JSON.stringify({ experiments: results.map(experimentJson) }, null, 2) + '\n');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ENOSPC' ? 'no space left on the device' : code === 'EISDIR' ? 'it is a directory' : code ?? (e as Error).message;

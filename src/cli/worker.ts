@@ -3,11 +3,13 @@
 import fs from 'node:fs';
 import type { Value } from '../language/ast.ts';
 import { failureText } from '../results/types.ts';
+import { handleStopSignals, signalExitCode } from '../exec/stop-signals.ts';
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
 import { executePlan } from '../exec/executor.ts';
 import { openSession } from '../exec/session.ts';
 import { common, defineCommand, errorExit, overridesOf, text, wholeNumber, type CommandSpec } from './args.ts';
 import { UsageError } from './command.ts';
+import { appendAll } from '../util/arrays.ts';
 
 const spec = {
   name: 'worker',
@@ -44,6 +46,8 @@ export interface WorkerOptions {
   seeds?: number;
   retries?: number;
   log?: (line: string) => void;
+  /** Stops the work (SIGINT/SIGTERM/SIGHUP): programs stopped, claims released. */
+  signal?: AbortSignal;
 }
 
 export interface WorkerResult {
@@ -74,6 +78,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     const table = await executePlan(plan, {
       cache,
       retries: o.retries,
+      signal: o.signal,
       runner: session.runnerOf(plan),
       warn: (m) => log(`${tag} warning: ${m}`),
       onProgress: (p) => {
@@ -88,7 +93,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     result.runs += ids.size;
     result.cached += cachedIds.size;
     const sweeps = plan.experiment.sweeps.map((s) => s.name);
-    result.failed.push(...table.failed.map((f) => failureText(f, sweeps)));
+    appendAll(result.failed, table.failed.map((f) => failureText(f, sweeps)));
     result.computed += ids.size - cachedIds.size - failedIds.size;
   }
   log(`${tag} done: ${result.runs} runs, ${result.computed} computed, ${result.cached} cached, ${result.failed.length} failed · cache ${cache.dir}`);
@@ -100,12 +105,19 @@ export const command = defineCommand(spec, async ({ values, positionals }) => {
   const tasks = index('--tasks', values.tasks, 'SLURM_ARRAY_TASK_COUNT', 1);
   const task = index('--task', values.task, 'SLURM_ARRAY_TASK_ID', 0);
   if (task >= tasks) throw new UsageError(`--task ${task} is out of range for --tasks ${tasks} (0..${tasks - 1})`);
+  // SLURM's time limit and scancel send SIGTERM: stop the programs and release the claims at once,
+  // so another task takes the runs over without waiting for them to expire.
+  const stop = handleStopSignals((sig) => process.stderr.write(`sublab worker: interrupted (${sig}); stopping (finished runs are kept)\n`));
   try {
-    const r = await runWorker({ file: positionals[0]!, task, tasks, cacheDir: values.cache, overrides: overridesOf(values.set), seeds: values.seeds, retries: values.retries ?? 0 });
+    const r = await runWorker({ file: positionals[0]!, task, tasks, cacheDir: values.cache, overrides: overridesOf(values.set), seeds: values.seeds, retries: values.retries ?? 0, signal: stop.signal });
     return r.failed.length ? 1 : 0;
   } catch (e) {
+    const sig = stop.received();
+    if (sig) return signalExitCode(sig);
     if (errorExit('worker', e) !== undefined) return 2;
     process.stderr.write(`sublab worker: error: ${(e as Error).message}\n`);
     return 1;
+  } finally {
+    stop.dispose();
   }
 });

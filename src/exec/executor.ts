@@ -1,6 +1,7 @@
 // The executor: plan → result table. Cached runs are read, the rest are claimed, grouped by sweep
 // point (runs that differ only by seed) and handed to the runner; every finished run is written to
 // the cache at once, so a crash loses only the runs in flight.
+import { has, record } from '../util/records.ts';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { PlannedRun, ExperimentPlan } from '../plan/types.ts';
@@ -14,6 +15,8 @@ import type { ExecProgress } from './progress.ts';
 import { batches, byPoint, maxGroupOf } from './shard.ts';
 import { claimWaitNotice } from './claim-notice.ts';
 import { StageStore, type StageEvent } from './stages.ts';
+import { DiskFullError } from '../util/atomic-write.ts';
+import { appendAll } from '../util/arrays.ts';
 
 export interface ExecOptions {
   /** Result cache; undefined runs everything and stores nothing. */
@@ -65,7 +68,7 @@ export function validateOutput(out: RunOutput | undefined, measures: readonly st
   if (out.rows.length === 0) return 'runner returned no result rows';
   for (const [i, row] of out.rows.entries()) {
     if (!row || typeof row.metrics !== 'object' || row.metrics === null) return `row ${i + 1} has no metrics`;
-    const missing = measures.filter((m) => !(m in row.metrics));
+    const missing = measures.filter((m) => !has(row.metrics, m));
     if (missing.length) {
       return `row ${i + 1} lacks measured metric${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (it has: ${Object.keys(row.metrics).join(', ') || 'none'})`;
     }
@@ -86,7 +89,7 @@ const NON_FINITE = { Infinity: Infinity, '-Infinity': -Infinity, NaN: NaN } as c
 export function markNonFinite(out: RunOutput): RunOutput {
   let changed = false;
   const rows = out.rows.map((r) => {
-    const bad: Record<string, 'Infinity' | '-Infinity' | 'NaN'> = {};
+    const bad = record<'Infinity' | '-Infinity' | 'NaN'>();
     for (const [k, v] of Object.entries(r.metrics)) {
       if (typeof v === 'number' && !Number.isFinite(v)) bad[k] = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
     }
@@ -184,7 +187,20 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
 
   const accept = (id: string, e: CacheEntry | Omit<CacheEntry, 'checksum'>, cached: boolean) => {
     const runs = byId.get(id)!;
-    rowsById.set(id, runs.flatMap((r) => toRows(r, e, cached)));
+    let rows: ResultRow[];
+    try {
+      rows = [];
+      for (const r of runs) appendAll(rows, toRows(r, e, cached));
+    } catch (err) {
+      // An entry this sublab cannot turn into rows fails its run, never the whole call: the entry
+      // stays for a fixed sublab (or `--fresh`), instead of crashing every try after.
+      const why = `its ${cached ? 'cached' : 'computed'} result cannot be read (${errorText(err)})${cache ? `: ${cache.entryPath(id)}` : ''}`;
+      failedById.set(id, why);
+      counts.failed++;
+      opts.onRun?.(id, 'failed', why);
+      return;
+    }
+    rowsById.set(id, rows);
     if (e.output.extras) extras[id] = e.output.extras;
     if (cached) counts.cached++;
     else counts.done++;
@@ -289,7 +305,10 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
               if (cache) entry = cache.write(input);
             } catch (e) {
               // This run is lost (its result cannot be kept), not the whole sweep.
-              const why = `computed, but its cache entry cannot be written (${(e as NodeJS.ErrnoException).code ?? errorText(e)}): ${cache!.entryPath(r.id)}`;
+              const why =
+                e instanceof DiskFullError
+                  ? `computed, but its cache entry cannot be stored: ${e.message}`
+                  : `computed, but its cache entry cannot be written (${(e as NodeJS.ErrnoException).code ?? errorText(e)}): ${cache!.entryPath(r.id)}`;
               failedById.set(r.id, why);
               counts.failed++;
               opts.onRun?.(r.id, 'failed', why);
@@ -324,7 +343,19 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
       if (opts.signal?.aborted) throw new Error('interrupted');
       const mine: PlannedRun[] = [];
       for (const r of group) {
-        if (cache && !cache.claim(r.id)) {
+        let claimed = true;
+        try {
+          claimed = !cache || cache.claim(r.id);
+        } catch (e) {
+          // E.g. a full disk: this run cannot be claimed (nor its result stored), the rest go on.
+          const why = e instanceof DiskFullError ? e.message : `cannot claim it in the cache (${(e as NodeJS.ErrnoException).code ?? errorText(e)}): ${cache!.claimPath(r.id)}`;
+          failedById.set(r.id, why);
+          counts.failed++;
+          opts.onRun?.(r.id, 'failed', why);
+          emit();
+          continue;
+        }
+        if (!claimed) {
           held.push(r);
           continue;
         }
@@ -396,7 +427,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   // Rows in plan order, whatever order they finished in.
   for (const r of unique) {
     const rs = rowsById.get(r.id);
-    if (rs) rows.push(...rs);
+    if (rs) appendAll(rows, rs);
     const err = failedById.get(r.id);
     if (err !== undefined) for (const rr of byId.get(r.id)!) failed.push({ runId: rr.id, point: rr.point, seed: rr.seed, params: rr.params, error: err });
   }
@@ -415,7 +446,7 @@ export function unusableRows(rows: readonly ResultRow[], measures: readonly stri
   const out: { row: ResultRow; metrics: string[] }[] = [];
   for (const row of rows) {
     const bad = measures.filter((m) => {
-      if (!(m in row.metrics)) return false;
+      if (!has(row.metrics, m)) return false;
       const v = row.metrics[m]!;
       if (Number.isNaN(v)) return !hasValue.has(`${row.runId}\0${m}`);
       return !Number.isFinite(v);

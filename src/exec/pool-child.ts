@@ -7,8 +7,10 @@ import { executePlan } from './executor.ts';
 import { EVENT_PREFIX, FailureBook, type ChildConfig, type ChildEvent } from './pool.ts';
 import { openSession } from './session.ts';
 import type { StageEvent } from './stages.ts';
+import { signalExitCode, STOP_SIGNALS } from './stop-signals.ts';
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+// Every stop signal ends the child; its exit hooks kill its programs and release its claims.
+for (const sig of STOP_SIGNALS) process.on(sig, () => process.exit(signalExitCode(sig)));
 
 const cfg = await new Promise<ChildConfig>((resolve) => {
   let buf = '';

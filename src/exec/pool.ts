@@ -9,12 +9,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
 import { fileURLToPath } from 'node:url';
 import type { Value } from '../language/ast.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
 import type { ResultTable } from '../results/types.ts';
 import type { ResultCache } from './cache.ts';
 import { executePlan, type ExecOptions } from './executor.ts';
+import { ensureReaper } from './reaper.ts';
+import { signalExitCode } from './stop-signals.ts';
 import type { ExecProgress } from './progress.ts';
 import type { Session } from './session.ts';
 
@@ -68,6 +71,16 @@ export function resolveJobs(jobs?: number | 'auto', env: string | undefined = pr
   return Number(t);
 }
 
+/**
+ * Processes worth starting for `left` runs still to compute: never more than the runs (an idle
+ * child costs ~90 MB and a second of start-up) nor than the cores (the backends are
+ * single-threaded per process, so more processes only contend). `capped`: cores cut it.
+ */
+export function poolSize(requested: number, left: number, cores: number = os.availableParallelism()): { jobs: number; capped: boolean } {
+  const jobs = Math.max(1, Math.min(requested, left, cores));
+  return { jobs, capped: jobs < requested && jobs === cores && cores < left };
+}
+
 export interface PoolOptions {
   /** The file as the parent planned it, runners loaded (children plan the same and check). */
   session: Session;
@@ -112,9 +125,7 @@ export class FailureBook {
   record(id: string, error: string): void {
     const f = this.file(id);
     if (fs.existsSync(f)) return;
-    const tmp = `${f}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, error);
-    fs.renameSync(tmp, f);
+    atomicWriteFileSync(f, error);
   }
 
   get(id: string): string | undefined {
@@ -170,6 +181,9 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
   };
 
   let closing = false;
+  // Before the first child: the children carry this process's token, so its watchdog ends them
+  // even when this process is killed with -9 (they would otherwise finish their current group).
+  ensureReaper();
   const children: { child: ChildProcess; worker: PoolWorker }[] = [];
   for (let task = 1; task < o.jobs; task++) {
     const child = spawn(process.execPath, [childEntry], { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
@@ -217,8 +231,8 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
               'the runs it had not finished are computed by the remaining processes',
           );
         };
-        // 130: the child's own SIGINT; a Ctrl-C at the terminal reaches the parent a moment later.
-        if (code === 130) setTimeout(report, 300).unref();
+        // 129/130: the child's own SIGHUP/SIGINT; the terminal's signal reaches the parent a moment later.
+        if (code === signalExitCode('SIGINT') || code === signalExitCode('SIGHUP')) setTimeout(report, 300).unref();
         else if (code !== 0 || signal) report();
         resolve({ code, signal });
       });

@@ -12,7 +12,7 @@ import { ResultCache, resolveCacheDir } from './cache.ts';
 import { firstResultAt } from '../prereg/status.ts';
 import { recordSeen } from '../prereg/seen.ts';
 import { executePlan } from './executor.ts';
-import { resolveJobs, startPool, type Pool } from './pool.ts';
+import { poolSize, resolveJobs, startPool, type Pool } from './pool.ts';
 import type { ExecProgress } from './progress.ts';
 import { loadPlan, sessionOf } from './session.ts';
 
@@ -59,8 +59,11 @@ export async function runFile(file: string, opts: RunFileOptions = {}): Promise<
   let pool: Pool | undefined;
   if (jobs > 1 && !cache) opts.warn?.('--jobs needs the result cache (the processes share work through it); running in one process');
   try {
-    // Children only pay off when something is left to compute.
-    if (jobs > 1 && cache && plans.some((p) => p.runs.some((r) => opts.fresh || !cache.has(r.id)))) {
+    // Children only pay off when something is left to compute, one per run left at most.
+    const left = jobs > 1 && cache ? new Set(plans.flatMap((p) => p.runs.filter((r) => opts.fresh || !cache.has(r.id)).map((r) => r.id))).size : 0;
+    const size = poolSize(jobs, left);
+    if (size.capped) opts.warn?.(`--jobs ${jobs}: this machine has ${size.jobs} cores; running ${size.jobs} processes`);
+    if (size.jobs > 1 && cache) {
       pool = await startPool({
         session: await sessionOf(file, compile, plans),
         source: opts.source,
@@ -69,7 +72,7 @@ export async function runFile(file: string, opts: RunFileOptions = {}): Promise<
         cache,
         fresh: opts.fresh,
         retries: opts.retries,
-        jobs,
+        jobs: size.jobs,
         warn: opts.warn,
         signal: opts.signal,
       });

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../util/package-files.ts';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
 
 /** POSIX single-quoting: safe for any string (spaces, $, quotes, backticks, newlines). */
 export function shellQuote(s: string): string {
@@ -126,6 +127,6 @@ export function writeScript(scriptPath: string, text: string, logDir: string): s
   const p = path.resolve(scriptPath);
   fs.mkdirSync(path.dirname(p), { recursive: true });
   fs.mkdirSync(path.resolve(logDir), { recursive: true });
-  fs.writeFileSync(p, text, { mode: 0o755 });
+  atomicWriteFileSync(p, text, { mode: 0o755 });
   return p;
 }

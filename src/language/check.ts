@@ -1,4 +1,5 @@
 // Semantic checks of one experiment (after `extends` has been merged) against its runner's schema.
+import { record } from '../util/records.ts';
 import { runCountProblem, seedProblem } from '../plan/limits.ts';
 import type * as A from './ast.ts';
 import type { CheckedExperiment } from './checked.ts';
@@ -125,7 +126,7 @@ export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagn
   const paramNames = schema.params.map((p) => p.name);
 
   // Parameters: defaults, then `set`s (inherited first).
-  const params: Record<string, A.Value> = {};
+  const params = record<A.Value>();
   for (const p of schema.params) params[p.name] = p.default;
   const extra = new Set<string>(); // open runners: names the schema does not list
   const checkName = (id: A.Ident): ParamSpec | undefined | null => {
@@ -237,6 +238,18 @@ export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagn
   const measures = measured.length > 0 || schema.open ? measured : runnerMetrics;
   const keys = (schema.keys ?? []).map((k) => k.name);
   const allParams = [...paramNames, ...extra];
+  /**
+   * An open runner's program prints its own key columns (strings, booleans): a name in `where` or
+   * `for each` that is neither a parameter nor a measured metric is one of those, known only after
+   * the run. Said when it looks like a misspelt parameter; a column no row has makes the
+   * prediction untestable ("no column named ...").
+   */
+  const programKey = (id: A.Ident): boolean => {
+    if (!schema.open || allParams.includes(id.name) || measures.includes(id.name)) return false;
+    const near = suggest(id.name, allParams);
+    if (near) warn(id.loc, `"${id.name}" is not a parameter: taken as a column your program prints${near}`, 'program-key');
+    return true;
+  };
 
   const checkMetric = (id: A.Ident) => {
     if (measures.includes(id.name)) return;
@@ -272,7 +285,7 @@ export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagn
 
   const checkCondition = (c: A.Condition, where: 'where' | 'at') => {
     const name = c.param.name;
-    if (where === 'where' && keys.includes(name)) return; // key values are known only after the run
+    if (where === 'where' && (keys.includes(name) || programKey(c.param))) return; // key values are known only after the run
     if (!allParams.includes(name)) {
       const known = where === 'where' ? [...allParams, ...keys] : allParams;
       const what = where === 'where' && keys.length ? 'parameter or key' : 'parameter';
@@ -349,7 +362,7 @@ export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagn
     }
     for (const c of p.where) checkCondition(c, 'where');
     for (const id of p.forEach) {
-      if (keys.includes(id.name)) continue;
+      if (keys.includes(id.name) || programKey(id)) continue;
       if (!allParams.includes(id.name)) {
         const what = keys.length ? 'parameter or key' : 'parameter';
         err(id.loc, `unknown ${what} "${id.name}" in "for each"${suggest(id.name, [...allParams, ...keys])}`, 'unknown-parameter');

@@ -3,7 +3,7 @@ import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as A from './ast.ts';
 import type { CheckedExperiment } from './checked.ts';
-import { diagnosticAt, formatDiagnostic, hasErrors, type Diagnostic } from './diagnostics.ts';
+import { capPerFile, diagnosticAt, formatDiagnostic, hasErrors, type Diagnostic } from './diagnostics.ts';
 import { parseSource } from './parse.ts';
 import { checkExperiment, type Setup } from './check.ts';
 import { loadPathRunners, pathRunner, runnerModuleNameProblem, runnerModulePath } from '../runners/by-path.ts';
@@ -298,7 +298,7 @@ export function compileFile(file: string, opts: CompileOptions = {}): CompileRes
     const r = pathRunner(m);
     return r?.ok ? r.sources.files.map((f) => path.resolve(r.sources.root, f)) : [m];
   });
-  return { file, source, experiments: hasErrors(all) ? [] : experiments, diagnostics: all, sources, runnerModules: [...runnerModules], runnerSources };
+  return { file, source, experiments: hasErrors(all) ? [] : experiments, diagnostics: capPerFile(all), sources, runnerModules: [...runnerModules], runnerSources };
 }
 
 /**

@@ -1,5 +1,6 @@
 // Checked experiment → runs: the sweep grid (row-major over sweeps in source order) × seeds, each run
 // identified by a content hash of what can change its result.
+import { has, record } from '../util/records.ts';
 import { createHash } from 'node:crypto';
 import type { Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
@@ -27,7 +28,7 @@ function filesDigest(files: Record<string, string>): string {
  */
 export function runId(runner: RunnerSchema, params: Record<string, Value>, seed: number, files?: Record<string, string>): string {
   const executionOnly = new Set(runner.params.filter((p) => p.executionOnly).map((p) => p.name));
-  const relevant: Record<string, Value> = {};
+  const relevant = record<Value>();
   for (const [k, v] of Object.entries(params)) {
     if (k === 'seed' || executionOnly.has(k)) continue;
     relevant[k] = v;
@@ -76,7 +77,7 @@ function validateOverrides(exp: CheckedExperiment, overrides: Record<string, Val
 export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Record<string, Value>; seeds?: number } = {}): ExperimentPlan {
   // Overrides given as text (the CLI's `--set`, a worker's settings) are typed here, by the one
   // schema, so `run`, `plan`, `worker` and `submit` plan identical runs from the same text.
-  const overrides: Record<string, Value> = {};
+  const overrides = record<Value>();
   for (const [k, v] of Object.entries(opts.overrides ?? {})) overrides[k] = typeof v === 'string' ? parseOverride(exp.runner, k, v) : v;
   validateOverrides(exp, overrides);
   if (opts.seeds !== undefined && (!Number.isInteger(opts.seeds) || opts.seeds < 1)) {
@@ -84,7 +85,7 @@ export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Recor
   }
   const fixed: Record<string, Value> = { ...exp.params, ...overrides };
   // An overridden swept parameter collapses its axis to the override.
-  const axes = exp.sweeps.filter((s) => !(s.name in overrides));
+  const axes = exp.sweeps.filter((s) => !has(overrides, s.name));
 
   // Refuse an oversized grid before building it.
   const nSeedsEarly = exp.runner.seeded ? (opts.seeds ?? exp.seeds) : 1;
@@ -106,7 +107,7 @@ export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Recor
   const runs: PlannedRun[] = [];
   for (const point of points) {
     // `seed` may itself be swept: the point's value is then the base seed.
-    const base = point.values.seed ?? fixed.seed;
+    const base = has(point.values, 'seed') ? point.values.seed : fixed.seed;
     const baseSeed = typeof base === 'number' ? base : 0;
     // Seeds past 32 bits would alias smaller ones (or, past 2^53, each other): refuse them.
     if (exp.runner.seeded) {

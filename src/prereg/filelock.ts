@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
 
 export interface FileLockOptions {
   /** Give up after this long (default 30 s). */
@@ -35,13 +36,9 @@ export async function withFileLock<T>(file: string, body: () => T | Promise<T>, 
   const t0 = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
-      const fd = fs.openSync(lck, 'wx');
-      try {
-        fs.writeSync(fd, JSON.stringify({ pid: process.pid, host: os.hostname(), time: Date.now(), token }));
-      } finally {
-        fs.closeSync(fd);
-      }
-      break;
+      // Created whole or not at all: a half-written lock would look unreadable (stale after 5 s).
+      if (atomicWriteFileSync(lck, JSON.stringify({ pid: process.pid, host: os.hostname(), time: Date.now(), token }), { exclusive: true })) break;
+      throw Object.assign(new Error('held'), { code: 'EEXIST' });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }

@@ -2,7 +2,8 @@
 // prediction per registration. Only ever appended. Each entry carries the hash of the entry before
 // it and a hash of its own content, so a hand edit anywhere breaks the chain and is reported.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { atomicWriteFileSync } from '../util/atomic-write.ts';
 import { lockGit } from './git.ts';
 import path from 'node:path';
 import { sha256 } from './normalise.ts';
@@ -174,12 +175,11 @@ export function appendEntries(state: LockState, inputs: readonly LockEntryInput[
   const made = chainEntries(state, inputs);
   if (made.length) {
     // A lock whose last line lacks its newline (hand-saved) would glue two entries together.
-    let lead = '';
-    if (existsSync(state.path)) {
-      const cur = readFileSync(state.path, 'utf8');
-      if (cur.length && !cur.endsWith('\n')) lead = '\n';
-    }
-    appendFileSync(state.path, lead + serialiseEntries(made));
+    const cur = existsSync(state.path) ? readFileSync(state.path, 'utf8') : '';
+    const lead = cur.length && !cur.endsWith('\n') ? '\n' : '';
+    // The whole lock rewritten atomically (callers hold its file lock): a full disk leaves the
+    // previous lock intact instead of a torn last line.
+    atomicWriteFileSync(state.path, cur + lead + serialiseEntries(made));
     state.entries.push(...made);
   }
   return made;

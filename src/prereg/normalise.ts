@@ -1,6 +1,7 @@
 // Canonical text of a prediction and of an experiment's setup. Hashes are taken of these texts, so
 // they must depend on meaning only: printed from the AST (never the source), numbers by value,
 // clause order (where/at conditions, for-each columns) sorted.
+import { record } from '../util/records.ts';
 import { createHash } from 'node:crypto';
 import type { Condition, Operand, Prediction, PredictionForm, Scalar, Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
@@ -75,7 +76,7 @@ export function predictionHash(p: Prediction): string {
 /** What a prediction's verdict depends on besides its own text. Execution-only parameters are left out. */
 export function setupOf(e: CheckedExperiment): Record<string, unknown> {
   const execOnly = new Set(e.runner.params.filter((p) => p.executionOnly).map((p) => p.name));
-  const params: Record<string, Value> = {};
+  const params = record<Value>();
   for (const [k, v] of Object.entries(e.params)) if (!execOnly.has(k)) params[k] = v;
   return {
     runner: e.runner.name,

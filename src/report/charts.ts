@@ -5,6 +5,7 @@ import type { Value } from '../language/ast.ts';
 import type { ResultRow } from '../results/types.ts';
 import { summarize } from '../exec/summary.ts';
 import { formatNumber } from './format.ts';
+import { maxOf, minOf } from '../util/arrays.ts';
 
 const require = createRequire(import.meta.url);
 // asciichart ships no types; this is the one function used.
@@ -97,8 +98,8 @@ export function asciiChart(c: ChartData, height = 10): string {
   for (let i = 0; i < ys.length - 1; i++) for (let k = 0; k < SEGMENT; k++) series.push(ys[i]! + ((ys[i + 1]! - ys[i]!) * k) / SEGMENT);
   series.push(ys[ys.length - 1]!);
   const labelWidth = 10;
-  const lo = Math.min(...ys);
-  const hi = Math.max(...ys);
+  const lo = minOf(ys);
+  const hi = maxOf(ys);
   const head = `${c.title} (mean${c.pooled ? ', pooled over other sweeps' : ''})`;
   // A constant series would give asciichart a zero range (one row labelled with a rounded bound).
   if (hi - lo <= 1e-9 * Math.max(1, Math.abs(hi))) return `${head}\nconstant: ${formatNumber(lo)} at every ${c.param} (${c.points.map((p) => p.x).join(', ')})`;

@@ -297,7 +297,12 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
   // Sweep table: one row per grid point, in plan order.
   const axes = e.sweeps.map((s) => s.name);
   const byPoint = new Map<number, typeof rows>();
-  for (const row of rows) byPoint.set(row.point, [...(byPoint.get(row.point) ?? []), row]);
+  for (const row of rows) {
+    // Appended in place: copying the list per row is quadratic (a run may have 200,000 rows).
+    const list = byPoint.get(row.point);
+    if (list) list.push(row);
+    else byPoint.set(row.point, [row]);
+  }
   const tableRows = [...byPoint.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([, rs]) => ({
@@ -386,7 +391,9 @@ function groupFailures(failed: ResultTable['failed'], swept: ReadonlySet<string>
       .map(([k, v]) => `${k} = ${formatValue(v)}`)
       .concat(`seed ${f.seed}`)
       .join(', ');
-    groups.set(f.error, [...(groups.get(f.error) ?? []), where]);
+    const list = groups.get(f.error);
+    if (list) list.push(where);
+    else groups.set(f.error, [where]);
   }
   return [...groups.entries()].map(([error, runs]) => ({ params: runs.join('; '), error }));
 }

@@ -1,3 +1,4 @@
+import { has } from '../util/records.ts';
 import type { Value } from '../language/ast.ts';
 
 /** One row of a ResultTable: one seed at one sweep point (or one of a deterministic run's rows). */
@@ -58,8 +59,8 @@ export interface ResultTable {
  * parameter `number`, as the checker assumes), then params, then metrics.
  */
 export function column(row: ResultRow, name: string): Value | undefined {
-  if (name in row.keys) return row.keys[name];
-  if (name in row.params) return row.params[name];
-  if (name in row.metrics) return row.metrics[name];
+  if (has(row.keys, name)) return row.keys[name];
+  if (has(row.params, name)) return row.params[name];
+  if (has(row.metrics, name)) return row.metrics[name];
   return undefined;
 }

@@ -2,6 +2,7 @@
 // `sublab runners`, docs/runners.md and the runner's own typed parameters all come from that one
 // declaration. Adding a parameter is one entry there; its TypeScript type, default, type and range
 // checks follow from it.
+import { has, record } from '../util/records.ts';
 import type { Value } from '../language/ast.ts';
 import { suggest } from '../language/suggest.ts';
 import type { ParamSpec, Runner, RunContext, RunnerSchema, RunOutput, RunSpec, StageSchema } from './schema.ts';
@@ -177,9 +178,9 @@ export function defineRunner<const P extends readonly ParamSpec[]>(decl: RunnerD
   const declared = new Set(decl.params.map((p) => p.name));
   type Params = ResolvedParams<P>;
   const resolve = (raw: Readonly<Record<string, Value>>): Params & Readonly<Record<string, Value>> => {
-    const out: Record<string, Value> = {};
+    const out = record<Value>();
     for (const p of decl.params) {
-      let v = raw[p.name] ?? p.default;
+      let v = (has(raw, p.name) ? raw[p.name] : undefined) ?? p.default;
       // A string parameter given `87` or `true` (from code or an older caller) means its text.
       if (p.type === 'string' && typeof v !== 'string') v = String(v);
       const bad = paramProblem(p, v);
@@ -203,8 +204,8 @@ export function defineRunner<const P extends readonly ParamSpec[]>(decl: RunnerD
     try {
       return resolve(raw);
     } catch {
-      const filled: Record<string, Value> = {};
-      for (const p of decl.params) filled[p.name] = raw[p.name] ?? p.default;
+      const filled = record<Value>();
+      for (const p of decl.params) filled[p.name] = (has(raw, p.name) ? raw[p.name] : undefined) ?? p.default;
       return filled as Params;
     }
   };

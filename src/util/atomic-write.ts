@@ -96,6 +96,11 @@ export interface AtomicWriteOptions {
    * never seen half written.
    */
   exclusive?: boolean;
+  /**
+   * When the final name is a device or FIFO: 'write-into' it (default: `--json /dev/stdout`), or
+   * 'replace' it with the file (a cache entry's name is never a device of ours).
+   */
+  special?: 'write-into' | 'replace';
 }
 
 /** Temp-file name beside `file` (same directory, so rename never crosses a filesystem). */
@@ -108,6 +113,15 @@ export function tempNameFor(file: string): string {
  * `exclusive` when the file already exists. Throws DiskFullError when the disk is full.
  */
 export function atomicWriteFileSync(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): boolean {
+  // 'replace' and exclusive writes never look through the final name (a link stays a name).
+  const st = opts.exclusive || opts.special === 'replace' ? undefined : fs.statSync(file, { throwIfNoEntry: false });
+  if (st && !st.isFile() && !st.isDirectory()) {
+    // A device or FIFO (--json /dev/stdout): write into it; renaming over it would replace it.
+    writeInPlace(file, data);
+    return true;
+  }
+  // A symbolic link to a file: replace the file it names, not the link.
+  if (st?.isFile()) file = fs.realpathSync(file);
   const tmp = tempNameFor(file);
   try {
     const fd = fs.openSync(tmp, 'wx', opts.mode);
@@ -135,6 +149,21 @@ export function atomicWriteFileSync(file: string, data: string | Uint8Array, opt
   }
   fsyncDir(path.dirname(file));
   return true;
+}
+
+function writeInPlace(file: string, data: string | Uint8Array): void {
+  try {
+    const fd = fs.openSync(file, 'w');
+    try {
+      writeAllSync(fd, data);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code && NO_SPACE.has(code)) throw new DiskFullError(file, code);
+    throw e;
+  }
 }
 
 function rmQuiet(p: string): void {

@@ -1,5 +1,6 @@
 // What every prediction form shares: the decision it hands the judge, the context it judges in,
 // row accounting ("3 of 10 rows NaN at lr = 0.01"), blocking rows by seed, and small helpers.
+import { has } from '../util/records.ts';
 import type { PredictionForm, Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import { column, type FailedRun, type ResultRow } from '../results/types.ts';
@@ -95,7 +96,7 @@ export function at(scope: string[], extra?: string): string {
 /** Label of the sweep point a row (or failed run) belongs to, from the experiment's sweep axes. */
 export function pointLabel(exp: CheckedExperiment, row: { point: number; params: Record<string, Value> }): string {
   const label = exp.sweeps
-    .filter((s) => s.name in row.params)
+    .filter((s) => has(row.params, s.name))
     .map((s) => `${s.name} = ${formatValue(row.params[s.name]!)}`)
     .join(', ');
   return label || `sweep point ${row.point}`;

@@ -12,6 +12,7 @@ import { groupBy, groupByColumn, rowMatches } from './rows.ts';
 import { completeBlocks } from './common.ts';
 import { EXACT_ARRANGEMENTS_MAX, MONTE_CARLO_PERMUTATIONS, logArrangements, pageMinP } from './permutation.ts';
 import { EXACT_SPEARMAN_MAX_N } from './stats.ts';
+import { maxOf } from '../util/arrays.ts';
 
 export interface PlannedRow {
   point: number;
@@ -63,7 +64,7 @@ export function predictionFloor(exp: CheckedExperiment, pred: Prediction, rows: 
     const n = rows.length;
     const p = pooledFloor(sizes, false);
     if (p === 0) return null;
-    const per = Math.max(...sizes);
+    const per = maxOf(sizes);
     let change: string;
     if (seeded) {
       let s = per;

@@ -3,6 +3,7 @@
 // Each prediction form is its own module (src/verdict/forms/); this file selects rows, accounts
 // for the ones no test could use, corrects, and words the outcome. The rules, and why they keep
 // false verdicts at or below alpha, are in docs/verdicts.md.
+import { has, record } from '../util/records.ts';
 import type { Prediction, Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import { column, failureText, type FailedRun, type ResultRow, type ResultTable } from '../results/types.ts';
@@ -25,8 +26,8 @@ function decide(pred: Prediction, rows: readonly ResultRow[], ctx: Ctx): Decisio
 function failedFor(table: ResultTable, pred: Prediction, group: Record<string, Value>): FailedRun[] {
   return table.failed.filter(
     (f) =>
-      pred.where.every((c) => !(c.param.name in f.params) || valueMatches(f.params[c.param.name], c.op, c.value.value)) &&
-      Object.entries(group).every(([k, v]) => !(k in f.params) || f.params[k] === v),
+      pred.where.every((c) => !has(f.params, c.param.name) || valueMatches(f.params[c.param.name], c.op, c.value.value)) &&
+      Object.entries(group).every(([k, v]) => !has(f.params, k) || f.params[k] === v),
   );
 }
 
@@ -98,7 +99,7 @@ export function judgeExperiment(exp: CheckedExperiment, table: ResultTable): Ver
       continue;
     }
     for (const g of groups) {
-      const group: Record<string, Value> = {};
+      const group = record<Value>();
       names.forEach((n, i) => (group[n] = g.key[i]!));
       const groupText = names.map((n, i) => `${n} = ${formatValue(g.key[i]!)}`);
       items.push({

@@ -4,6 +4,7 @@
 import { gammaln } from 'simple-statistics';
 import { Rng } from '../util/random.ts';
 import { normalUpper } from './distributions.ts';
+import { maxOf, minOf } from '../util/arrays.ts';
 
 /** Exact enumeration when the distinct arrangements number at most this (every n ≤ 9, 2 × 5, 3 × 4, 4 × 3, …). */
 export const EXACT_ARRANGEMENTS_MAX = 400_000;
@@ -264,8 +265,8 @@ export function pageL(y: readonly (readonly number[])[]): PageResult {
         }
       }
       const keys = [...counts.keys()];
-      const min = Math.min(...keys);
-      const probs = new Float64Array(Math.max(...keys) - min + 1);
+      const min = minOf(keys);
+      const probs = new Float64Array(maxOf(keys) - min + 1);
       for (const [v, ct] of counts) probs[v - min] = ct / total;
       const d = { min, probs };
       cache.set(key, d);

@@ -11,6 +11,9 @@ import path from 'node:path';
 import type { Value } from '../../language/ast.ts';
 import type { Runner, RunContext, RunOutput, RunOutputRow } from '../schema.ts';
 import type { TypedRunSpec } from '../define.ts';
+import { duplicateTopLevelKey } from '../../util/json-duplicates.ts';
+import { has, record } from '../../util/records.ts';
+import { killRunLeftovers, newToken, runTokenEnv, trackGroup, TOKEN_VAR } from '../../exec/reaper.ts';
 import { commandSchema, type CommandParams } from './schema.ts';
 import { programEnv } from '../../protocol/env.ts';
 
@@ -30,8 +33,9 @@ function outputLimitBytes(p: CommandParams): number {
   return (p.max_output_mb > 0 ? p.max_output_mb : DEFAULT_MAX_OUTPUT_MB) * MB;
 }
 
-/** Process groups of programs still running; killed if sublab exits while they run. */
+/** Process groups of programs still running, and their runs' tokens; killed if sublab exits while they run. */
 const liveGroups = new Set<number>();
+const liveTokens = new Set<string>();
 process.on('exit', () => {
   for (const g of liveGroups) {
     try {
@@ -40,6 +44,8 @@ process.on('exit', () => {
       /* gone */
     }
   }
+  // What left the group (setsid daemons); kill -9 of sublab is the watchdog's (exec/reaper.ts).
+  for (const t of liveTokens) killRunLeftovers(t);
 });
 
 export type CommandErrorKind = 'config' | 'spawn' | 'timeout' | 'exit' | 'json' | 'no-rows' | 'missing-metric' | 'cancelled' | 'output';
@@ -121,7 +127,7 @@ const NOT_A_ROW_HINT = ' (stdout is for result rows, one JSON object a line: sen
  * fields are numbers (metrics; NaN and ±Infinity included) or strings/booleans (key columns).
  * Throws a plain message on the first bad line (the edges name the run).
  */
-export function parseRows(stdout: string, measures: readonly string[] = []): RunOutputRow[] {
+export function parseRows(stdout: string, measures: readonly string[] = [], problems: string[] = []): RunOutputRow[] {
   const rows: RunOutputRow[] = [];
   const lines = stdout.split('\n');
   lines.forEach((raw, i) => {
@@ -137,18 +143,26 @@ export function parseRows(stdout: string, measures: readonly string[] = []): Run
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
       throw new RowError('json', `${where} is not a JSON object (expected {"metric": number, ...}): ${shorten(line, 120)}${NOT_A_ROW_HINT}`);
     }
-    const metrics: Record<string, number> = {};
-    const keys: Record<string, Value> = {};
+    // Null-prototype records: a column may be named "__proto__" or "constructor".
+    const metrics = record<number>();
+    const keys = record<Value>();
     for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
       if (typeof v === 'number') metrics[k] = v;
       else if (typeof v === 'string' || typeof v === 'boolean') keys[k] = v;
       else throw new RowError('json', `${where}: field "${k}" is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : 'an object'}; fields must be numbers (metrics) or strings/booleans (keys): ${shorten(line)}`);
     }
     for (const mname of measures) {
-      if (!(mname in metrics)) {
-        const why = mname in keys ? `is not a number (${JSON.stringify(keys[mname])})` : 'is missing';
+      if (!has(metrics, mname)) {
+        const why = has(keys, mname) ? `is not a number (${JSON.stringify(keys[mname])})` : 'is missing';
         throw new RowError('missing-metric', `${where}: metric "${mname}" ${why}; the row has metrics ${Object.keys(metrics).join(', ') || '(none)'}`);
       }
+    }
+    // A key given twice ({"y": 0.1, "y": 0.9}) is ambiguous: the row is kept but unusable (its
+    // metrics NaN, counted as such by the verdicts), and the run's extras say why.
+    const dup = duplicateTopLevelKey(line);
+    if (dup !== undefined) {
+      for (const k of Object.keys(metrics)) metrics[k] = NaN;
+      problems.push(`${where}: field "${dup}" appears twice; the row is not used: ${shorten(line)}`);
     }
     rows.push(Object.keys(keys).length > 0 ? { metrics, keys } : { metrics });
   });
@@ -195,9 +209,23 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean; overflow: boolean; lingered: boolean }>((resolve, reject) => {
     // Own process group (detached), so a timeout, a cancel or the end of the run reaches every
     // process the program started, not just the program itself.
-    const child = spawn(program!, args, { cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // The run's token in its environment reaches what leaves the group (exec/reaper.ts).
+    const runToken = newToken();
+    const child = spawn(program!, args, { cwd, shell: false, stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...env, [TOKEN_VAR]: runTokenEnv(runToken) } });
     const group = child.pid;
-    if (group !== undefined) liveGroups.add(group);
+    liveTokens.add(runToken);
+    if (group !== undefined) {
+      liveGroups.add(group);
+      trackGroup(group, true);
+    }
+    const forget = (): void => {
+      if (group !== undefined) {
+        liveGroups.delete(group);
+        trackGroup(group, false);
+      }
+      killRunLeftovers(runToken);
+      liveTokens.delete(runToken);
+    };
     const out: Buffer[] = [];
     let outLen = 0;
     const err: Buffer[] = [];
@@ -241,7 +269,7 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
       ctx.signal?.removeEventListener('abort', onAbort);
       // Whatever the program left behind in its group ends with the run.
       killGroup('SIGKILL');
-      if (group !== undefined) liveGroups.delete(group);
+      forget();
       child.stdout.destroy();
       child.stderr.destroy();
       const info = exitInfo ?? { code: child.exitCode, signal: child.signalCode };
@@ -279,7 +307,7 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       ctx.signal?.removeEventListener('abort', onAbort);
-      if (group !== undefined) liveGroups.delete(group);
+      forget();
       const hint = e.code === 'ENOENT' ? ` (is "${program}" installed and on PATH?)` : e.code === 'EACCES' ? ' (is it executable?)' : '';
       reject(fail('spawn', `could not start "${program}": ${e.code ?? e.message}${hint}`));
     });
@@ -308,8 +336,9 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
     throw fail('exit', `"${command}" ${how}${tail}`, stderr);
   }
   let rows: RunOutputRow[];
+  const rowProblems: string[] = [];
   try {
-    rows = parseRows(result.stdout, measures);
+    rows = parseRows(result.stdout, measures, rowProblems);
   } catch (e) {
     if (e instanceof RowError) throw fail(e.kind, e.message, stderr);
     throw e;
@@ -317,7 +346,7 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
   if (rows.length === 0) {
     throw fail('no-rows', `"${command}" printed no result rows on stdout (expected JSON lines like {"accuracy": 0.93})${tail}`, stderr);
   }
-  return { rows, backend: 'external', extras: { stderr, wall_s: wallS, command: [program, ...args] } };
+  return { rows, backend: 'external', extras: { stderr, wall_s: wallS, command: [program, ...args], ...(rowProblems.length ? { row_problems: rowProblems } : {}) } };
 }
 
 export const runner: Runner = commandSchema.implement({

@@ -5,9 +5,9 @@
 // keyed by (seed, name[, epoch]) and the init is a pure function of the seed (see engine.ts), so
 // a loaded teacher gives bit-identical results.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { threadId } from 'node:worker_threads';
+import { atomicWriteFileSync } from '../../util/atomic-write.ts';
 import type { Dataset } from '../../data/mnist.ts';
 import { IMAGE_SIZE } from '../../data/mnist.ts';
 import type { EngineConfig } from './model.ts';
@@ -174,14 +174,7 @@ export function saveTeacher(dir: string, key: string, material: Record<string, u
   const sum = createHash('sha256').update(body).digest();
   const file = teacherFile(dir, key);
   mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${threadId}-${Math.random().toString(36).slice(2)}`;
-  try {
-    writeFileSync(tmp, Buffer.concat([body, sum]));
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  atomicWriteFileSync(file, Buffer.concat([body, sum]));
 }
 
 /**

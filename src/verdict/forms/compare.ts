@@ -8,6 +8,7 @@ import { mdeStandardized, nNeeded } from '../power.ts';
 import { conditionText, groupBy, rowMatches } from '../rows.ts';
 import { oneSampleT, pairedT, Untestable, welchT, type TTestResult } from '../stats.ts';
 import type { PowerInfo, TestName } from '../types.ts';
+import { appendAll } from '../../util/arrays.ts';
 import {
   accountRows,
   at,
@@ -98,7 +99,7 @@ function perPoint(
     const label = points.length > 1 ? pointLabel(ctx.exp, pt.rows[0]!) : '';
     const sc = label ? [...scope, label] : scope;
     const ok = pt.rows.filter((r) => usability(r, names) === 'ok');
-    used.push(...ok);
+    appendAll(used, ok);
     const values = names.map((m) => ok.map((r) => num(r, m)));
     const n = ok.length;
     total += n;

@@ -9,6 +9,7 @@ import { pairedTost, tost, Untestable, type TostResult } from '../stats.ts';
 import type { PowerInfo, TestName } from '../types.ts';
 import { at, exact, hedgesCorrection, sdOf, untestable, type FormModule } from '../common.ts';
 import { allSingle, checkLevels, comparer, detectable, seedBlocks, tooFew } from './levels.ts';
+import { maxOf, minOf } from '../../util/arrays.ts';
 
 export const flatForm: FormModule<FlatForm> = {
   kind: 'flat',
@@ -30,7 +31,7 @@ export const flatForm: FormModule<FlatForm> = {
     if (!(d > 0)) return untestable('TOST', `the tolerance ${f.tolerance.text} must be positive`, nAll);
     if (!ctx.seeded && allSingle(lv)) {
       const means = lv.map((l) => l.values[0]!);
-      const spread = Math.max(...means) - Math.min(...means);
+      const spread = maxOf(means) - minOf(means);
       const ok = spread < d;
       return exact(ok, nAll, `exact, n = 1 per value: ${y} spans ${formatNumber(spread, 3)} over ${k} values of ${x} (${ok ? '<' : '≥'} ${f.tolerance.text})${at(ctx.scope)}`);
     }
