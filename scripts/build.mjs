@@ -18,6 +18,8 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dist = path.join(root, 'dist');
 /** Runtime assets: plain-JS entries (src/exec/pool-child.mjs, workers), report templates, the CST types. */
 const assets = ['.mjs', '.hbs', '.d.ts'];
+/** Folders copied whole: `sublab init`'s scaffold (read from beside src/cli/init's JavaScript). */
+const assetDirs = ['src/init/template'];
 
 rmSync(dist, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -36,5 +38,9 @@ for (const top of ['src', 'grammar']) {
     cpSync(path.join(root, rel), path.join(dist, rel));
     copied++;
   }
+}
+for (const d of assetDirs) {
+  cpSync(path.join(root, d), path.join(dist, d), { recursive: true });
+  copied += readdirSync(path.join(root, d), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
 }
 process.stderr.write(`sublab build: dist/ written (${copied} runtime files copied beside the JavaScript)\n`);

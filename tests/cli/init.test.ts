@@ -47,6 +47,10 @@ describe('sublab init', () => {
     // Appended to, not clobbered (and the missing final newline is not glued to the new line).
     expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('node_modules\n# sublab: result cache and results ledger\n.sublab/\n');
     expect(fs.readFileSync(path.join(dir, 'vitest.config.ts'), 'utf8')).toContain(`import { sublabExp } from 'sublab/vitest';`);
+    // The program speaks the protocol through the helper the command runner puts on PYTHONPATH.
+    const train = fs.readFileSync(path.join(dir, 'experiments/example/train.py'), 'utf8');
+    expect(train).toMatch(/^import sublab$/m);
+    expect(train).toContain('sublab.emit(loss=loss, slope=w)');
     expect(init.stdout).not.toContain('git init'); // already a repository
     const steps = init.stdout.split('Next:\n')[1]!.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean);
     expect(steps.slice(0, 5)).toEqual([
@@ -122,7 +126,7 @@ describe('sublab init', () => {
     expect(sublab(['init', 'proj', '--name', 'other']).stderr).not.toContain('train.py exists');
     const forced = sublab(['init', 'proj', '--name', 'wd', '--force']);
     expect(forced.code, forced.stderr).toBe(0);
-    expect(fs.readFileSync(train, 'utf8')).toContain('import json');
+    expect(fs.readFileSync(train, 'utf8')).toContain('import sublab');
     // .gitignore already ignores .sublab/: left as it is.
     expect(fs.readFileSync(path.join(proj, '.gitignore'), 'utf8').match(/\.sublab\//g)).toHaveLength(1);
 

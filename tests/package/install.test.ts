@@ -1,6 +1,8 @@
 // Issue 19: sublab as a user gets it, packed and installed into a fresh project (project.ts), with
-// only what the `command` runner needs: the CLI on a Python program, the Vitest plugin from
-// 'sublab/vitest', a consumer's type check, and what the install weighs.
+// only what the `command` runner needs: the CLI on a Python program that imports a local module and
+// `sublab` (editing the module recomputes the runs), a JavaScript program on 'sublab/protocol', the
+// Vitest plugin from 'sublab/vitest', a consumer's type check, and what the install weighs. A user
+// runner by path: user-runner.test.ts; `sublab init` and its commands: init.test.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,11 +15,21 @@ beforeAll(async () => {
 
 const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at .+:\d+:\d+/);
 
-/** A Python program and an experiment on it: one prediction holds, the other (line 10) is refuted. */
+/** score = x + noise: "increases with x" holds; the edit below turns it around. */
+const helper = 'def score(x, seed):\n    return x + (seed * 7919 % 13) / 100\n';
+const helperEdited = helper.replace('return x +', 'return -x +');
+
+/**
+ * A Python program that imports a local module (helper.py) and sublab's protocol helper (put on
+ * PYTHONPATH by the command runner, from the installed package), with a stray print() that the
+ * helper's stdout guard sends to stderr; and an experiment on it: one prediction holds, the other
+ * (line 10) is refuted.
+ */
 function writeToy(dir: string): void {
+  fs.writeFileSync(path.join(dir, 'helper.py'), helper);
   fs.writeFileSync(
     path.join(dir, 'prog.py'),
-    'import json, sys\np = json.load(sys.stdin)\nprint(json.dumps({"score": p["x"] + (p["seed"] * 7919 % 13) / 100}))\n',
+    'import sublab\nfrom helper import score\n\np = sublab.params()\nprint("starting", p["x"])\nsublab.emit(score=score(p["x"], p["seed"]))\n',
   );
   fs.writeFileSync(
     path.join(dir, 'toy.exp'),
@@ -41,7 +53,13 @@ function writeToy(dir: string): void {
 describe('sublab installed from its tarball', () => {
   it('ships the build and what runs, not tests, benchmarks, reports or sources', () => {
     const pkg = path.join(project.dir, 'node_modules/sublab');
-    for (const f of ['bin/sublab.mjs', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/vitest/plugin.js', 'dist/src/exec/pool-child.mjs', 'dist/src/report/templates/html/report.hbs']) {
+    const shipped = [
+      ...['bin/sublab.mjs', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/vitest/plugin.js', 'dist/src/exec/pool-child.mjs', 'dist/src/report/templates/html/report.hbs'],
+      // The protocol helpers, and the scaffold of `sublab init` (read from beside its JavaScript).
+      ...['python/sublab/__init__.py', 'dist/src/protocol/program.js', 'dist/src/protocol/program.d.ts', 'docs/protocol.md'],
+      ...['dist/src/init/template/vitest.config.ts.tmpl', 'dist/src/init/template/experiments/__name__/train.py'],
+    ];
+    for (const f of shipped) {
       expect(fs.existsSync(path.join(pkg, f)), f).toBe(true);
     }
     for (const f of ['src', 'tests', 'bench', 'reports', 'experiments']) expect(fs.existsSync(path.join(pkg, f)), f).toBe(false);
@@ -55,24 +73,65 @@ describe('sublab installed from its tarball', () => {
     expect(project.install.nodeModulesBytes).toBeLessThan(100 << 20);
   });
 
-  it('runs a command-runner experiment with a Python program, also over --jobs 2, then from the cache, and reports it', () => {
+  it('runs a Python program that imports a local module and sublab, over --jobs 2; editing the module recomputes the runs', () => {
     const dir = project.folder('cli');
     writeToy(dir);
     const env = { SUBLAB_CACHE: path.join(dir, '.sublab') };
-    const first = project.sublab(dir, ['run', 'toy.exp', '--jobs', '2', '--no-progress'], env);
+    const run = () => project.sublab(dir, ['run', 'toy.exp', '--jobs', '2', '--no-progress'], env);
+    const first = run();
     expect(first.code, first.stderr).toBe(1); // a refuted prediction
+    // 0 failed: the stray print() went to stderr (without the guard: "stdout line 1 is not valid JSON").
     expect(first.stdout).toContain('12 computed, 0 cached, 0 failed');
-    expect(first.stdout).toMatch(/confirmed\s+predict score increases with x {2}\(line 9\)/);
-    expect(first.stdout).toMatch(/refuted\s+predict score decreases with x {2}\(line 10\)/);
-    const again = project.sublab(dir, ['run', 'toy.exp', '--no-progress'], env);
-    expect(again.stdout).toContain('0 computed, 12 cached, 0 failed');
-    // The report's templates and charts come from the package too.
+    expect(first.stdout).toMatch(/confirmed\s+predict score increases with x {2}\[not registered\] {2}\(line 9\)/);
+    expect(first.stdout).toMatch(/refuted\s+predict score decreases with x {2}\[not registered\] {2}\(line 10\)/);
+    // Nothing changed: everything from the cache.
+    expect(run().stdout).toContain('0 computed, 12 cached, 0 failed');
+    // The imported module is in the dependency set (and so are the program, not the cache).
+    const plan = project.sublab(dir, ['plan', 'toy.exp', '--files', '--json'], env);
+    const files = (JSON.parse(plan.stdout) as { experiments: { files: { file: string }[] }[] }).experiments[0]!.files.map((f) => f.file);
+    expect(files.sort()).toEqual(['helper.py', 'prog.py']);
+    // Edit the module: every run is computed again, and the verdicts follow the code.
+    fs.writeFileSync(path.join(dir, 'helper.py'), helperEdited);
+    const edited = run();
+    expect(edited.stdout).toContain('12 computed, 0 cached, 0 failed');
+    expect(edited.stdout).toMatch(/refuted\s+predict score increases with x {2}\[not registered\] {2}\(line 9\)/);
+    expect(edited.stdout).toMatch(/confirmed\s+predict score decreases with x {2}\[not registered\] {2}\(line 10\)/);
+    // Back to the first version: its results are still in the cache.
+    fs.writeFileSync(path.join(dir, 'helper.py'), helper);
+    expect(run().stdout).toContain('0 computed, 12 cached, 0 failed');
+    // The report's templates and charts come from the package too (written last: outside
+    // .gitignore, it would join the program folder's dependency set).
     const report = project.sublab(dir, ['report', 'toy.exp', '--format', 'html', '-o', 'report'], env);
     expect(report.code, report.stderr).toBe(0);
     const html = fs.readFileSync(path.join(dir, 'report/toy.html'), 'utf8');
     expect(html).toContain('score decreases with x');
     expect(html).toContain('<svg');
-  });
+  }, 300_000);
+
+  it("runs a JavaScript program on 'sublab/protocol'; SUBLAB_PROTOCOL_JS names the same module", () => {
+    const dir = project.folder('js-program');
+    fs.writeFileSync(
+      path.join(dir, 'prog.mjs'),
+      [
+        "import { pathToFileURL } from 'node:url';",
+        "import { emit, log, params } from 'sublab/protocol';",
+        'const viaEnv = await import(pathToFileURL(process.env.SUBLAB_PROTOCOL_JS).href);',
+        'const p = params();',
+        "console.log('a stray line');",
+        "log('seed', p.seed);",
+        'emit({ y: 2 * p.seed + p.a, same: viaEnv.emit === emit ? 1 : 0 });',
+        '',
+      ].join('\n'),
+    );
+    fs.writeFileSync(path.join(dir, 'js.exp'), 'experiment "js" {\n  runner command\n  set command = "node prog.mjs"\n  set cwd = "."\n  set a = 5\n  seeds 2\n  measure y, same\n}\n');
+    const r = project.sublab(dir, ['run', 'js.exp', '--no-progress', '--json', 'out/rows.json'], { SUBLAB_CACHE: path.join(dir, '.sublab') });
+    expect(r.code, r.stdout + r.stderr).toBe(0); // the stray console.log broke no row
+    const rows = (JSON.parse(fs.readFileSync(path.join(dir, 'out/rows.json'), 'utf8')) as { experiments: { rows: Record<string, number>[] }[] }).experiments[0]!.rows;
+    expect(rows.map((row) => [row.seed, row.y, row.same])).toEqual([
+      [0, 5, 1],
+      [1, 7, 1],
+    ]);
+  }, 120_000);
 
   it('says which packages a heavy runner needs, with the install command, not a stack trace', () => {
     const dir = project.folder('missing-engine');
@@ -98,8 +157,8 @@ describe('sublab installed from its tarball', () => {
     const report = JSON.parse(fs.readFileSync(out, 'utf8')) as { testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] };
     const tests = report.testResults.flatMap((f) => f.assertionResults);
     expect(tests.map((t) => [t.title, t.status])).toEqual([
-      ['predict score increases with x', 'passed'],
-      ['predict score decreases with x', 'failed'],
+      ['predict score increases with x [not registered]', 'passed'],
+      ['predict score decreases with x [not registered]', 'failed'],
     ]);
     const failure = tests[1]!.failureMessages[0]!;
     expect(failure).toMatch(/^Refuted: prediction refuted: predict score decreases with x/);
@@ -107,7 +166,7 @@ describe('sublab installed from its tarball', () => {
     expect(failure.split('\n').find((l) => /^\s+at /.test(l))).toBe(`    at ${path.join(dir, 'toy.exp')}:10:3`);
   });
 
-  it("type-checks a consumer's runner and plugin config against the installed .d.ts (tsc --noEmit)", () => {
+  it("type-checks a consumer's runner, plugin config and protocol program against the installed .d.ts (tsc --noEmit)", () => {
     const dir = project.folder('consumer');
     const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, allowImportingTsExtensions: true, types: ['node'] };
     fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['*.ts'] }));
@@ -133,11 +192,25 @@ describe('sublab installed from its tarball', () => {
       '',
     ].join('\n');
     fs.writeFileSync(path.join(dir, 'runner.ts'), runner);
-    // The declared types really reach the consumer: a wrong one is an error (line 2).
-    fs.writeFileSync(path.join(dir, 'wrong.ts'), "import type { ToyParams } from './runner.ts';\nexport const act: 'sigmoid' = ({} as ToyParams).act;\n");
+    // A program for the command runner, on the protocol helper's types.
+    const program = [
+      "import { emit, log, params, PROTOCOL_VERSION, type Row } from 'sublab/protocol';",
+      'const p = params<{ lr: number; seed: number }>();',
+      "log('lr', p.lr, 'protocol', PROTOCOL_VERSION);",
+      "const row: Row = { loss: p.lr * 2, layer: 'mlp', converged: true };",
+      'emit(row);',
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(dir, 'program.ts'), program);
+    // The declared types really reach the consumer: a wrong one is an error (lines 3 and 4).
+    fs.writeFileSync(
+      path.join(dir, 'wrong.ts'),
+      "import type { ToyParams } from './runner.ts';\nimport { emit } from 'sublab/protocol';\nexport const act: 'sigmoid' = ({} as ToyParams).act;\nemit({ loss: [0.1] });\n",
+    );
     const r = project.exec(dir, process.execPath, [path.join(checkout, 'node_modules/typescript/bin/tsc'), '-p', '.']);
     const errors = r.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
-    expect(errors, r.stdout).toHaveLength(1);
-    expect(errors[0]).toMatch(/^wrong\.ts\(2,14\): error TS2322: Type '"relu" \| "tanh"' is not assignable to type '"sigmoid"'/);
+    expect(errors, r.stdout).toHaveLength(2);
+    expect(errors[0]).toMatch(/^wrong\.ts\(3,14\): error TS2322: Type '"relu" \| "tanh"' is not assignable to type '"sigmoid"'/);
+    expect(errors[1]).toMatch(/^wrong\.ts\(4,8\): error TS2322: Type 'number\[\]' is not assignable to type 'RowValue'/);
   });
 });
