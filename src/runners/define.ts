@@ -6,7 +6,8 @@ import { has, record } from '../util/records.ts';
 import type { Value } from '../language/ast.ts';
 import { suggest } from '../language/suggest.ts';
 import type { ParamSpec, Runner, RunContext, RunnerSchema, RunOutput, RunSpec, StageSchema } from './schema.ts';
-import { bindStages, stageCodeHash, stageDeclarationProblems, type StageApi } from '../exec/stages.ts';
+import type { StageApi } from '../exec/stages.ts';
+import { stageCodeHash, stageDeclarationProblems } from './stage-declaration.ts';
 
 /**
  * The TypeScript type of one declared parameter: its enum values, number, boolean or string (any
@@ -219,6 +220,8 @@ export function defineRunner<const P extends readonly ParamSpec[]>(decl: RunnerD
         schema: definition,
         run: async (specs: readonly RunSpec[], ctx: RunContext) => {
           const typed = specs.map((s) => ({ id: s.id, seed: s.seed, params: resolve(s.params) }));
+          // The store is loaded only when a run happens (it brings the cache and its packages).
+          const { bindStages } = await import('../exec/stages.ts');
           const bound = bindStages(definition, ctx);
           try {
             return await impl.run(typed, { ...ctx, stage: bound.stage, stageGroup: bound.stageGroup });

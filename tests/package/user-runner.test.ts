@@ -64,4 +64,16 @@ describe('a user runner by path in the installed package', () => {
     expect(v.code, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toMatch(/1 passed/);
   }, 300_000);
+
+  it('loads in a project that is not "type": "module" (its .ts compiled to CommonJS, sublab required as ESM)', () => {
+    const dir = project.folder('user-runner-cjs');
+    fs.mkdirSync(path.join(dir, 'runners/lib'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'package.json'), '{ "name": "cjs-project", "private": true }\n');
+    fs.writeFileSync(path.join(dir, 'runners/toy.ts'), runner);
+    fs.writeFileSync(path.join(dir, 'runners/lib/helper.ts'), 'export function loss(w: number, s: number): number {\n  return 1 / w + s * 1e-3;\n}\n');
+    fs.writeFileSync(path.join(dir, 'toy.exp'), 'experiment "toy" {\n  runner "./runners/toy.ts"\n  sweep width in [4, 8, 16]\n  seeds 3\n  predict loss decreases with width\n}\n');
+    const r = project.sublab(dir, ['run', 'toy.exp', '--no-progress'], { SUBLAB_CACHE: path.join(dir, '.cache') });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('9 runs · 9 computed');
+  }, 120_000);
 });

@@ -271,13 +271,6 @@ describe('problems with a runner module are errors at the runner line', () => {
     expect([d.line, d.column, d.code]).toEqual([2, 10, 'runner-not-loaded']);
   });
 
-  it('a .ts module in a package that is not "type": "module" (compiled to CommonJS) loads too', async () => {
-    const cjs = project('cjs', { 'package.json': '{}\n', 'r.ts': `import { defineRunner } from 'sublab';\nexport default ${runnerBody('cjs')}.implement({ async run(s) { return s.map(() => ({ rows: [], backend: 'js' })); } });\n`, 'e.exp': 'experiment "e" {\n  runner "./r.ts"\n}\n' });
-    const r = await compileWithRunners(path.join(cjs, 'e.exp'));
-    expect(r.diagnostics).toEqual([]);
-    expect(r.experiments[0]!.runner.name).toBe('cjs');
-  });
-
   it('a path in an inherited setup is relative to the base file that has the runner line', async () => {
     fs.mkdirSync(path.join(dir, 'base'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'base/base.exp'), 'experiment "b" {\n  runner "../one.mjs"\n  seeds 2\n}\n');
