@@ -177,6 +177,11 @@ export function defineRunner<const P extends readonly ParamSpec[]>(decl: RunnerD
     if (bad) throw new Error(`runner ${decl.name}: the default of ${bad.replace(/^"[^"]*" /, `"${p.name}" `)}`);
   }
   const declared = new Set(decl.params.map((p) => p.name));
+  // Every run's parameters carry its seed (the plan sets params.seed), so a seeded closed runner
+  // must declare it; said here, once, instead of "unknown parameter" on every run.
+  if (decl.seeded && !decl.open && !declared.has('seed')) {
+    throw new Error(`runner ${decl.name}: a seeded runner declares the parameter seed, e.g. { name: 'seed', type: 'integer', default: 0, min: 0, description: 'base seed' } (run i of a point gets seed + i)`);
+  }
   type Params = ResolvedParams<P>;
   const resolve = (raw: Readonly<Record<string, Value>>): Params & Readonly<Record<string, Value>> => {
     const out = record<Value>();

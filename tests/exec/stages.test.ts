@@ -140,6 +140,7 @@ describe('stage declarations', () => {
     const declare = () => defineRunner({
       name: 'keys_test', version: '1', description: 'x', seeded: true, metrics: [],
       params: [
+        { name: 'seed', type: 'integer', default: 0, description: 'x' },
         { name: 'a', type: 'number', default: 1, description: 'x', stage: 'first' },
         { name: 'b', type: 'number', default: 1, description: 'x', stage: 'second' },
         { name: 'c', type: 'number', default: 1, description: 'x', stage: 'run' },

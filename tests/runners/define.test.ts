@@ -53,6 +53,13 @@ describe('defineRunner', () => {
       params: [{ name: 'n', type: 'integer', default: 0, min: 1, description: '' }] })).toThrow(/runner bad: the default of "n" must be >= 1/);
   });
 
+  it('refuses a seeded closed runner that does not declare seed (every run carries params.seed)', () => {
+    expect(() => defineRunner({ name: 'noseed', version: '1', description: '', seeded: true, metrics: [],
+      params: [{ name: 'n', type: 'integer', default: 1, description: '' }] })).toThrow(/runner noseed: a seeded runner declares the parameter seed/);
+    expect(() => defineRunner({ name: 'fixed', version: '1', description: '', seeded: false, metrics: [],
+      params: [{ name: 'n', type: 'integer', default: 1, description: '' }] })).not.toThrow();
+  });
+
   it('the Runner it implements hands run and maxGroup resolved parameters; grouping never throws', async () => {
     const seen: unknown[] = [];
     const runner = toy.implement({
