@@ -2,7 +2,8 @@ import { describe, it, expect, vi, afterEach } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runner, engineConfig } from '../../src/runners/mlp_distill/runner.ts';
+import { runner } from '../../src/runners/mlp_distill/runner.ts';
+import { mlpDistillSchema } from '../../src/runners/mlp_distill/schema.ts';
 import type { RunOutput } from '../../src/runners/schema.ts';
 import type { Value } from '../../src/language/ast.ts';
 import { teacherKey, teacherKeyMaterial } from '../../src/runners/mlp_distill/teacher-cache.ts';
@@ -20,7 +21,7 @@ const cacheStates = (outs: RunOutput[]) => outs.map((o) => o.extras!.teacher_cac
 
 describe('teacher cache key', () => {
   const data = { sha256: 'x', nTrain: 8000, nTest: 2000 };
-  const key = (p: Record<string, Value>, seed = 0) => teacherKey(teacherKeyMaterial(engineConfig({ ...base, ...p }), seed, data, 't'));
+  const key = (p: Record<string, Value>, seed = 0) => teacherKey(teacherKeyMaterial(mlpDistillSchema.resolve({ ...base, ...p }), seed, data, 't'));
   it('ignores distillation-only parameters and depends on every teacher parameter and the seed', () => {
     const k0 = key({});
     for (const p of <Record<string, Value>[]>[{ temperature: 2 }, { loss: 'mse' }, { noise_size: 9 }, { epochs_distill: 3 }, { distill_data: 'gaussian' },
@@ -32,11 +33,11 @@ describe('teacher cache key', () => {
       expect(key(p), JSON.stringify(p)).not.toBe(k0);
     }
     expect(key({}, 1)).not.toBe(k0);
-    expect(teacherKey(teacherKeyMaterial(engineConfig(base), 0, { ...data, sha256: 'y' }, 't'))).not.toBe(k0);
+    expect(teacherKey(teacherKeyMaterial(mlpDistillSchema.resolve(base), 0, { ...data, sha256: 'y' }, 't'))).not.toBe(k0);
   });
   it('keeps the key of a fixed config (cached teachers stay valid across refactors of the parameters)', () => {
     // engine_sha256 follows the engines' source; pinned out so the pin tests names and values only.
-    const material = { ...teacherKeyMaterial(engineConfig(base), 0, data, 't'), engine_sha256: 'E' };
+    const material = { ...teacherKeyMaterial(mlpDistillSchema.resolve(base), 0, data, 't'), engine_sha256: 'E' };
     expect(material).toEqual({
       format: 1, tag: 't', engine_sha256: 'E', dataset: 'mnist', data_dir: '', data_sha256: 'x', n_train: 8000, n_test: 2000,
       hidden: 16, layers: 2, aux_logits: 3, lr: 1e-3, batch_size: 256, epochs_teacher: 1, weight_decay: 0, seed: 0,

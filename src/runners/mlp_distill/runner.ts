@@ -8,36 +8,11 @@ import { Worker } from 'node:worker_threads';
 import type { Runner, RunContext } from '../schema.ts';
 import type { Value } from '../../language/ast.ts';
 import { mlpDistillSchema, type MlpDistillParams } from './schema.ts';
-import type { EngineConfig, ModelResult } from './model.ts';
+import type { GroupOptions, ModelResult } from './model.ts';
 import { trainGroupOnnx } from './onnx/engine.ts';
 import { loadDataset, shareDatasets } from '../../data/mnist.ts';
 import { defaultThreads, resolveDevice } from '../../backend/onnxruntime.ts';
 import { resolveEngine, TFJS_BACKENDS as TFJS } from '../../backend/engine-choice.ts';
-
-/** The engine-facing config from the parameters, resolved against the declaration in schema.ts. */
-export function engineConfig(raw: Readonly<Record<string, Value>>): EngineConfig {
-  const p = mlpDistillSchema.resolve(raw);
-  return {
-    dataset: p.dataset,
-    dataDir: p.data_dir,
-    hidden: p.hidden,
-    layers: p.layers,
-    aux: p.aux_logits,
-    lr: p.lr,
-    batch: p.batch_size,
-    batchDistill: p.batch_size_distill,
-    epochsTeacher: p.epochs_teacher,
-    epochsDistill: p.epochs_distill,
-    weightDecay: p.weight_decay,
-    initNoise: p.init_noise,
-    distillData: p.distill_data,
-    noiseSize: p.noise_size,
-    loss: p.loss,
-    klReduction: p.kl_reduction,
-    temperature: p.temperature,
-    modelsParam: p.models,
-  };
-}
 
 /** Workers to use for a group of `n` models: the `workers` parameter, 0 = one per core (≤ n). */
 export function workerCount(p: Pick<MlpDistillParams, 'workers'>, n: number): number {
@@ -54,24 +29,24 @@ export async function trainSeeds(
   raw: Readonly<Record<string, Value>>, seeds: readonly number[], ctx: Pick<RunContext, 'progress' | 'signal' | 'cacheDir'>,
 ): Promise<{ results: ModelResult[]; backend: string; rss: number[] }> {
   const params = mlpDistillSchema.resolve(raw);
-  const cfg = engineConfig(params);
+  const opts: GroupOptions = {};
   const engine = resolveEngine(params.backend);
   if (engine === 'onnxruntime') {
     const device = resolveDevice(params.device);
     const threads = params.threads > 0 ? params.threads : defaultThreads();
     // Results do not depend on the thread count or the split (tested), so neither is in the key.
-    if (ctx.cacheDir) cfg.teacherCache = { dir: ctx.cacheDir, tag: `${mlpDistillSchema.name}@${mlpDistillSchema.version}/onnxruntime-${device}` };
+    if (ctx.cacheDir) opts.teacherCache = { dir: ctx.cacheDir, tag: `${mlpDistillSchema.name}@${mlpDistillSchema.version}/onnxruntime-${device}` };
     // On the CPU the group is split over worker threads, one ONNX Runtime thread each: the
     // halves run with no synchronisation between them, and one half's Adam pass overlaps the
     // other's products (a 2-thread session leaves a core idle during Adam). Measured 18% faster
     // than one 2-thread session here. On CUDA one session drives the device.
     const W = device === 'cuda' ? 1 : workerCount(params, seeds.length);
     if (W === 1) {
-      const results = await trainGroupOnnx(cfg, seeds, { device, threads, signal: ctx.signal }, ctx.progress);
+      const results = await trainGroupOnnx(params, seeds, { ...opts, device, threads, signal: ctx.signal }, ctx.progress);
       return { results, backend: `onnxruntime/${device} (${threads} thread${threads > 1 ? 's' : ''})`, rss: [process.memoryUsage().rss] };
     }
     const per = Math.max(1, Math.floor(threads / W));
-    const out = await inWorkers({ engine, cfg, device, threads: per }, seeds, W, ctx);
+    const out = await inWorkers({ engine, params, opts, device, threads: per }, seeds, W, ctx);
     return { ...out, backend: `onnxruntime/${device} (${W} worker threads × ${per} thread${per > 1 ? 's' : ''})` };
   }
   // Resolve the backend here first: native TensorFlow uses all cores itself (and its addon is not
@@ -81,19 +56,20 @@ export async function trainSeeds(
   const { tf, name } = await initBackend(TFJS[engine]!);
   // Trained teachers are reused across runs that differ only in distillation parameters. The
   // backend is part of the key: kernels may differ in the last bits, and reuse must be exact.
-  if (ctx.cacheDir) cfg.teacherCache = { dir: ctx.cacheDir, tag: `${mlpDistillSchema.name}@${mlpDistillSchema.version}/tfjs-${name}` };
+  if (ctx.cacheDir) opts.teacherCache = { dir: ctx.cacheDir, tag: `${mlpDistillSchema.name}@${mlpDistillSchema.version}/tfjs-${name}` };
   const W = name.startsWith('tensorflow') ? 1 : workerCount(params, seeds.length);
   if (W === 1) {
-    return { results: trainGroup(tf, cfg, seeds, ctx.progress), backend: `tfjs-${name}`, rss: [process.memoryUsage().rss] };
+    return { results: trainGroup(tf, params, seeds, opts, ctx.progress), backend: `tfjs-${name}`, rss: [process.memoryUsage().rss] };
   }
-  const out = await inWorkers({ engine: 'tfjs', cfg, backend: name }, seeds, W, ctx);
+  const out = await inWorkers({ engine: 'tfjs', params, opts, backend: name }, seeds, W, ctx);
   return { ...out, backend: `tfjs-${name} (${W} worker threads)` };
 }
 
-/** What a worker thread needs (worker.ts): the engine and its settings. */
-export type WorkerJob =
-  | { engine: 'onnxruntime'; cfg: EngineConfig; device: 'cpu' | 'cuda'; threads: number }
-  | { engine: 'tfjs'; cfg: EngineConfig; backend: string };
+/** What a worker thread needs (worker.ts): the parameters, the group's options, the engine and its settings. */
+export type WorkerJob = { params: MlpDistillParams; opts: GroupOptions } & (
+  | { engine: 'onnxruntime'; device: 'cpu' | 'cuda'; threads: number }
+  | { engine: 'tfjs'; backend: string }
+);
 
 /**
  * Train contiguous shares of the seeds in W worker threads. Every number a model sees is keyed
@@ -103,7 +79,7 @@ async function inWorkers(
   job: WorkerJob, seeds: readonly number[], W: number, ctx: Pick<RunContext, 'progress' | 'signal'>,
 ): Promise<{ results: ModelResult[]; rss: number[] }> {
   // Loaded here once and shared with the workers (see shareDatasets).
-  loadDataset(job.cfg.dataset, job.cfg.dataDir);
+  loadDataset(job.params.dataset, job.params.data_dir);
   const datasets = shareDatasets();
   const shares: number[][] = [];
   for (let w = 0; w < W; w++) shares.push(seeds.slice(Math.floor((w * seeds.length) / W), Math.floor(((w + 1) * seeds.length) / W)));

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Dataset } from '../../data/mnist.ts';
 import { IMAGE_SIZE } from '../../data/mnist.ts';
-import type { EngineConfig } from './model.ts';
+import type { GroupOptions } from './model.ts';
+import type { MlpDistillParams } from './schema.ts';
 import { canonicalJson } from '../../util/canonical-json.ts';
 
 /** Bump when the file layout or the meaning of a stored field changes. */
@@ -26,8 +27,8 @@ export interface TeacherEntry {
   curves: Record<string, number[]>;
 }
 
-/** The engine fields that affect teacher init and training (not the distillation-only ones). */
-export type TeacherParams = Pick<EngineConfig, 'dataset' | 'dataDir' | 'hidden' | 'layers' | 'aux' | 'lr' | 'batch' | 'epochsTeacher' | 'weightDecay'>;
+/** The parameters that affect teacher init and training (not the distillation-only ones). */
+export type TeacherParams = Pick<MlpDistillParams, 'dataset' | 'data_dir' | 'hidden' | 'layers' | 'aux_logits' | 'lr' | 'batch_size' | 'epochs_teacher' | 'weight_decay'>;
 
 const dataHashes = new WeakMap<Dataset, Map<string, string>>();
 /** sha256 of exactly the images and labels the teacher sees (train and test slices), memoised. */
@@ -69,10 +70,10 @@ function engineHash(): string {
 /**
  * The teacher cache as one group sees it: which seeds have a stored teacher (loaded now), which
  * must be trained, a note for progress lines, and `store` to save the trained ones afterwards.
- * Without `cfg.teacherCache` nothing is cached and every seed trains.
+ * Without `tc` nothing is cached and every seed trains.
  */
 export function openTeacherCache(
-  cfg: TeacherParams & Pick<EngineConfig, 'teacherCache'>, ds: Dataset, nTrain: number, nTest: number,
+  cfg: TeacherParams, tc: GroupOptions['teacherCache'], ds: Dataset, nTrain: number, nTest: number,
   seeds: readonly number[], dims: number[],
   results: { metrics: Record<string, number>; curves: Record<string, number[]>; teacherCache?: 'hit' | 'miss'; warnings?: string[] }[],
 ): {
@@ -81,7 +82,6 @@ export function openTeacherCache(
   note: string;
   store: (model: (i: number) => { W: Float32Array[]; b: Float32Array[] }) => void;
 } {
-  const tc = cfg.teacherCache;
   const warn = (i: number, msg: string) => { console.warn(msg); (results[i]!.warnings ??= []).push(msg); };
   if (!tc) return { cached: seeds.map(() => undefined), toTrain: seeds.map((_, i) => i), note: '', store: () => {} };
   const data = { sha256: dataIdentity(ds, nTrain, nTest), nTrain, nTest };
@@ -118,17 +118,17 @@ export function teacherKeyMaterial(
     tag, // runner name, schema version and resolved backend (kernels differ in the last bits)
     engine_sha256: engineHash(),
     dataset: p.dataset,
-    data_dir: p.dataDir ? path.resolve(p.dataDir) : '',
+    data_dir: p.data_dir ? path.resolve(p.data_dir) : '',
     data_sha256: data.sha256,
     n_train: data.nTrain,
     n_test: data.nTest,
     hidden: p.hidden,
     layers: p.layers,
-    aux_logits: p.aux,
+    aux_logits: p.aux_logits,
     lr: p.lr,
-    batch_size: p.batch,
-    epochs_teacher: p.epochsTeacher,
-    weight_decay: p.weightDecay,
+    batch_size: p.batch_size,
+    epochs_teacher: p.epochs_teacher,
+    weight_decay: p.weight_decay,
     seed,
   };
 }

@@ -13,12 +13,12 @@ try {
   let results;
   if (job.engine === 'onnxruntime') {
     // Noise is made inline: the other workers keep every core busy.
-    results = await trainGroupOnnx(job.cfg, seeds, { device: job.device, threads: job.threads, prefetch: false }, progress);
+    results = await trainGroupOnnx(job.params, seeds, { ...job.opts, device: job.device, threads: job.threads, prefetch: false }, progress);
   } else {
     // Imported only here: TensorFlow.js and its backends cost ~35 MB a thread.
     const [{ initBackend }, { trainGroup }] = await Promise.all([import('../../backend/index.ts'), import('./engine-tfjs.ts')]);
     const { tf } = await initBackend(job.backend);
-    results = trainGroup(tf, job.cfg, seeds, progress);
+    results = trainGroup(tf, job.params, seeds, job.opts, progress);
   }
   parentPort!.postMessage({ type: 'done', results, rss: process.memoryUsage().rss });
 } catch (e) {

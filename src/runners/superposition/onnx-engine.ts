@@ -118,7 +118,7 @@ export async function trainOnnx(plan: TrainPlan, opts: OnnxOptions, ctx: Pick<Ru
   let t0 = now();
   const { cfg, F } = plan;
   const N = plan.seeds.length;
-  const m = cfg.hidden, B = cfg.batchSize, E = cfg.evalBatch;
+  const m = cfg.hidden, B = cfg.batch_size, E = cfg.eval_batch;
   const sc: SessionConfig = { device: opts.device, threads: Math.max(1, Math.min(opts.threads, N)) };
   const dimKey = `${m}x${F}`;
   const teacherS = await session(`teacher:${dimKey}`, sc, () => stepGraph(m, F, false));
