@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { schemas } from '../src/runners/registry.ts';
 import type { ParamSpec, RunnerSchema } from '../src/runners/schema.ts';
+import { stagesOfParam } from '../src/exec/stages.ts';
 
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -16,11 +17,25 @@ function typeOf(p: ParamSpec): string {
   return t;
 }
 
+/** A staged runner's parameter: which stage first reads it. */
+function stageNote(p: ParamSpec): string {
+  const st = stagesOfParam(p);
+  if (!st.length) return '';
+  return st.length === 1 && st[0] === 'run' ? ' *(stage: run only)*' : ` *(stage: ${st.join(', ')})*`;
+}
+
 function runnerSection(s: RunnerSchema): string {
   const out = [`## \`${s.name}\``, '', `Version ${s.version}. ${s.seeded ? 'Seeded: each seed is one independent run.' : 'Deterministic: one run per sweep point; `seeds` has no effect.'}${s.open ? ' Open: any `set` name is passed through, and the metrics are the names given by `measure`.' : ''}`, '', s.description, ''];
   out.push('### Parameters', '', '| name | type | default | description |', '| --- | --- | --- | --- |');
   for (const p of s.params) {
-    out.push(`| \`${p.name}\` | ${cell(typeOf(p))} | \`${cell(JSON.stringify(p.default))}\` | ${cell(p.description)}${p.required ? ' *(required)*' : ''}${p.executionOnly ? ' *(execution only: not part of run ids)*' : ''} |`);
+    out.push(`| \`${p.name}\` | ${cell(typeOf(p))} | \`${cell(JSON.stringify(p.default))}\` | ${cell(p.description)}${p.required ? ' *(required)*' : ''}${p.executionOnly ? ' *(execution only: not part of run ids)*' : ''}${stageNote(p)} |`);
+  }
+  if (s.stages?.length) {
+    out.push('', '### Stages', '', 'Work that runs sharing these parameters compute once, kept in the stage store (README, "Stages").', '', '| stage | after | seeded | parameters that first feed it |', '| --- | --- | --- | --- |');
+    for (const st of s.stages) {
+      const feeding = s.params.filter((p) => stagesOfParam(p).includes(st.name)).map((p) => `\`${p.name}\``);
+      out.push(`| \`${st.name}\` | ${(st.after ?? []).map((a) => `\`${a}\``).join(', ') || '—'} | ${(st.seeded ?? s.seeded) ? 'yes' : 'no'} | ${feeding.join(', ') || '—'} |`);
+    }
   }
   out.push('', '### Metrics', '');
   if (s.metrics.length === 0) out.push('None fixed: the experiment\'s `measure` lines name the metrics the program prints.');

@@ -7,8 +7,29 @@ import { showValue } from '../language/check.ts';
 import { formatDiagnostic } from '../language/diagnostics.ts';
 import { undecidablePredictions } from '../verdict/decidable.ts';
 import { escapeControl } from '../language/diagnostics.ts';
+import { resolveCacheDir } from '../exec/cache.ts';
+import { StageStore, stageNeeds } from '../exec/stages.ts';
+import path from 'node:path';
 
-function table(plan: ExperimentPlan): string {
+type Needs = ReturnType<typeof stageNeeds>;
+
+/** A staged runner's artifacts, as the plan derives them (a store that is not there holds none). */
+function needsOf(plan: ExperimentPlan, cacheDir: string | undefined): Needs {
+  if (!plan.experiment.runner.stages?.length) return { stages: [], keysByRun: new Map() };
+  const root = path.join(resolveCacheDir(cacheDir, plan.experiment.file), 'stages');
+  try {
+    return stageNeeds(plan, new StageStore(root));
+  } catch (e) {
+    throw new PlanError(`${plan.experiment.file}: experiment "${plan.experiment.name}": cannot derive its stage keys: ${(e as Error).message}`, plan.experiment.name);
+  }
+}
+
+/** "teacher: 10 needed, 4 cached · data: 10 needed, 0 cached" */
+export function stagesLine(needs: Needs['stages']): string {
+  return needs.map((n) => `${n.stage}: ${n.needed} needed, ${n.cached} cached`).join(' · ');
+}
+
+function table(plan: ExperimentPlan, needs: Needs): string {
   const exp = plan.experiment;
   const axes = exp.sweeps.filter((s) => !(s.name in plan.overrides)).map((s) => s.name);
   const seedsPerPoint = plan.points.length ? plan.runs.length / plan.points.length : 0;
@@ -17,6 +38,8 @@ function table(plan: ExperimentPlan): string {
   ];
   const ov = Object.entries(plan.overrides);
   if (ov.length) lines.push(`  overrides: ${ov.map(([k, v]) => `${k}=${showValue(v)}`).join(', ')}`);
+  // Stage artifacts the runs share (src/exec/stages.ts): how many, and how many the store holds.
+  if (needs.stages.length) lines.push(`  stages: ${stagesLine(needs.stages)}`);
   // Runs grouped by point once (filtering per point was quadratic in the plan size).
   const byPoint = new Map<number, typeof plan.runs>();
   for (const r of plan.runs) {
@@ -46,8 +69,9 @@ export const command = defineCommand(
     summary: 'show the runs an .exp file expands to (sweep grid x seeds, run ids)',
     description: 'Expands each experiment into its runs: the sweep grid x seeds, each run with its content hash.',
     options: {
-      json: flag('print { "experiments": [ { "name", "runs": [ { "id", "runner", "params", "seed" } ] } ] }'),
+      json: flag('print { "experiments": [ { "name", "stages"?, "runs": [ { "id", "runner", "params", "seed", "stages"? } ] } ] } (stages: a staged runner\'s artifacts needed and cached, and each run\'s stage keys)'),
       seeds: common.seeds,
+      cache: { ...common.cache, help: 'the result cache whose stage store is counted (default $SUBLAB_CACHE, else .sublab/cache in the project)' },
       set: { ...common.set, help: 'override a parameter (repeatable; a swept parameter collapses to the value)' },
     },
     footer: 'Exit code: 0 ok, 1 the file has errors, 2 usage error or bad override.',
@@ -56,6 +80,7 @@ export const command = defineCommand(
   ({ values, positionals }) => {
     const seeds = values.seeds;
     const plans: ExperimentPlan[] = [];
+    const needs: Needs[] = [];
     let failed = false;
     for (const file of positionals) {
       const r = compileFile(file);
@@ -71,6 +96,7 @@ export const command = defineCommand(
         } catch (err) {
           throw new PlanError(`${file}: experiment "${exp.name}": ${(err as Error).message}`, exp.name);
         }
+        needs.push(needsOf(plans[plans.length - 1]!, values.cache));
         // Predictions these runs can never decide (a trend over 3 rows: p ≥ 1/3).
         for (const d of undecidablePredictions(exp, plans[plans.length - 1]!.runs)) process.stderr.write(formatDiagnostic(d, r.sources[d.file]) + '\n');
       }
@@ -81,10 +107,13 @@ export const command = defineCommand(
       const w = (t: string) => process.stdout.write(t);
       w('{\n  "experiments": [');
       plans.forEach((p, k) => {
-        w(`${k ? ',' : ''}\n    {\n      "name": ${JSON.stringify(p.experiment.name)},\n      "file": ${JSON.stringify(p.experiment.file)},\n      "runs": [`);
+        const n = needs[k]!;
+        const stages = n.stages.length ? `\n      "stages": ${JSON.stringify(n.stages)},` : '';
+        w(`${k ? ',' : ''}\n    {\n      "name": ${JSON.stringify(p.experiment.name)},\n      "file": ${JSON.stringify(p.experiment.file)},${stages}\n      "runs": [`);
         let chunk: string[] = [];
         p.runs.forEach((r, i) => {
-          chunk.push(`${i ? ',' : ''}\n        ${JSON.stringify({ id: r.id, runner: r.runner, params: r.params, seed: r.seed })}`);
+          const keys = n.keysByRun.get(r.id);
+          chunk.push(`${i ? ',' : ''}\n        ${JSON.stringify({ id: r.id, runner: r.runner, params: r.params, seed: r.seed, ...(keys ? { stages: keys } : {}) })}`);
           if (chunk.length >= 1000) {
             w(chunk.join(''));
             chunk = [];
@@ -94,7 +123,7 @@ export const command = defineCommand(
       });
       w((plans.length ? '\n  ]' : ']') + '\n}\n');
     } else {
-      process.stdout.write(plans.map(table).join('\n\n') + '\n');
+      process.stdout.write(plans.map((p, k) => table(p, needs[k]!)).join('\n\n') + '\n');
     }
     return 0;
   },

@@ -5,6 +5,7 @@ import type { Value } from '../language/ast.ts';
 import { formatClock, createEtaEstimator, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
 import { runFile, type ExperimentResult } from '../exec/run-file.ts';
 import { failureText } from '../results/types.ts';
+import { stageSharing } from '../exec/stages.ts';
 import { displayedMetrics, summarizeTable } from '../exec/summary.ts';
 import { escapeControl } from '../language/diagnostics.ts';
 import { unusableRows } from '../exec/executor.ts';
@@ -149,6 +150,8 @@ export function formatExperiment(r: ExperimentResult, relFile: string, seedsOver
     `  runner ${exp.runner.name} · ${r.plan.points.length} point${r.plan.points.length === 1 ? '' : 's'} × ${seeds} seed${seeds === 1 ? '' : 's'} = ${runs} runs · ${computed} computed, ${r.cacheHits} cached, ${failed} failed${unusableNote(r)} · ${formatClock(r.wallMs)}` +
       (r.table.rows[0] ? ` · backend ${[...new Set(r.table.rows.map((x) => x.backend))].join(', ')}` : ''),
   );
+  const shared = stageSharing(r.table.rows);
+  if (shared.length) out.push(`  stages · ${shared.map((s) => `${s.stage}: ${s.artifacts} artifact${s.artifacts === 1 ? '' : 's'} for ${s.runs} run${s.runs === 1 ? '' : 's'}`).join(' · ')}`);
   out.push('', formatResultTable(r, allMetrics), '');
   const unusable = unusableRows(r.table.rows, exp.measures);
   if (unusable.length) {
@@ -186,7 +189,10 @@ export function experimentJson(r: ExperimentResult) {
       backend: row.backend,
       wall_ms: row.wallMs,
       cached: row.cached,
+      // The stage artifacts the run used (stage → key): runs with one key shared one artifact.
+      ...(row.stages ? { stage_keys: row.stages } : {}),
     })),
+    ...(stageSharing(r.table.rows).length ? { stages: stageSharing(r.table.rows) } : {}),
     failed: r.table.failed.map((f) => ({ run_id: f.runId, seed: f.seed, params: f.params, error: failureText(f, r.experiment.sweeps.map((s) => s.name)) })),
     predictions: r.verdicts.map((v) => ({
       text: v.text,

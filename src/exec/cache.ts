@@ -27,6 +27,8 @@ export interface CacheEntry {
    * existed since then, whatever a later recomputation says (preregistration status reads it).
    */
   first?: { finishedAt: string; git?: EntryGit };
+  /** The stage artifacts the run used, stage name → key (src/exec/stages.ts); absent: none. */
+  stages?: Record<string, string>;
   /** sha256 (hex) of the canonical JSON of every other field. */
   checksum: string;
 }
@@ -62,10 +64,10 @@ export type ReadResult =
   | { status: 'corrupt'; file: string; reason: string };
 
 export function entryChecksum(e: CacheEntryInput): string {
-  // git and first are left out when absent, so entries written before they existed still verify.
-  const { id, runner, params, seed, output, wallMs, finishedAt, git, first } = e;
+  // git, first and stages are left out when absent, so entries written before they existed still verify.
+  const { id, runner, params, seed, output, wallMs, finishedAt, git, first, stages } = e;
   // Hashed as the file stores it (a NaN metric as null), so a written entry re-hashes the same.
-  return createHash('sha256').update(canonicalJson(asStoredJson({ id, runner, params, seed, output, wallMs, finishedAt, git, first }))).digest('hex');
+  return createHash('sha256').update(canonicalJson(asStoredJson({ id, runner, params, seed, output, wallMs, finishedAt, git, first, stages }))).digest('hex');
 }
 
 /** The nearest directory at or above `from` holding a package.json, else `from` itself. */

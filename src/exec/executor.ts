@@ -12,6 +12,8 @@ import os from 'node:os';
 import type { CacheEntry, ClaimInfo, EntryGit, ResultCache } from './cache.ts';
 import type { ExecProgress } from './progress.ts';
 import { batches, byPoint, maxGroupOf } from './shard.ts';
+import { claimWaitNotice } from './claim-notice.ts';
+import { StageStore, type StageEvent } from './stages.ts';
 
 export interface ExecOptions {
   /** Result cache; undefined runs everything and stores nothing. */
@@ -46,6 +48,8 @@ export interface ExecOptions {
   claimNoticeMs?: number;
   /** Processes whose claims are expected (the pool's own children): waiting on them is not reported. */
   ownPids?: ReadonlySet<number>;
+  /** Called for each stage artifact a group computed or reused (the pool counts them across processes). */
+  onStage?: (e: StageEvent) => void;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -94,7 +98,7 @@ export function markNonFinite(out: RunOutput): RunOutput {
 }
 
 /** A cache entry's rows as result rows of `run` (also used by `sublab writeup`, which only reads). */
-export function toRows(run: PlannedRun, e: Pick<CacheEntry, 'output' | 'wallMs' | 'finishedAt' | 'git' | 'first'>, cached: boolean): ResultRow[] {
+export function toRows(run: PlannedRun, e: Pick<CacheEntry, 'output' | 'wallMs' | 'finishedAt' | 'git' | 'first' | 'stages'>, cached: boolean): ResultRow[] {
   const first = e.first ?? { finishedAt: e.finishedAt, git: e.git };
   return e.output.rows.map((r) => ({
     runId: run.id,
@@ -115,6 +119,7 @@ export function toRows(run: PlannedRun, e: Pick<CacheEntry, 'output' | 'wallMs' 
     finishedAt: e.finishedAt,
     firstAt: first.finishedAt,
     ...(first.git !== undefined ? { firstCommit: first.git.commit } : {}),
+    ...(e.stages ? { stages: e.stages } : {}),
   }));
 }
 
@@ -142,6 +147,24 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   const counts = { done: 0, cached: 0, failed: 0 };
   let computeMs = 0;
   let runnerLine: ExecProgress['runner'];
+  // Stage artifacts (src/exec/stages.ts) live beside the run cache; each run records the keys it used.
+  const stageStore = cache
+    ? new StageStore(path.join(cache.dir, 'stages'), { warn, claimTtlMs: cache.claimTtlMs, pollMs, claimNoticeMs: opts.claimNoticeMs, ownPids: opts.ownPids, signal: opts.signal })
+    : undefined;
+  const stagesById = new Map<string, Record<string, string>>();
+  const stageCounts: Record<string, { computed: number; reused: number; corrupt: number }> = {};
+  const onStage = (e: StageEvent) => {
+    const c = (stageCounts[e.stage] ??= { computed: 0, reused: 0, corrupt: 0 });
+    c[e.outcome]++;
+    if (e.corrupt) c.corrupt++;
+    for (const id of e.runIds) {
+      const m = stagesById.get(id) ?? {};
+      m[e.stage] = e.key;
+      stagesById.set(id, m);
+    }
+    opts.onStage?.(e);
+    emit();
+  };
 
   const emit = (finished = false) => {
     if (!opts.onProgress) return;
@@ -154,6 +177,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
       remaining,
       etaMs: counts.done > 0 ? (computeMs / counts.done) * remaining : remaining === 0 ? 0 : null,
       runner: finished ? undefined : runnerLine,
+      ...(Object.keys(stageCounts).length ? { stages: structuredClone(stageCounts) } : {}),
       finished,
     });
   };
@@ -216,6 +240,8 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
             },
             signal: opts.signal,
             cacheDir: cache ? path.join(cache.dir, 'stages', exp.runner.name) : undefined,
+            ...(stageStore ? { stageStore } : {}),
+            onStage,
             // Where the experiment lives and what it measures travel beside the parameters, so
             // they never enter run ids.
             expDir: path.dirname(path.resolve(exp.file)),
@@ -256,6 +282,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
               finishedAt,
               git: gitNow(),
               ...(first ? { first } : {}),
+              ...(stagesById.has(r.id) ? { stages: stagesById.get(r.id)! } : {}),
             };
             let entry: CacheEntry | typeof input = input;
             try {
@@ -323,19 +350,12 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   const waitStart = Date.now();
   const noticed = new Set<string>();
   const noticeMs = opts.claimNoticeMs ?? 5000;
-  const clock = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
   const noticeClaim = (r: PlannedRun, c: ClaimInfo) => {
     if (Date.now() - waitStart < noticeMs || noticed.has(c.token)) return;
     if (c.host === os.hostname() && opts.ownPids?.has(c.pid)) return;
     noticed.add(c.token);
     const others = pending.filter((p) => p !== r && cache!.readClaim(p.id)?.token === c.token).length;
-    const ago = Math.max(0, Math.round((Date.now() - c.time) / 1000));
-    warn(
-      `waiting for ${describeRun(r, sweepNames)}${others ? ` and ${others} more` : ''}: claimed by process ${c.pid} on host ${c.host} ` +
-        `(claim last refreshed ${clock(c.time)}, ${ago} s ago). It is taken over when that process is gone or its claim is not refreshed ` +
-        `for ${Math.round(cache!.claimTtlMs / 1000)} s (at ${clock(c.time + cache!.claimTtlMs)}); if no sublab is computing it, ` +
-        `delete ${cache!.claimPath(r.id)} to take it over now.`,
-    );
+    warn(claimWaitNotice(describeRun(r, sweepNames), c, cache!.claimTtlMs, cache!.claimPath(r.id), others));
   };
 
   try {

@@ -6,6 +6,7 @@ import { ResultCache } from './cache.ts';
 import { executePlan } from './executor.ts';
 import { EVENT_PREFIX, FailureBook, type ChildConfig, type ChildEvent } from './pool.ts';
 import { openSession } from './session.ts';
+import type { StageEvent } from './stages.ts';
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
@@ -47,6 +48,7 @@ try {
         if (outcome === 'failed') book.record(run, error ?? 'failed');
         send({ plan: k, run, outcome, error });
       },
+      onStage: (se: StageEvent) => send({ plan: k, run: se.key, outcome: 'computed', stage: { name: se.stage, outcome: se.outcome, ...(se.corrupt ? { corrupt: true } : {}) } }),
     };
     if (shares[k]!.runs.length) await executePlan(shares[k]!, opts);
     await executePlan(plan, opts);

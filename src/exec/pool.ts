@@ -44,6 +44,8 @@ export interface ChildEvent {
   run: string;
   outcome: 'computed' | 'cached' | 'failed';
   error?: string;
+  /** A stage artifact event instead of a run's (`run` is then the artifact's key): counted for progress. */
+  stage?: { name: string; outcome: 'computed' | 'reused'; corrupt?: boolean };
 }
 
 /**
@@ -145,8 +147,19 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
   const listeners: ((() => void) | undefined)[] = plans.map(() => undefined);
   const myShare = o.session.share(0, o.jobs);
 
+  // Stage artifacts computed or reused by any process of the pool, per plan and stage.
+  const stageCounts = plans.map(() => ({}) as Record<string, { computed: number; reused: number; corrupt: number }>);
   const record = (e: ChildEvent, pid: number) => {
     o.onEvent?.({ ...e, pid });
+    if (e.stage) {
+      const c = stageCounts[e.plan];
+      if (!c) return;
+      const n = (c[e.stage.name] ??= { computed: 0, reused: 0, corrupt: 0 });
+      n[e.stage.outcome]++;
+      if (e.stage.corrupt) n.corrupt++;
+      listeners[e.plan]?.();
+      return;
+    }
     const st = states[e.plan];
     if (!st) return;
     if (e.outcome === 'cached' && (pre[e.plan]!.has(e.run) || st.has(e.run))) return;
@@ -270,6 +283,7 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
         // Wall clock, not summed compute: the processes run side by side.
         etaMs: done > 0 ? ((Date.now() - t0) / done) * remaining : remaining === 0 ? 0 : null,
         runner: finished ? undefined : runnerLine,
+        ...(Object.keys(stageCounts[k]!).length ? { stages: structuredClone(stageCounts[k]!) } : {}),
         finished,
       });
     };
@@ -288,6 +302,7 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
         if (outcome === 'failed') book.record(run, error ?? 'failed');
         record({ plan: k, run, outcome, error }, self);
       },
+      onStage: (se) => record({ plan: k, run: se.key, outcome: 'computed', stage: { name: se.stage, outcome: se.outcome, ...(se.corrupt ? { corrupt: true } : {}) } }, self),
       onProgress: (p) => {
         runnerLine = p.runner;
         emit();

@@ -33,8 +33,16 @@ export interface ExecProgress {
   etaMs: number | null;
   /** The runner's own progress line for the group in flight (phase / epoch). */
   runner?: RunnerProgress;
+  /** Stage artifacts so far, by stage: computed here, reused from the store, corrupt ones replaced. */
+  stages?: Record<string, { computed: number; reused: number; corrupt: number }>;
   /** Set on the last event of a plan. */
   finished?: boolean;
+}
+
+/** " · teacher 2 computed, 8 reused" for progress lines; empty without stages. */
+export function stagesText(p: Pick<ExecProgress, 'stages'>): string {
+  const s = Object.entries(p.stages ?? {});
+  return s.map(([name, c]) => ` · ${name} ${c.computed} computed, ${c.reused} reused${c.corrupt ? `, ${c.corrupt} corrupt replaced` : ''}`).join('');
 }
 
 /** An ETA, and whether it is only a lower bound (the rest of what is known so far). */
@@ -108,7 +116,7 @@ export function formatClock(ms: number | null): string {
 
 export function progressLine(p: ExecProgress, eta: Eta = { ms: p.etaMs, lowerBound: false }): string {
   const r = p.runner ? ` · ${p.runner.phase} ${p.runner.done}/${p.runner.total}${p.runner.detail ? ' ' + p.runner.detail : ''}` : '';
-  return `${p.experiment}: ${p.done + p.cached + p.failed}/${p.total} runs (${p.done} done, ${p.cached} cached, ${p.failed} failed, ${p.remaining} remaining) ETA ${formatEta(eta)}${r}`;
+  return `${p.experiment}: ${p.done + p.cached + p.failed}/${p.total} runs (${p.done} done, ${p.cached} cached, ${p.failed} failed, ${p.remaining} remaining) ETA ${formatEta(eta)}${stagesText(p)}${r}`;
 }
 
 export interface ProgressRenderer {
@@ -150,7 +158,7 @@ export function createProgressRenderer(opts: { stream?: NodeJS.WriteStream; tty?
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: '{experiment} |{bar}| {value}/{total} runs · {done} done · {cached} cached · {failed} failed · ETA {etaText}{runner}',
+      format: '{experiment} |{bar}| {value}/{total} runs · {done} done · {cached} cached · {failed} failed · ETA {etaText}{stages}{runner}',
       hideCursor: true,
       clearOnComplete: false,
       barsize: 24,
@@ -166,6 +174,7 @@ export function createProgressRenderer(opts: { stream?: NodeJS.WriteStream; tty?
         cached: p.cached,
         failed: p.failed,
         etaText: formatEta(etaOf(p)),
+        stages: stagesText(p),
         runner: p.runner ? ` · ${p.runner.phase} ${p.runner.done}/${p.runner.total}${p.runner.detail ? ' ' + p.runner.detail : ''}` : '',
       };
       const value = p.done + p.cached + p.failed;

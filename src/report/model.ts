@@ -1,5 +1,6 @@
 // The report as plain data: everything a template prints, already formatted. Built from run results,
 // registration statuses and provenance; templates only lay it out (and tests can hand-make one).
+import { shortKey, stageSharing } from '../exec/stages.ts';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { CheckedExperiment } from '../language/checked.ts';
@@ -77,6 +78,11 @@ export interface Provenance {
   /** Mean compute time per run, as recorded when each run was first computed. */
   meanRunTime: string;
   date: string;
+  /**
+   * A staged runner's shared artifacts (src/exec/stages.ts): "teacher: 4 artifacts for 12 runs
+   * (3a2b1c4d5e6f, …)"; absent for runners without stages.
+   */
+  stages?: string;
 }
 
 export interface ExperimentReport {
@@ -340,8 +346,19 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
       wallTime: formatDuration(r.wallMs),
       meanRunTime: runTimes.length ? formatDuration(runTimes.reduce((a, b) => a + b, 0) / runTimes.length) : '—',
       date: opts.date,
+      ...(stagesProvenance(rows) ? { stages: stagesProvenance(rows) } : {}),
     },
   };
+}
+
+/** Per stage: how many artifacts the runs shared, with their short keys (the first six). */
+export function stagesProvenance(rows: readonly { runId: string; stages?: Record<string, string> }[]): string {
+  return stageSharing(rows)
+    .map((s) => {
+      const keys = [...new Set(rows.flatMap((r) => (r.stages?.[s.stage] ? [shortKey(r.stages[s.stage]!)] : [])))];
+      return `${s.stage}: ${s.artifacts} artifact${s.artifacts === 1 ? '' : 's'} for ${s.runs} run${s.runs === 1 ? '' : 's'} (${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''})`;
+    })
+    .join('; ');
 }
 
 /** The table cut into parts of at most `k` metric columns (each part keeps the axes and n). */

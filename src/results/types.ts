@@ -17,6 +17,8 @@ export interface ResultRow {
   firstAt?: string;
   /** git commit that first result was computed at; null: outside git; absent: not recorded. */
   firstCommit?: string | null;
+  /** The stage artifacts the run used (stage name → key): runs with one key shared one artifact. */
+  stages?: Record<string, string>;
 }
 
 export interface FailedRun {

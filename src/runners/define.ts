@@ -4,7 +4,8 @@
 // checks follow from it.
 import type { Value } from '../language/ast.ts';
 import { suggest } from '../language/suggest.ts';
-import type { ParamSpec, Runner, RunContext, RunnerSchema, RunOutput, RunSpec } from './schema.ts';
+import type { ParamSpec, Runner, RunContext, RunnerSchema, RunOutput, RunSpec, StageSchema } from './schema.ts';
+import { bindStages, stageCodeHash, stageDeclarationProblems, type StageApi } from '../exec/stages.ts';
 
 /**
  * The TypeScript type of one declared parameter: its enum values, number, boolean or string (any
@@ -33,14 +34,24 @@ export interface TypedRunSpec<Params> {
   seed: number;
 }
 
+/** What a declared runner's `run` gets: the RunContext and the stage API (ctx.stage, ctx.stageGroup). */
+export type TypedRunContext = RunContext & StageApi;
+
 /** What a runner implements once its parameters are declared (see RunnerDefinition.implement). */
 export interface RunnerImpl<Params> {
-  run(specs: readonly TypedRunSpec<Params>[], ctx: RunContext): Promise<RunOutput[]>;
+  run(specs: readonly TypedRunSpec<Params>[], ctx: TypedRunContext): Promise<RunOutput[]>;
   maxGroup?: (params: Params) => number;
 }
 
-export interface RunnerDeclaration<P extends readonly ParamSpec[]> extends Omit<RunnerSchema, 'params'> {
+/** A stage as declared: `data` sees the resolved parameters with their declared types. */
+export interface StageDeclaration<Params> extends Omit<StageSchema, 'data'> {
+  data?(params: Params, env: { expDir: string }): unknown;
+}
+
+export interface RunnerDeclaration<P extends readonly ParamSpec[]> extends Omit<RunnerSchema, 'params' | 'stages'> {
   params: P;
+  /** Work runs share, computed once (see StageSchema; each parameter says which stage reads it). */
+  stages?: readonly StageDeclaration<ResolvedParams<P>>[];
   /**
    * Checks across parameters that one parameter's bounds cannot say (e.g. an index below a
    * count): a message, or undefined when the values fit together.
@@ -154,7 +165,11 @@ export function missingRequired(schema: RunnerSchema, params: Readonly<Record<st
  * an integer a number, and so on.
  */
 export function defineRunner<const P extends readonly ParamSpec[]>(decl: RunnerDeclaration<P>): RunnerDefinition<P> {
-  const { check, ...schema } = decl;
+  const { check, stages, ...rest } = decl;
+  // `data` reads resolved parameters: the declaration types them, the store passes them resolved.
+  const schema: Omit<RunnerSchema, 'params'> & { params: P } = { ...rest, ...(stages ? { stages: stages as readonly StageSchema[] } : {}) };
+  const stageProblems = stageDeclarationProblems(schema);
+  if (stageProblems.length) throw new Error(`runner ${decl.name}: ${stageProblems.join('; ')}`);
   for (const p of decl.params) {
     const bad = paramProblem(p, p.default);
     if (bad) throw new Error(`runner ${decl.name}: the default of ${bad.replace(/^"[^"]*" /, `"${p.name}" `)}`);
@@ -197,9 +212,19 @@ export function defineRunner<const P extends readonly ParamSpec[]>(decl: RunnerD
     ...schema,
     resolve,
     implement(impl: RunnerImpl<Params>): Runner {
+      // The code this process runs is hashed now, as it loads (a later edit must not re-key it).
+      for (const s of definition.stages ?? []) stageCodeHash(s);
       return {
         schema: definition,
-        run: async (specs: readonly RunSpec[], ctx: RunContext) => impl.run(specs.map((s) => ({ id: s.id, seed: s.seed, params: resolve(s.params) })), ctx),
+        run: async (specs: readonly RunSpec[], ctx: RunContext) => {
+          const typed = specs.map((s) => ({ id: s.id, seed: s.seed, params: resolve(s.params) }));
+          const bound = bindStages(definition, ctx);
+          try {
+            return await impl.run(typed, { ...ctx, stage: bound.stage, stageGroup: bound.stageGroup });
+          } finally {
+            bound.close();
+          }
+        },
         ...(impl.maxGroup ? { maxGroup: (p: Readonly<Record<string, Value>>) => impl.maxGroup!(resolveForGrouping(p)) } : {}),
       };
     },

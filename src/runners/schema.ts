@@ -1,6 +1,7 @@
 // The shapes a runner is declared with (define.ts builds them: defineRunner) and the interface
 // the executor calls. The checker, the CLI help and the generated reference read the declaration.
 import type { Value } from '../language/ast.ts';
+import type { StageEvent, StageStore } from '../exec/stages.ts';
 
 export type ParamType = 'number' | 'integer' | 'string' | 'enum' | 'boolean';
 
@@ -24,6 +25,40 @@ export interface ParamSpec {
    * `sublab check` says what it is for and gives the example.
    */
   required?: { needs: string; example: Value };
+  /**
+   * In a runner with `stages`: the first stage whose computation reads this parameter (it then
+   * feeds that stage's key and, through it, every stage after it), several when unrelated stages
+   * read it, or 'run' when only the run's own computation after the stages does. Every parameter
+   * of a staged runner says which, except `seed` (a stage's `seeded` covers it) and executionOnly
+   * ones (they cannot change a result, so no artifact either).
+   */
+  stage?: string | readonly string[];
+}
+
+/**
+ * A stage of a runner: work that runs sharing its inputs compute once, kept as an artifact in the
+ * stage store (src/exec/stages.ts). Its key is derived, never listed by hand: runner name and
+ * version, stage name, the parameters declared `stage: <this stage>`, the keys of the `after`
+ * stages, the hash of the source files `code` reaches, the seed (when seeded), and `data`.
+ */
+export interface StageSchema {
+  /** A name unique in the runner, not 'run': letters, digits, '_' and '-'. */
+  name: string;
+  /** Stages whose artifacts this one reads (declared before it). */
+  after?: readonly string[];
+  /**
+   * The modules that compute the artifact, as `new URL('./teacher.ts', import.meta.url)` or an
+   * absolute path: every file their relative imports reach is hashed into the key (util/source-graph.ts).
+   */
+  code: readonly (string | URL)[];
+  /** Whether the artifact depends on the run's seed (default: the runner's `seeded`). */
+  seeded?: boolean;
+  /**
+   * Identity of the data the stage reads beyond its parameters (e.g. a digest of the dataset files
+   * a path parameter names), as JSON; a function of the run's resolved parameters so that
+   * `sublab plan` can derive keys without running. `expDir` resolves relative paths.
+   */
+  data?(params: Readonly<Record<string, Value>>, env: { expDir: string }): unknown;
 }
 
 export interface MetricSpec {
@@ -61,6 +96,8 @@ export interface RunnerSchema {
    * {file: sha256}. Editing such a file then gives new run ids.
    */
   fileDependencies?: (expFile: string) => (params: Readonly<Record<string, Value>>) => Record<string, string>;
+  /** Stages whose artifacts runs share (declared in defineRunner, reached through ctx.stage). */
+  stages?: readonly StageSchema[];
 }
 
 /** One planned run handed to a runner: resolved parameters and one seed. */
@@ -104,6 +141,13 @@ export interface RunContext {
   expDir?: string;
   /** The experiment's `measure` names (every metric when it has none and the runner is closed). */
   measures?: readonly string[];
+  /**
+   * The stage store (the executor's, beside the result cache). Declared runners reach it through
+   * ctx.stage / ctx.stageGroup; without it those compute every artifact in a temporary folder.
+   */
+  stageStore?: StageStore;
+  /** Told of every stage artifact a group computed or reused, with the runs that use it. */
+  onStage?: (e: StageEvent) => void;
 }
 
 /** What the executor loads; a declared runner gets one from `defineRunner(...).implement(...)`. */
