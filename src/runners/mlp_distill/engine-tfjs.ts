@@ -14,7 +14,7 @@ import {
   type Arm, type GroupOptions, type ModelResult, type Progress,
 } from './model.ts';
 import type { MlpDistillParams } from './schema.ts';
-import { openTeacherCache } from './teacher-cache.ts';
+import { groupTeachers } from './teacher-stage.ts';
 
 type TF = typeof tfType;
 type T2 = tfType.Tensor2D;
@@ -247,19 +247,19 @@ function distillEpoch(tf: TF, cfg: MlpDistillParams, { noiseSize, pool, BD, step
 }
 
 /**
- * Train the pairs for `seeds`, one model per seed, side by side: teachers (loaded from the teacher
- * cache where stored, else trained), then four student arms per model distilled from them, then
+ * Train the pairs for `seeds`, one model per seed, side by side: teachers (from the teacher stage
+ * where given, else trained), then four student arms per model distilled from them, then
  * the final metrics.
  */
 export function trainGroup(tf: TF, cfg: MlpDistillParams, seeds: readonly number[], opts: GroupOptions = {}, progress: Progress = () => {}): ModelResult[] {
   const setup = groupSetup(cfg, opts);
-  const { ds, dims, nTrain, nTest, B, BD } = setup;
+  const { dims, B, BD } = setup;
   const results: ModelResult[] = seeds.map((seed) => ({ seed, metrics: {}, curves: {} }));
   const test = testSet(tf, setup);
   const inits = seeds.map((s) => initParams(s, dims));
 
-  // ---- teachers: cached ones loaded, the others trained with cross-entropy on the digit logits ----
-  const tc = openTeacherCache(cfg, opts.teacherCache, ds, nTrain, nTest, seeds, dims, results);
+  // ---- teachers: the stage's stored ones, the others trained with cross-entropy on the digit logits ----
+  const tc = groupTeachers(opts, results);
   const { cached, toTrain, note } = tc;
   const teachers = inits.map((p, i) => makeNet(tf, dims, cached[i] ?? p));
   results.forEach((r, i) => {
@@ -272,7 +272,7 @@ export function trainGroup(tf: TF, cfg: MlpDistillParams, seeds: readonly number
   const xBuf = new Float32Array(Math.max(B, BD) * IMAGE_SIZE);
   const yBuf = new Float32Array(B * 10);
   const totalT = cfg.epochs_teacher * toTrain.length;
-  if (toTrain.length === 0) progress({ phase: 'teacher', done: seeds.length, total: seeds.length, detail: `loaded from cache${note}` });
+  if (toTrain.length === 0) progress({ phase: 'teacher', done: seeds.length, total: seeds.length, detail: `reused from the teacher stage${note}` });
   for (let e = 0; e < cfg.epochs_teacher; e++) {
     for (const [ti, i] of toTrain.entries()) {
       push(results[i]!.curves, 'teacher_loss', teacherEpoch(tf, cfg, setup, teachers[i]!, seeds[i]!, e, xBuf, yBuf));

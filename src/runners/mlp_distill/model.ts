@@ -5,27 +5,27 @@
 import { Rng } from '../../util/random.ts';
 import { loadDataset, IMAGE_SIZE, type Dataset } from '../../data/mnist.ts';
 import type { MlpDistillParams } from './schema.ts';
+import type { TeacherEntry } from './teacher-stage.ts';
 
 /** What a group's training takes besides the parameters (none of it changes a seed's numbers but the limits). */
 export interface GroupOptions {
   /** Override for tests: use only the first k train / test images (0 = all). */
   trainLimit?: number;
   testLimit?: number;
-  /**
-   * Reuse trained teachers across runs (teacher-cache.ts): `dir` holds them, `tag` names the
-   * runner version and resolved backend. Absent: no caching.
-   */
-  teacherCache?: { dir: string; tag: string };
+  /** Per seed: its teacher from the teacher stage (teacher-stage.ts), or undefined to train it. */
+  teachers?: readonly (TeacherEntry | undefined)[];
+  /** Given the teachers the group trained, right after the teacher phase (the stage stores them). */
+  onTeachers?: (trained: { index: number; teacher: TeacherEntry }[]) => void;
+  /** Appended to progress details (the stage's counts). */
+  note?: string;
 }
 
 export interface ModelResult {
   seed: number;
   metrics: Record<string, number>;
   curves: Record<string, number[]>;
-  /** With a teacher cache: whether this seed's teacher was loaded ('hit') or trained ('miss'). */
-  teacherCache?: 'hit' | 'miss';
-  /** Non-fatal problems (e.g. a corrupt cached teacher that was retrained). */
-  warnings?: string[];
+  /** With the teacher stage: whether this seed's teacher was trained here or reused from the store. */
+  teacherStage?: 'computed' | 'reused';
 }
 
 /** fraction: of the group's whole work (0–1), runs: the group's size; both optional (see RunContext). */

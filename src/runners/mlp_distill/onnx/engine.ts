@@ -12,7 +12,7 @@ import {
   type Arm, type GroupOptions, type ModelResult, type Progress,
 } from '../model.ts';
 import type { MlpDistillParams } from '../schema.ts';
-import { openTeacherCache } from '../teacher-cache.ts';
+import { groupTeachers } from '../teacher-stage.ts';
 import { Arena, Slab, TrainableNet, slabFloats } from './arena.ts';
 import { inlineSource, prefetchSource, shuffles, type NoisePlan } from './noise.ts';
 import {
@@ -193,7 +193,7 @@ export async function trainGroupOnnx(
   // reuses the gradient slab and the student arm's moments.
   const S = slabFloats(dims, N);
   const inits = seeds.map((s) => initParams(s, dims));
-  const tc = openTeacherCache(cfg, opts.teacherCache, ds, nTrain, nTest, seeds, dims, results);
+  const tc = groupTeachers(opts, results);
   const toTrain = tc.toTrain;
   // ... and the distillation inputs, in the arena so the uniform-noise kernel writes them in place.
   const arena = new Arena(S * (2 + 4 * 3) + (toTrain.length < N ? slabFloats(dims, toTrain.length) : 0) + N * BD * IMAGE_SIZE + 64);
@@ -223,7 +223,7 @@ export async function trainGroupOnnx(
   const workT = NT * nTrain * cfg.epochs_teacher * 3 * fwd, workD = N * noiseSize * cfg.epochs_distill * 13 * fwd;
   const fraction = (teacherRows: number, distillRows: number) =>
     (teacherRows * 3 * fwd + distillRows * 13 * fwd) / Math.max(1, workT + workD);
-  if (NT === 0) progress({ phase: 'teacher', done: N, total: N, detail: `loaded from cache${tc.note}`, fraction: 0, runs: N });
+  if (NT === 0) progress({ phase: 'teacher', done: N, total: N, detail: `reused from the teacher stage${tc.note}`, fraction: 0, runs: N });
   const lastTeacherAcc = new Float64Array(N).fill(NaN);
   if (NT > 0 && cfg.epochs_teacher > 0) {
     // Train in place when every seed trains; else on a slab of the trained subset.
