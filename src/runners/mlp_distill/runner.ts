@@ -36,7 +36,7 @@ export async function trainSeeds(
 ): Promise<{ results: ModelResult[]; backend: string; rss: number[] }> {
   const params = mlpDistillSchema.resolve(raw);
   const engine = resolveEngine(params.backend);
-  // The stage's keys name the engine they were derived for (teacherEngine); a group that loaded
+  // The stage's keys name the engine they were derived for (engineIdentity); a group that loaded
   // another one (a TensorFlow.js package that is installed but fails to load) must not mix them.
   const stageOptions = (loaded: string): GroupOptions => {
     if (!stage) return {};

@@ -10,11 +10,9 @@
 // a loaded teacher gives bit-identical results (tested).
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { IMAGE_SIZE, loadDataset, type Dataset } from '../../data/mnist.ts';
-import { resolveEngine, TFJS_BACKENDS } from '../../backend/engine-choice.ts';
-import { resolveDevice } from '../../backend/onnxruntime.ts';
+import { engineIdentity } from '../../backend/engine-choice.ts';
 import type { TypedRunContext, TypedRunSpec } from '../define.ts';
 import type { MlpDistillParams } from './schema.ts';
 import type { GroupOptions, ModelResult } from './model.ts';
@@ -48,36 +46,6 @@ export function dataIdentity(ds: Dataset, nTrain: number, nTest: number): string
   return d;
 }
 
-const require = createRequire(import.meta.url);
-// The TensorFlow.js chain (`backend = tfjs`) in src/backend/index.ts's order, by the package that
-// provides each backend: the first one installed is the one that loads (checked after loading).
-const TFJS_CHAIN: readonly [string, string][] = [
-  ['tensorflow-gpu', '@tensorflow/tfjs-node-gpu'], ['tensorflow', '@tensorflow/tfjs-node'],
-  ['wasm', '@tensorflow/tfjs-backend-wasm'], ['cpu', '@tensorflow/tfjs-backend-cpu'],
-];
-const installed = (pkg: string) => { try { require.resolve(pkg); return true; } catch { return false; } };
-
-/**
- * The engine and kernels a teacher is trained with (`onnxruntime-cpu`, `onnxruntime-cuda`,
- * `tfjs-wasm`, …; not the thread count, which changes no bit). Part of the teacher's key: the
- * engines' kernels differ in the last bits, and reuse must be exact. `backend` and `device` are
- * execution-only parameters (not in run ids), so the resolved engine enters through the stage's data.
- */
-export function teacherEngine(p: { backend: string; device: string }): string {
-  const engine = resolveEngine(p.backend);
-  if (engine === 'onnxruntime') {
-    let device = p.device;
-    try {
-      device = resolveDevice(p.device);
-    } catch {
-      // device = cuda without CUDA: the run itself fails and says why.
-    }
-    return `onnxruntime-${device}`;
-  }
-  const tf = TFJS_BACKENDS[engine] ?? engine;
-  return `tfjs-${tf === 'auto' ? (TFJS_CHAIN.find(([, pkg]) => installed(pkg))?.[0] ?? 'cpu') : tf}`;
-}
-
 /**
  * What the teacher's key holds beyond its declared parameters: a digest of the images and labels
  * it is trained and tested on (a changed file in data_dir is a new teacher) and the engine.
@@ -86,7 +54,7 @@ export function teacherEngine(p: { backend: string; device: string }): string {
  */
 export function teacherStageData(p: { dataset: Parameters<typeof loadDataset>[0]; data_dir: string; backend: string; device: string }): Record<string, unknown> {
   const ds = loadDataset(p.dataset, p.data_dir);
-  return { data_sha256: dataIdentity(ds, ds.nTrain, ds.nTest), n_train: ds.nTrain, n_test: ds.nTest, engine: teacherEngine(p) };
+  return { data_sha256: dataIdentity(ds, ds.nTrain, ds.nTest), n_train: ds.nTrain, n_test: ds.nTest, engine: engineIdentity(p) };
 }
 
 // ───────────────────────────── the artifact ─────────────────────────────
@@ -133,7 +101,7 @@ export function readTeacher(dir: string, dims: number[]): TeacherEntry {
 
 /** A group's teacher stage as the runner holds it (trainSeeds hands the data part to the engines). */
 export interface TeacherStage {
-  /** The engine the keys were derived for (teacherEngine): the group must train on it. */
+  /** The engine the keys were derived for (engineIdentity): the group must train on it. */
   engine: string;
   /** Per seed: its stored teacher, loaded; undefined = this group trains it. */
   stored: (TeacherEntry | undefined)[];
@@ -152,7 +120,7 @@ export async function openTeacherStage(specs: readonly TypedRunSpec<MlpDistillPa
   if (!ctx.stageStore) return undefined;
   const g = await ctx.stageGroup('teacher', specs);
   return {
-    engine: teacherEngine(specs[0]!.params),
+    engine: engineIdentity(specs[0]!.params),
     stored: g.stored.map((dir) => (dir === undefined ? undefined : readTeacher(dir, dims))),
     note: g.note,
     save(trained) {

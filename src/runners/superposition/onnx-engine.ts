@@ -181,7 +181,7 @@ export async function trainOnnx(plan: TrainPlan, opts: OnnxOptions, ctx: Pick<Ru
     return { W: f32.slice(par, par + nW), b: f32.slice(par + bOff, par + bOff + nb) };
   };
 
-  const teacher = await phase('teacher', plan.teacherInit, plan.weights.teacher, plan.teacherRngs);
+  const teacher = plan.teacher ?? (await phase('teacher', plan.teacherInit, plan.weights.teacher, plan.teacherRngs));
   const child = await phase('child', plan.childInit, plan.weights.child, plan.childRngs, teacher);
 
   t0 = now();

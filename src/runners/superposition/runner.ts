@@ -22,7 +22,8 @@
 //   toy-model code (mean over features, not sum).
 import type { Value } from '../../language/ast.ts';
 import type { Runner, RunContext, RunOutput } from '../schema.ts';
-import type { TypedRunSpec } from '../define.ts';
+import type { TypedRunContext, TypedRunSpec } from '../define.ts';
+import { openTeacherStage, type TeacherStage } from './teacher-stage.ts';
 import { initBackend } from '../../backend/index.ts';
 import { resolveEngine, TFJS_BACKENDS } from '../../backend/engine-choice.ts';
 import { defaultThreads, resolveDevice } from '../../backend/onnxruntime.ts';
@@ -112,6 +113,8 @@ export interface TrainPlan {
   childRngs: Sfc32[];
   /** Held-out inputs [N, eval_batch, F]. */
   evalX: Float32Array;
+  /** The trained teachers, from the teacher stage: the teacher phase is skipped. */
+  teacher?: Trained;
 }
 
 export interface TrainResult {
@@ -279,7 +282,7 @@ export function weightMetrics(cfg: SuperpositionParams, i: number, teacherW: Flo
 /** The TensorFlow.js engine: both phases and the evaluation (the cross-check of onnx-engine.ts). */
 export async function trainTfjs(tf: TF, plan: TrainPlan, ctx: RunContext): Promise<TrainResult> {
   const { cfg } = plan;
-  const teacher = await trainPhase(tf, cfg, plan.teacherInit, plan.weights.teacher, plan.teacherRngs, undefined, 'teacher', ctx);
+  const teacher = plan.teacher ?? (await trainPhase(tf, cfg, plan.teacherInit, plan.weights.teacher, plan.teacherRngs, undefined, 'teacher', ctx));
   const child = await trainPhase(tf, cfg, plan.childInit, plan.weights.child, plan.childRngs, teacher, 'child', ctx);
   const losses = evaluate(tf, plan, teacher, child);
   return { teacher, child, teacherLoss: losses.teacher, childLoss: losses.child };
@@ -310,30 +313,49 @@ export function makePlan(cfg: SuperpositionParams, seeds: number[]): { plan: Tra
   return { plan, teacherInits, childInits };
 }
 
-/** Train a group on the engine its parameters select; returns the result and the engine's name. */
-export async function trainGroup(raw: Readonly<Record<string, Value>>, seeds: number[], ctx: RunContext): Promise<{ result: TrainResult; backend: string; teacherInits: Float32Array[]; childInits: Float32Array[] }> {
+/**
+ * Train a group on the engine its parameters select; returns the result and the engine's name.
+ * With `stage` (teacher-stage.ts) a group whose teachers are all stored skips the teacher phase,
+ * and one that trains them stores those the stage lacks.
+ */
+export async function trainGroup(
+  raw: Readonly<Record<string, Value>>, seeds: number[], ctx: RunContext, stage?: TeacherStage,
+): Promise<{ result: TrainResult; backend: string; teacherInits: Float32Array[]; childInits: Float32Array[]; teacherStage?: 'computed' | 'reused' }> {
   const params = superpositionSchema.resolve(raw);
   const engine = resolveEngine(params.backend);
   const { plan, teacherInits, childInits } = makePlan(params, seeds);
+  // The stage's keys name the engine they were derived for; another one loaded must not mix with them.
+  const train = async (loaded: string, go: () => Promise<TrainResult>): Promise<{ result: TrainResult; teacherStage?: 'computed' | 'reused' }> => {
+    if (stage && stage.engine !== loaded) {
+      console.warn(`superposition: the teacher stage's keys are for ${stage.engine} but ${loaded} was loaded; this group trains its teachers and stores none`);
+      stage = undefined;
+    }
+    if (stage?.stored) plan.teacher = stage.stored;
+    const result = await go();
+    if (stage && !stage.stored) stage.save(result.teacher);
+    return { result, ...(stage ? { teacherStage: stage.stored ? 'reused' : 'computed' } : {}) };
+  };
   if (engine === 'onnxruntime') {
     const device = resolveDevice(params.device);
     const asked = params.threads > 0 ? params.threads : defaultThreads();
-    const result = await trainOnnx(plan, { device, threads: asked }, ctx);
-    const t = result.threads!;
-    return { result, backend: `onnxruntime/${device} (${t} thread${t === 1 ? '' : 's'})`, teacherInits, childInits };
+    const out = await train(`onnxruntime-${device}`, () => trainOnnx(plan, { device, threads: asked }, ctx));
+    const t = out.result.threads!;
+    return { ...out, backend: `onnxruntime/${device} (${t} thread${t === 1 ? '' : 's'})`, teacherInits, childInits };
   }
   const tfName = TFJS_BACKENDS[engine];
   if (!tfName) throw new Error(`superposition: unknown backend "${engine}"`);
   const { name, tf } = await initBackend(tfName);
-  return { result: await trainTfjs(tf, plan, ctx), backend: `tfjs-${name}`, teacherInits, childInits };
+  return { ...(await train(`tfjs-${name}`, () => trainTfjs(tf, plan, ctx))), backend: `tfjs-${name}`, teacherInits, childInits };
 }
 
-async function runGroup(specs: readonly TypedRunSpec<SuperpositionParams>[], ctx: RunContext): Promise<RunOutput[]> {
+async function runGroup(specs: readonly TypedRunSpec<SuperpositionParams>[], ctx: TypedRunContext): Promise<RunOutput[]> {
   if (specs.length === 0) return [];
   const cfg = specs[0]!.params;
   const seeds = specs.map((s) => s.seed);
   const started = performance.now();
-  const { result, backend, teacherInits, childInits } = await trainGroup(specs[0]!.params, seeds, ctx);
+  // Each seed's teacher is a stage artifact: runs that differ only in child parameters share it.
+  const stage = await openTeacherStage(specs, ctx, cfg.hidden, totalFeatures(cfg));
+  const { result, backend, teacherInits, childInits, teacherStage } = await trainGroup(specs[0]!.params, seeds, ctx, stage);
   const wall = (performance.now() - started) / 1000;
 
   return specs.map((_, i) => {
@@ -341,7 +363,7 @@ async function runGroup(specs: readonly TypedRunSpec<SuperpositionParams>[], ctx
     return {
       rows: [{ metrics: { ...wm, teacher_loss: result.teacherLoss[i]!, child_loss: result.childLoss[i]! } }],
       backend,
-      extras: { group_size: seeds.length, group_wall_s: wall },
+      extras: { group_size: seeds.length, group_wall_s: wall, ...(teacherStage ? { teacher_stage: teacherStage } : {}) },
     };
   });
 }
