@@ -23,6 +23,7 @@ import type { Value } from '../language/ast.ts';
 import type { ParamSpec, RunContext, RunnerSchema, StageSchema } from '../runners/schema.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { sourceGraph } from '../util/source-graph.ts';
+import { DiskFullError, isNoSpace, writeAllSync } from '../util/atomic-write.ts';
 import { fileKind, ResultCache, type ClaimInfo } from './cache.ts';
 import { claimWaitNotice } from './claim-notice.ts';
 
@@ -265,6 +266,8 @@ export class StageStore {
   private readonly claimers = new Map<string, ResultCache>();
   private refresher: NodeJS.Timeout | undefined;
   private heldCount = 0;
+  /** Artifacts this store is computing now: a second request in this process waits for them too. */
+  private readonly computing = new Set<string>();
 
   constructor(root: string, opts: StageStoreOptions = {}) {
     this.root = path.resolve(root);
@@ -388,7 +391,9 @@ export class StageStore {
             break;
           }
           const claims = this.claims(ref);
-          if (claims.claim(ref.key)) {
+          // (The claim files cannot tell two requests of one store apart: same process.)
+          if (!this.computing.has(id(ref)) && claims.claim(ref.key)) {
+            this.computing.add(id(ref));
             this.held(+1);
             // It may have been committed between the look and the claim.
             const again = this.inspect(ref);
@@ -434,9 +439,10 @@ export class StageStore {
       const files = walk(tmp).map((p) => ({ path: p, ...hashFile(path.join(tmp, ...p.split('/')), true) }));
       const body = { format: FORMAT, runner: ref.runner, stage: ref.stage, key: ref.key, material, files, createdAt: new Date().toISOString(), host: os.hostname(), pid: process.pid };
       const manifest: StageManifest = { ...body, checksum: manifestChecksum(body) };
+      // Inside the temporary folder: the folder's rename below is what makes the artifact appear.
       const fd = fs.openSync(path.join(tmp, MANIFEST), 'wx');
       try {
-        fs.writeSync(fd, JSON.stringify(manifest, null, 1));
+        writeAllSync(fd, JSON.stringify(manifest, null, 1));
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
@@ -457,9 +463,16 @@ export class StageStore {
         fs.renameSync(tmp, final);
       }
       fsyncDir(path.dirname(final));
+      // A rename keeps inode and mtime: the first load need not hash what commit just hashed.
+      for (const f of files) {
+        const hit = bySha.get(path.join(tmp, ...f.path.split('/')));
+        if (hit) bySha.set(path.join(final, ...f.path.split('/')), hit);
+      }
       return final;
     } catch (e) {
       fs.rmSync(tmp, { recursive: true, force: true });
+      // A full disk says which artifact and which filesystem (the run fails; nothing half there).
+      if (isNoSpace(e) && !(e instanceof DiskFullError)) throw new DiskFullError(final, (e as NodeJS.ErrnoException).code ?? 'ENOSPC');
       throw e;
     } finally {
       this.releaseClaim(ref);
@@ -484,6 +497,7 @@ export class StageStore {
   }
 
   private releaseClaim(ref: StageRef): void {
+    this.computing.delete(`${ref.runner}/${ref.stage}/${ref.key}`);
     const c = this.claims(ref);
     if (!c.heldClaims().includes(ref.key)) return;
     c.release(ref.key);

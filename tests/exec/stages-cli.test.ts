@@ -11,6 +11,7 @@ import { schemas } from '../../src/runners/registry.ts';
 import type { AnyRunnerDefinition } from '../../src/runners/define.ts';
 import { command as planCommand } from '../../src/cli/plan.ts';
 import { cacheCommand } from '../../src/cli/cache.ts';
+import { experimentJson, formatExperiment } from '../../src/cli/run.ts';
 import { compileFile } from '../../src/language/compile.ts';
 import { planExperiment } from '../../src/plan/plan.ts';
 import { stagedRunner, stagedSchema } from './fixtures/staged/runner.ts';
@@ -50,6 +51,13 @@ describe('plan and cache commands know stage artifacts', () => {
     const cache = new ResultCache(cacheDir, { warn: () => {} });
     const t = await executePlan(plan, { cache, runner: stagedRunner });
     expect(t.failed).toEqual([]);
+
+    // sublab run: the experiment's summary says how many artifacts the runs shared; --json has each row's keys.
+    const result = { experiment: plan.experiment, plan, table: t, verdicts: [], wallMs: 1, cacheHits: 0 };
+    expect(formatExperiment(result, 'staged.exp')).toContain('  stages · teacher: 2 artifacts for 6 runs · data: 2 artifacts for 6 runs');
+    const j = experimentJson(result);
+    expect(j.stages).toEqual([{ stage: 'teacher', artifacts: 2, runs: 6 }, { stage: 'data', artifacts: 2, runs: 6 }]);
+    expect(j.rows[0]!.stage_keys).toEqual(t.rows[0]!.stages);
 
     const after = await capture(() => planCommand.run([file, '--cache', cacheDir]));
     expect(after.out).toContain('  stages: teacher: 4 needed, 2 cached · data: 4 needed, 2 cached');

@@ -173,6 +173,41 @@ describe('stage declarations', () => {
   });
 });
 
+describe('the store', () => {
+  it('two requests for one artifact in one process: one computes, the other waits and loads it', async () => {
+    const store = new StageStore(path.join(dir, 'one-process'), { pollMs: 10 });
+    const ref = { runner: 'r', stage: 'teacher', key: 'a'.repeat(64) };
+    const first = await store.acquire([ref]);
+    expect(first[0]!.status).toBe('compute');
+    const second = store.acquire([ref]);
+    let settled = false;
+    void second.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(settled).toBe(false); // waiting, not computing it a second time
+    const tmp = (first[0] as { tmp: string }).tmp;
+    fs.writeFileSync(path.join(tmp, 'w.bin'), Buffer.from([1, 2, 3]));
+    const final = store.commit(ref, tmp, { any: 'material' });
+    expect(await second).toEqual([{ ref, status: 'stored', dir: final }]);
+    expect(fs.existsSync(tmp)).toBe(false);
+    expect(fs.readdirSync(path.dirname(final)).filter((n) => n.endsWith('.claim'))).toEqual([]);
+  });
+
+  it('an artifact may hold only plain files and folders, and not a file named like the manifest', async () => {
+    const store = new StageStore(path.join(dir, 'refuse'));
+    const ref = { runner: 'r', stage: 's', key: 'b'.repeat(64) };
+    const [a] = await store.acquire([ref]);
+    const tmp = (a as { tmp: string }).tmp;
+    fs.symlinkSync('/etc/passwd', path.join(tmp, 'link'));
+    expect(() => store.commit(ref, tmp, {})).toThrow(/link is a symbolic link; an artifact holds plain files and folders only/);
+    expect(store.inspect(ref).status).toBe('miss');
+    expect(fs.existsSync(tmp)).toBe(false);
+    const [b] = await store.acquire([ref]); // the claim was released: claimable again
+    expect(b!.status).toBe('compute');
+    fs.writeFileSync(path.join((b as { tmp: string }).tmp, MANIFEST), '{}');
+    expect(() => store.commit(ref, (b as { tmp: string }).tmp, {})).toThrow(`the artifact may not hold a file named ${MANIFEST}`);
+  });
+});
+
 describe('stages across processes', () => {
   it('kill -9 in the middle of a stage leaves no half artifact; the next run takes over and gc cleans up', async () => {
     const { cacheDir, file, log } = fresh('kill');
