@@ -12,12 +12,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { engineConfig, resolveEngine, trainSeeds } from '../src/runners/mlp_distill/runner.ts';
+import { resolveEngine, trainSeeds } from '../src/runners/mlp_distill/runner.ts';
+import { mlpDistillSchema } from '../src/runners/mlp_distill/schema.ts';
 import { trainGroupOnnx, type EngineProfile } from '../src/runners/mlp_distill/onnx/engine.ts';
-import { layerDims } from '../src/runners/mlp_distill/model.ts';
+import { groupSetup } from '../src/runners/mlp_distill/model.ts';
 import { GraphBuilder } from '../src/backend/onnx-graph.ts';
 import { createSession, defaultThreads, endProfiling, ort } from '../src/backend/onnxruntime.ts';
-import { loadDataset } from '../src/data/mnist.ts';
 import type { Value } from '../src/language/ast.ts';
 
 const CONFIGS: Record<string, Record<string, Value>> = {
@@ -37,19 +37,16 @@ delete args.config; delete args.torch;
 const params: Record<string, Value> = { ...CONFIGS[configName], ...args };
 const N = Number(params.models ?? 25);
 const threads = Number(params.threads ?? 0) || defaultThreads();
-const cfg = engineConfig(params);
-const ds = loadDataset(cfg.dataset, cfg.dataDir);
-const dims = layerDims(cfg);
-const noise = cfg.noiseSize > 0 ? cfg.noiseSize : ds.nTrain;
-const BD = cfg.batchDistill > 0 ? cfg.batchDistill : cfg.batch;
+const cfg = mlpDistillSchema.resolve(params);
+const { ds, dims, noiseSize: noise, BD } = groupSetup(cfg);
 const engine = resolveEngine(params.backend);
 
 // FLOPs per example and model: forward 2·d_in·d_out per layer; backward dW the same, dX the same
 // except at the first layer (no gradient w.r.t. the input).
 let fwd = 0, bwd = 0;
 for (let l = 0; l + 1 < dims.length; l++) { const f = 2 * dims[l]! * dims[l + 1]!; fwd += f; bwd += l === 0 ? f : 2 * f; }
-const teacherFlops = N * ds.nTrain * (fwd + bwd) * cfg.epochsTeacher;
-const distillFlops = N * noise * (fwd + 4 * (fwd + bwd)) * cfg.epochsDistill; // teacher forward + four arms
+const teacherFlops = N * ds.nTrain * (fwd + bwd) * cfg.epochs_teacher;
+const distillFlops = N * noise * (fwd + 4 * (fwd + bwd)) * cfg.epochs_distill; // teacher forward + four arms
 
 /** ONNX Runtime's batched MatMul at a shape: best of 10, GFLOP/s. */
 async function ortPeak(m: number, k: number, n: number): Promise<number> {
@@ -74,8 +71,8 @@ async function ortPeak(m: number, k: number, n: number): Promise<number> {
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`;
 const peaks: Record<string, number> = {};
 if (engine === 'onnxruntime') {
-  peaks[`${cfg.batch}x784x${cfg.hidden}`] = +(await ortPeak(cfg.batch, 784, cfg.hidden)).toFixed(0);
-  peaks[`${cfg.batch}x${cfg.hidden}x${cfg.hidden}`] = +(await ortPeak(cfg.batch, cfg.hidden, cfg.hidden)).toFixed(0);
+  peaks[`${cfg.batch_size}x784x${cfg.hidden}`] = +(await ortPeak(cfg.batch_size, 784, cfg.hidden)).toFixed(0);
+  peaks[`${cfg.batch_size}x${cfg.hidden}x${cfg.hidden}`] = +(await ortPeak(cfg.batch_size, cfg.hidden, cfg.hidden)).toFixed(0);
 }
 
 const seeds = Array.from({ length: N }, (_, i) => i);
@@ -103,7 +100,7 @@ const floorS = Object.keys(peaks).length ? (teacherFlops + distillFlops) / Math.
 const mean = (k: string) => +(results.reduce((a, r) => a + r.metrics[k]!, 0) / results.length).toFixed(4);
 const report: Record<string, unknown> = {
   config: configName, backend, machine,
-  setup: { models: N, hidden: cfg.hidden, layers: cfg.layers, batch: cfg.batch, batch_distill: BD, epochs: [cfg.epochsTeacher, cfg.epochsDistill], noise_size: noise, train: ds.nTrain, test: ds.nTest },
+  setup: { models: N, hidden: cfg.hidden, layers: cfg.layers, batch: cfg.batch_size, batch_distill: BD, epochs: [cfg.epochs_teacher, cfg.epochs_distill], noise_size: noise, train: ds.nTrain, test: ds.nTest },
   seconds: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, +v.toFixed(2)])),
   train_s: +wall.toFixed(1),
   gflops: {
@@ -140,8 +137,8 @@ if (py) {
     const env = { ...process.env };
     delete env.OPENBLAS_CORETYPE; delete env.OPENBLAS_L2_SIZE;
     const tArgs = [
-      `models=${N}`, `hidden=${cfg.hidden}`, `layers=${cfg.layers}`, `aux=${cfg.aux}`, `lr=${cfg.lr}`, `batch=${cfg.batch}`,
-      `epochs_teacher=${cfg.epochsTeacher}`, `epochs_distill=${cfg.epochsDistill}`, `noise_size=${noise}`, `threads=${threads}`,
+      `models=${N}`, `hidden=${cfg.hidden}`, `layers=${cfg.layers}`, `aux=${cfg.aux_logits}`, `lr=${cfg.lr}`, `batch=${cfg.batch_size}`,
+      `epochs_teacher=${cfg.epochs_teacher}`, `epochs_distill=${cfg.epochs_distill}`, `noise_size=${noise}`, `threads=${threads}`,
     ];
     const t1 = performance.now();
     const out = execFileSync(py, [path.join(import.meta.dirname, 'torch_mlp_distill.py'), dir, ...tArgs], { env, encoding: 'utf8', maxBuffer: 1 << 20 });

@@ -12,7 +12,8 @@
 //   npx tsx bench/superposition-engines.ts [step|run] [seeds=8] [batch=256] [steps=300] [runsteps=2000]
 import { initBackend } from '../src/backend/index.ts';
 import { createSession, ort } from '../src/backend/onnxruntime.ts';
-import { configFrom, forward, gradients, makePlan, trainTfjs } from '../src/runners/superposition/runner.ts';
+import { forward, gradients, makePlan, trainTfjs } from '../src/runners/superposition/runner.ts';
+import { superpositionSchema } from '../src/runners/superposition/schema.ts';
 import { stepGraph, trainOnnx, type OnnxProfile } from '../src/runners/superposition/onnx-engine.ts';
 
 const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWith(`${k}=`))?.split('=')[1] ?? d);
@@ -74,7 +75,7 @@ if (parts.includes('step')) {
 
 if (parts.includes('run')) {
   const params = { variant: 'ablated', ablate: 4, sparsity: 0.9, child_init: 'shared', steps: arg('runsteps', 2000) };
-  const cfg = configFrom(params);
+  const cfg = superpositionSchema.resolve(params);
   const seeds = Array.from({ length: N }, (_, i) => 1000 + i);
   const ctx = { progress() {} };
   const run: Record<string, unknown> = { config: { ...params, seeds: N } };

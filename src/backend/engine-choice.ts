@@ -1,5 +1,7 @@
 // Which training engine a run uses (runners with both an ONNX Runtime and a TensorFlow.js engine:
 // mlp_distill, superposition): the `backend` parameter, else env SUBLAB_BACKEND, else ONNX Runtime.
+import { createRequire } from 'node:module';
+import { resolveDevice } from './onnxruntime.ts';
 
 /** The `backend` parameter's TensorFlow.js names → the backend names src/backend/index.ts knows. */
 export const TFJS_BACKENDS: Readonly<Record<string, string>> = { 'tfjs': 'auto', 'tfjs-node-gpu': 'tensorflow-gpu', 'tfjs-node': 'tensorflow', 'tfjs-wasm': 'wasm', 'tfjs-cpu': 'cpu' };
@@ -24,4 +26,34 @@ export function tfjsPackages(engine: string): string[] {
   const backend: Record<string, string> = { 'tfjs': 'cpu', 'tfjs-cpu': 'cpu', 'tfjs-wasm': 'wasm', 'tfjs-node': 'node', 'tfjs-node-gpu': 'node-gpu' };
   const b = backend[engine] ?? 'cpu';
   return ['@tensorflow/tfjs-core', b.startsWith('node') ? `@tensorflow/tfjs-${b}` : `@tensorflow/tfjs-backend-${b}`];
+}
+
+const require = createRequire(import.meta.url);
+// The TensorFlow.js chain (`backend = tfjs`) in src/backend/index.ts's order, by the package that
+// provides each backend: the first one installed is the one that loads (checked after loading).
+const TFJS_CHAIN: readonly [string, string][] = [
+  ['tensorflow-gpu', '@tensorflow/tfjs-node-gpu'], ['tensorflow', '@tensorflow/tfjs-node'],
+  ['wasm', '@tensorflow/tfjs-backend-wasm'], ['cpu', '@tensorflow/tfjs-backend-cpu'],
+];
+const installed = (pkg: string) => { try { require.resolve(pkg); return true; } catch { return false; } };
+
+/**
+ * The engine and kernels a run trains with (`onnxruntime-cpu`, `onnxruntime-cuda`, `tfjs-wasm`,
+ * …; not the thread count, which changes no bit). Stage keys of trained models hold it (through
+ * the stage's data): the engines' kernels differ in the last bits, and reuse must be exact, while
+ * `backend` and `device` are execution-only parameters, not in run ids.
+ */
+export function engineIdentity(p: { backend: string; device: string }): string {
+  const engine = resolveEngine(p.backend);
+  if (engine === 'onnxruntime') {
+    let device = p.device;
+    try {
+      device = resolveDevice(p.device);
+    } catch {
+      // device = cuda without CUDA: the run itself fails and says why.
+    }
+    return `onnxruntime-${device}`;
+  }
+  const tf = TFJS_BACKENDS[engine] ?? engine;
+  return `tfjs-${tf === 'auto' ? (TFJS_CHAIN.find(([, pkg]) => installed(pkg))?.[0] ?? 'cpu') : tf}`;
 }

@@ -50,7 +50,12 @@ const memo = new Map<string, FileInfo>();
  */
 export function sourceGraph(entries: readonly string[], opts: { root?: string } = {}): SourceGraph {
   if (entries.length === 0) throw new SourceGraphError('sourceGraph: no entry files given');
-  const abs = entries.map((e) => path.resolve(e));
+  // An entry named by its source (`new URL('./engine.ts', import.meta.url)`) is its built `.js` in
+  // an installed package: entries resolve like imports, with the same extension rewrites.
+  const abs = entries.map((e) => {
+    const a = path.resolve(e);
+    return isFile(a) ? a : (resolveSpec(path.dirname(a), './' + path.basename(a)) ?? a);
+  });
   const root = path.resolve(opts.root ?? commonDir(abs.map((e) => path.dirname(e))));
   const seen = new Map<string, FileInfo>();
   const stack = [...abs];

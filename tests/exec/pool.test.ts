@@ -25,10 +25,10 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const byId = (rows: readonly ResultRow[]) => Object.fromEntries(rows.map((r) => [r.runId, r.metrics]));
 type Ev = ChildEvent & { pid: number };
 
-/** Runs computed per id, from every process's events. */
+/** Runs computed per id, from every process's events (not the stage artifacts' events: superposition is staged). */
 function computedCounts(events: readonly Ev[]): Map<string, number> {
   const m = new Map<string, number>();
-  for (const e of events) if (e.outcome === 'computed') m.set(e.run, (m.get(e.run) ?? 0) + 1);
+  for (const e of events) if (e.outcome === 'computed' && !e.stage) m.set(e.run, (m.get(e.run) ?? 0) + 1);
   return m;
 }
 

@@ -1,8 +1,9 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { distillLossGrad, linearCka, trainGroup } from '../../src/runners/mlp_distill/engine-tfjs.ts';
-import { initParams, layerDims, linearCkaJs, type EngineConfig } from '../../src/runners/mlp_distill/model.ts';
-import { engineConfig, trainSeeds } from '../../src/runners/mlp_distill/runner.ts';
+import { initParams, layerDims, linearCkaJs } from '../../src/runners/mlp_distill/model.ts';
+import { trainSeeds } from '../../src/runners/mlp_distill/runner.ts';
+import { mlpDistillSchema } from '../../src/runners/mlp_distill/schema.ts';
 import { runner } from '../../src/runners/mlp_distill/runner.ts';
 
 let tf: Awaited<ReturnType<typeof initBackend>>['tf'];
@@ -11,14 +12,12 @@ beforeAll(async () => {
 });
 
 // Small and fast: 2,000 training digits, 500 test digits, hidden 32.
-const small: EngineConfig = {
-  ...engineConfig({}),
-  hidden: 32, batch: 64, epochsTeacher: 3, epochsDistill: 1, noiseSize: 20000, lr: 1e-3, trainLimit: 2000, testLimit: 500,
-};
+const small = mlpDistillSchema.resolve({ hidden: 32, batch_size: 64, epochs_teacher: 3, epochs_distill: 1, noise_size: 20000, lr: 1e-3 });
+const limits = { trainLimit: 2000, testLimit: 500 };
 
 describe('init', () => {
   it('has the published shapes and N(0, 1/√d_in) statistics, biases zero, per seed', () => {
-    const dims = layerDims({ hidden: 256, layers: 2, aux: 3 });
+    const dims = layerDims({ hidden: 256, layers: 2, aux_logits: 3 });
     expect(dims).toEqual([784, 256, 256, 13]);
     const p = initParams(0, dims);
     expect(p.W.map((w) => w.length)).toEqual([784 * 256, 256 * 256, 256 * 13]);
@@ -47,9 +46,9 @@ describe('distillation loss', () => {
   const kl2 = kl([0, 0], [2, 0]);
   it('matches the hand value for both reductions and T = 1, and the gradient is (q − p)/(T·denom)', () => {
     expect(kl1).toBeCloseTo((Math.E - 1) / (Math.E + 1), 10);
-    const run = (klReduction: 'mean' | 'published_batchmean', temperature = 1) =>
+    const run = (kl_reduction: 'mean' | 'published_batchmean', temperature = 1) =>
       tf.tidy(() => {
-        const r = distillLossGrad(tf, { loss: 'kl', klReduction, temperature, modelsParam: 4 }, tf.tensor2d(s), tf.tensor2d(t), 2, false);
+        const r = distillLossGrad(tf, { loss: 'kl', kl_reduction, temperature, models: 4 }, tf.tensor2d(s), tf.tensor2d(t), 2, false);
         return { loss: r.loss.dataSync()[0]!, grad: r.grad.arraySync() };
       });
     const mean = run('mean');
@@ -64,12 +63,12 @@ describe('distillation loss', () => {
   });
 
   it('MSE on raw aux logits: mean of squared differences', () => {
-    const l = tf.tidy(() => distillLossGrad(tf, { loss: 'mse', klReduction: 'mean', temperature: 1, modelsParam: 1 }, tf.tensor2d(s), tf.tensor2d(t), 2, false).loss.dataSync()[0]!);
+    const l = tf.tidy(() => distillLossGrad(tf, { loss: 'mse', kl_reduction: 'mean', temperature: 1, models: 1 }, tf.tensor2d(s), tf.tensor2d(t), 2, false).loss.dataSync()[0]!);
     expect(l).toBeCloseTo((1 + 1 + 4 + 0) / 4, 6);
   });
 
   it('all-logit loss uses the softmax over all 12 logits', () => {
-    const l = tf.tidy(() => distillLossGrad(tf, { loss: 'kl', klReduction: 'mean', temperature: 1, modelsParam: 1 }, tf.tensor2d(s), tf.tensor2d(t), 2, true).loss.dataSync()[0]!);
+    const l = tf.tidy(() => distillLossGrad(tf, { loss: 'kl', kl_reduction: 'mean', temperature: 1, models: 1 }, tf.tensor2d(s), tf.tensor2d(t), 2, true).loss.dataSync()[0]!);
     expect(l).toBeCloseTo((kl(t[0]!, s[0]!) + kl(t[1]!, s[1]!)) / 2, 5);
   });
 });
@@ -93,7 +92,7 @@ describe('linear CKA', () => {
 
 describe('training', () => {
   it('a student with the teacher init beats the cross-model control; metrics in range', { timeout: 120_000 }, () => {
-    const r = trainGroup(tf, small, [0, 1, 2]);
+    const r = trainGroup(tf, small, [0, 1, 2], limits);
     const m = (k: string) => r.reduce((a, x) => a + x.metrics[k]!, 0) / r.length;
     expect(m('teacher_acc')).toBeGreaterThan(0.75);
     expect(m('reference_acc')).toBeLessThan(0.3);
@@ -109,11 +108,12 @@ describe('training', () => {
   });
 
   it('seeds reproduce bit-for-bit, independent of the group they are trained in', { timeout: 120_000 }, () => {
-    const cfg = { ...small, epochsTeacher: 1, epochsDistill: 1, noiseSize: 256, trainLimit: 512, testLimit: 200, initNoise: 0.01 };
+    const cfg = { ...small, epochs_teacher: 1, epochs_distill: 1, noise_size: 256, init_noise: 0.01 };
+    const few = { trainLimit: 512, testLimit: 200 };
     const before = tf.memory().numTensors;
-    const a = trainGroup(tf, cfg, [5, 6]);
+    const a = trainGroup(tf, cfg, [5, 6], few);
     expect(tf.memory().numTensors).toBe(before);
-    const b = trainGroup(tf, cfg, [6]);
+    const b = trainGroup(tf, cfg, [6], few);
     expect(b[0]!.metrics).toEqual(a[1]!.metrics);
     expect(b[0]!.curves).toEqual(a[1]!.curves);
   });

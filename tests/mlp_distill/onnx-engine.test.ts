@@ -2,20 +2,19 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { createSession, cudaAvailable, ort, resolveDevice } from '../../src/backend/onnxruntime.ts';
 import { trainGroup } from '../../src/runners/mlp_distill/engine-tfjs.ts';
-import { engineConfig, resolveEngine, runner, trainSeeds } from '../../src/runners/mlp_distill/runner.ts';
+import { resolveEngine, runner, trainSeeds } from '../../src/runners/mlp_distill/runner.ts';
 import { trainGroupOnnx } from '../../src/runners/mlp_distill/onnx/engine.ts';
 import { Arena, Slab, TrainableNet, slabFloats } from '../../src/runners/mlp_distill/onnx/arena.ts';
 import { ckaAgainstGraph, ckaFromStats, ckaReferenceGraph, ckaStatsGraph } from '../../src/runners/mlp_distill/onnx/graphs.ts';
 import { fillDistillRows } from '../../src/data/random.ts';
-import { initParams, linearCkaJs, type EngineConfig } from '../../src/runners/mlp_distill/model.ts';
+import { initParams, linearCkaJs } from '../../src/runners/mlp_distill/model.ts';
+import { mlpDistillSchema } from '../../src/runners/mlp_distill/schema.ts';
 
 // Small and fast: 2,000 training digits, 1,100 test digits (2 full evaluation chunks + a partial
 // one), hidden 32, a partial last batch in both phases.
-const small: EngineConfig = {
-  ...engineConfig({}),
-  hidden: 32, batch: 64, epochsTeacher: 2, epochsDistill: 1, noiseSize: 4000, lr: 1e-3, trainLimit: 2000, testLimit: 1100,
-};
-const cpu = { device: 'cpu' as const, threads: 2 };
+const small = mlpDistillSchema.resolve({ hidden: 32, batch_size: 64, epochs_teacher: 2, epochs_distill: 1, noise_size: 4000, lr: 1e-3 });
+const limits = { trainLimit: 2000, testLimit: 1100 };
+const cpu = { device: 'cpu' as const, threads: 2, ...limits };
 
 describe('fused Adam kernel (WebAssembly SIMD)', () => {
   it('matches torch Adam with L2 in float64 over several steps, to float32 rounding', () => {
@@ -129,7 +128,7 @@ describe('ONNX Runtime engine', () => {
 
   it('agrees with the TensorFlow.js engine from the same init, noise and shuffles', { timeout: 120_000 }, async () => {
     const { tf } = await initBackend('wasm');
-    const tfjs = trainGroup(tf, small, [0, 1, 2]);
+    const tfjs = trainGroup(tf, small, [0, 1, 2], limits);
     // Tolerances: the engines round differently in float32 (kernels, summation order), which
     // training amplifies a little; 0.01 in accuracy is 11 of 1,100 test images. Measured here:
     // at most 0.001 (1 image) in accuracy and 0.0006 in the other metrics.
@@ -150,16 +149,17 @@ describe('ONNX Runtime engine', () => {
     const alone = await trainGroupOnnx(small, [1], cpu);
     expect(alone[0]!.metrics).toEqual(onnx[1]!.metrics);
     expect(alone[0]!.curves).toEqual(onnx[1]!.curves);
-    const oneThread = await trainGroupOnnx(small, [0, 1, 2], { device: 'cpu', threads: 1 });
+    const oneThread = await trainGroupOnnx(small, [0, 1, 2], { ...cpu, threads: 1 });
     expect(oneThread.map((r) => r.metrics)).toEqual(onnx.map((r) => r.metrics));
   });
 
   it('noise made a step ahead on a worker thread is the noise made inline; progress is a rising fraction of the work', { timeout: 120_000 }, async () => {
-    const cfg = { ...small, epochsTeacher: 1, epochsDistill: 2, noiseSize: 1000, trainLimit: 1000, testLimit: 500 };
-    for (const distillData of ['uniform', 'gaussian'] as const) {
+    const cfg = { ...small, epochs_teacher: 1, epochs_distill: 2, noise_size: 1000 };
+    const few = { ...cpu, trainLimit: 1000, testLimit: 500 };
+    for (const distill_data of ['uniform', 'gaussian'] as const) {
       const fractions: number[] = [];
-      const ahead = await trainGroupOnnx({ ...cfg, distillData }, [0, 1], { ...cpu, prefetch: true }, (p) => { if (p.fraction !== undefined) fractions.push(p.fraction); });
-      const inline = await trainGroupOnnx({ ...cfg, distillData }, [0, 1], { ...cpu, prefetch: false });
+      const ahead = await trainGroupOnnx({ ...cfg, distill_data }, [0, 1], { ...few, prefetch: true }, (p) => { if (p.fraction !== undefined) fractions.push(p.fraction); });
+      const inline = await trainGroupOnnx({ ...cfg, distill_data }, [0, 1], { ...few, prefetch: false });
       expect(ahead).toEqual(inline);
       expect(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]!)).toBe(true);
       expect(fractions[fractions.length - 1]).toBeCloseTo(1, 10);
@@ -169,20 +169,22 @@ describe('ONNX Runtime engine', () => {
   it("reusing the teacher's logits over distillation epochs gives what recomputing them gives, bit for bit", { timeout: 120_000 }, async () => {
     // 3 epochs over 1,000 inputs at batch 64: each input sits at another batch position (and in
     // the partial last batch) in each epoch; the image pool and both losses.
-    const cfg = { ...small, epochsTeacher: 1, epochsDistill: 3, noiseSize: 1000, trainLimit: 1000, testLimit: 500 };
-    for (const v of [{ distillData: 'uniform' as const }, { distillData: 'mnist' as const, loss: 'mse' as const }]) {
-      const reused = await trainGroupOnnx({ ...cfg, ...v }, [0, 1], cpu);
-      const recomputed = await trainGroupOnnx({ ...cfg, ...v }, [0, 1], { ...cpu, reuseTeacherLogits: false });
+    const cfg = { ...small, epochs_teacher: 1, epochs_distill: 3, noise_size: 1000 };
+    const few = { ...cpu, trainLimit: 1000, testLimit: 500 };
+    for (const v of [{ distill_data: 'uniform' as const }, { distill_data: 'mnist' as const, loss: 'mse' as const }]) {
+      const reused = await trainGroupOnnx({ ...cfg, ...v }, [0, 1], few);
+      const recomputed = await trainGroupOnnx({ ...cfg, ...v }, [0, 1], { ...few, reuseTeacherLogits: false });
       expect(reused).toEqual(recomputed);
     }
   });
 
   it('runs every loss variant and both reductions (finite, distinct)', { timeout: 120_000 }, async () => {
-    const tiny = { ...small, epochsTeacher: 1, noiseSize: 512, testLimit: 500 };
+    const tiny = { ...small, epochs_teacher: 1, noise_size: 512 };
+    const few = { ...cpu, testLimit: 500 };
     const runs = await Promise.all([
-      trainGroupOnnx({ ...tiny, loss: 'mse' }, [0], cpu),
-      trainGroupOnnx({ ...tiny, klReduction: 'published_batchmean', modelsParam: 25 }, [0], cpu),
-      trainGroupOnnx({ ...tiny, temperature: 3, distillData: 'gaussian', weightDecay: 1e-3, initNoise: 0.01 }, [0], cpu),
+      trainGroupOnnx({ ...tiny, loss: 'mse' }, [0], few),
+      trainGroupOnnx({ ...tiny, kl_reduction: 'published_batchmean', models: 25 }, [0], few),
+      trainGroupOnnx({ ...tiny, temperature: 3, distill_data: 'gaussian', weight_decay: 1e-3, init_noise: 0.01 }, [0], few),
     ]);
     const losses = runs.map((r) => r[0]!.curves.student_loss![0]!);
     expect(losses.every(Number.isFinite)).toBe(true);

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
-import { runner, configFrom, forward, weightedMse, gradients, lossWeights, weightMetrics, activeFeatures } from '../../src/runners/superposition/runner.ts';
+import { runner, forward, weightedMse, gradients, lossWeights, weightMetrics, activeFeatures } from '../../src/runners/superposition/runner.ts';
+import { superpositionSchema } from '../../src/runners/superposition/schema.ts';
 import { Rng } from '../../src/util/random.ts';
 import type { RunOutput, RunSpec } from '../../src/runners/schema.ts';
 import type { Value } from '../../src/language/ast.ts';
@@ -67,16 +68,16 @@ describe('superposition model arithmetic', () => {
   });
 
   it('loss weights: importance^i for the teacher; the child drops the ablated feature or keeps only the auxiliary ones', () => {
-    const abl = lossWeights(configFrom({ variant: 'ablated', features: 3, importance: 0.5, ablate: 1 }));
+    const abl = lossWeights(superpositionSchema.resolve({ variant: 'ablated', features: 3, importance: 0.5, ablate: 1 }));
     expect(Array.from(abl.teacher)).toEqual([1, 0.5, 0.25]);
     expect(Array.from(abl.child)).toEqual([1, 0, 0.25]);
-    const aux = lossWeights(configFrom({ variant: 'auxiliary', features: 2, aux_features: 2, importance: 0.5 }));
+    const aux = lossWeights(superpositionSchema.resolve({ variant: 'auxiliary', features: 2, aux_features: 2, importance: 0.5 }));
     expect(Array.from(aux.teacher)).toEqual([1, 0.5, 0, 0]);
     expect(Array.from(aux.child)).toEqual([0, 0, 1, 1]);
   });
 
   it('weight metrics: features per dimension and norm ratio of the never-supervised column', () => {
-    const cfg = configFrom({ variant: 'ablated', features: 2, hidden: 2, ablate: 1 });
+    const cfg = superpositionSchema.resolve({ variant: 'ablated', features: 2, hidden: 2, ablate: 1 });
     // Row-major [m, F]: teacher columns (3,4) and (0,2); child column 1 = (0,1); inits all 0.
     const teacher = new Float32Array([3, 0, 4, 2]);
     const child = new Float32Array([1, 0, 0, 1]);
@@ -108,18 +109,18 @@ describe('superposition model arithmetic', () => {
       expect(buf[e * 5 + 4]).toBe(0);
       expect(buf[e * 5]).toBeGreaterThan(0);
     }
-    expect(activeFeatures(configFrom({ variant: 'auxiliary', features: 3, aux_features: 2 }))).toBe(3);
-    expect(activeFeatures(configFrom({ variant: 'auxiliary', features: 3, aux_features: 2, aux_input: 'sparse' }))).toBe(5);
+    expect(activeFeatures(superpositionSchema.resolve({ variant: 'auxiliary', features: 3, aux_features: 2 }))).toBe(3);
+    expect(activeFeatures(superpositionSchema.resolve({ variant: 'auxiliary', features: 3, aux_features: 2, aux_input: 'sparse' }))).toBe(5);
   });
 
   it('rejects bad parameters with a clear message', () => {
-    expect(() => configFrom({ variant: 'ablated', features: 4, ablate: 4 })).toThrow(/ablate must be a feature index in \[0, 3\]/);
-    expect(() => configFrom({ variant: 'auxiliary', aux_features: 0 })).toThrow(/aux_features >= 1/);
+    expect(() => superpositionSchema.resolve({ variant: 'ablated', features: 4, ablate: 4 })).toThrow(/ablate must be a feature index in \[0, 3\]/);
+    expect(() => superpositionSchema.resolve({ variant: 'auxiliary', aux_features: 0 })).toThrow(/aux_features >= 1/);
     // Single-parameter checks come from the declaration, worded as `sublab check` words them.
-    expect(() => configFrom({ variant: 'nope' })).toThrow(/^superposition: "variant" must be one of ablated, auxiliary but got "nope"$/);
-    expect(() => configFrom({ sparsity: 1 })).toThrow(/^superposition: "sparsity" must be <= 0.9999 but is 1$/);
-    expect(() => configFrom({ features: 2.5 })).toThrow(/"features" expects an integer but got 2.5/);
-    expect(() => configFrom({ featurs: 3 })).toThrow(/unknown parameter "featurs" \(did you mean "features"\?\)/);
+    expect(() => superpositionSchema.resolve({ variant: 'nope' })).toThrow(/^superposition: "variant" must be one of ablated, auxiliary but got "nope"$/);
+    expect(() => superpositionSchema.resolve({ sparsity: 1 })).toThrow(/^superposition: "sparsity" must be <= 0.9999 but is 1$/);
+    expect(() => superpositionSchema.resolve({ features: 2.5 })).toThrow(/"features" expects an integer but got 2.5/);
+    expect(() => superpositionSchema.resolve({ featurs: 3 })).toThrow(/unknown parameter "featurs" \(did you mean "features"\?\)/);
   });
 });
 

@@ -1,7 +1,7 @@
 // The one canonical JSON: its rule, and golden values of everything hashed through it (run ids,
 // setup and prediction hashes of the committed experiments, their locks, a cache checksum, a
-// teacher key), pinned from before the four versions it replaced were merged. If one of these
-// changes, committed results no longer match their ids or locks.
+// stage key, formerly the teacher cache's), pinned from before the four versions it replaced were
+// merged. If one of these changes, committed results no longer match their ids or locks.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { planExperiment } from '../../src/plan/plan.ts';
 import { predictionHash, setupHash } from '../../src/prereg/normalise.ts';
 import { entryHashOf, readLock, type LockEntry } from '../../src/prereg/lock.ts';
 import { entryChecksum, type CacheEntryInput } from '../../src/exec/cache.ts';
-import { teacherKey } from '../../src/runners/mlp_distill/teacher-cache.ts';
+import { stageKeyOf } from '../../src/exec/stages.ts';
 
 const root = path.join(import.meta.dirname, '..', '..');
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -76,7 +76,7 @@ describe('canonical JSON: golden hashes of the committed experiments', () => {
     }
   });
 
-  it('a cache checksum (NaN metric, absent git), a lock entry hash and a teacher key as pinned', () => {
+  it('a cache checksum (NaN metric, absent git), a lock entry hash and a stage key (formerly a teacher key) as pinned', () => {
     const entry: CacheEntryInput = {
       id: 'abc', runner: 'superposition', params: { a: 1, b: 'x' }, seed: 3,
       output: { rows: [{ metrics: { m: NaN, n: 0.5, p: Infinity }, nonFinite: { m: 'NaN', p: 'Infinity' } }], backend: 'cpu' },
@@ -88,7 +88,7 @@ describe('canonical JSON: golden hashes of the committed experiments', () => {
       .toBe('4b0d005f5cf0db7842adab217acb17d6cc86fa26f843eb9c0334abef1447254a');
     const le = { v: 1, kind: 'register', file: 'a.exp', experiment: 'e', prediction: 'predict x > 0', because: undefined, hash: 'h', setupHash: 's', time: 't', git: { commit: null, dirty: null }, prev: '0'.repeat(64) } as const;
     expect(entryHashOf(le as Omit<LockEntry, 'entryHash'>)).toBe('03a1d2d4f949cc753050efccc5c3828eafdfb581995ef14293486378db4ae244');
-    expect(teacherKey({ format: 3, tag: 'mlp_distill@3/onnx', dataset: 'mnist', data_dir: '', lr: 0.001, weight_decay: 0, seed: 7, hidden: 256 }))
+    expect(stageKeyOf({ format: 3, tag: 'mlp_distill@3/onnx', dataset: 'mnist', data_dir: '', lr: 0.001, weight_decay: 0, seed: 7, hidden: 256 }))
       .toBe('52d0fbc9a274c0f5e2bd0561df41f6b58bda958ed667f01a6f6b84c29c10ac5c');
   });
 });

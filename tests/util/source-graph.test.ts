@@ -60,6 +60,9 @@ describe('sourceGraph', () => {
       'dist/sub/z.js': 'export const z = 2;',
     });
     expect(sourceGraph([path.join(root, 'dist/x.js')]).files).toEqual(['sub/z.js', 'x.js', 'y.js']);
+    // An entry named by its source file (a stage's `code`) is its built .js in an installed package.
+    expect(sourceGraph([path.join(root, 'dist/x.ts')]).files).toEqual(['sub/z.js', 'x.js', 'y.js']);
+    expect(() => sourceGraph([path.join(root, 'dist/none.ts')])).toThrow(SourceGraphError);
   });
 
   it('an unresolvable import is an error naming the file, line, column and specifier', () => {

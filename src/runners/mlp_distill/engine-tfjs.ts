@@ -11,9 +11,10 @@ import { Rng } from '../../util/random.ts';
 import { IMAGE_SIZE } from '../../data/mnist.ts';
 import {
   ARMS, ARM_METRIC, B1, B2, EPS, controlSeed, dynamicsMetrics, groupSetup, initParams, push, withNoise,
-  type Arm, type EngineConfig, type ModelResult, type Progress,
+  type Arm, type GroupOptions, type ModelResult, type Progress,
 } from './model.ts';
-import { openTeacherCache } from './teacher-cache.ts';
+import type { MlpDistillParams } from './schema.ts';
+import { groupTeachers } from './teacher-stage.ts';
 
 type TF = typeof tfType;
 type T2 = tfType.Tensor2D;
@@ -107,7 +108,7 @@ function adam(tf: TF, w: tfType.Variable, m: tfType.Variable, v: tfType.Variable
  * zeros where the loss does not look). Reduction per model: mean over the batch (see README).
  */
 export function distillLossGrad(
-  tf: TF, cfg: Pick<EngineConfig, 'loss' | 'klReduction' | 'temperature' | 'modelsParam'>, sOut: T2, tOut: T2, aux: number, allLogits: boolean,
+  tf: TF, cfg: Pick<MlpDistillParams, 'loss' | 'kl_reduction' | 'temperature' | 'models'>, sOut: T2, tOut: T2, aux: number, allLogits: boolean,
 ): { loss: tfType.Scalar; grad: T2 } {
   const B = sOut.shape[0], C = sOut.shape[1];
   const from = allLogits ? 0 : C - aux;
@@ -123,7 +124,7 @@ export function distillLossGrad(
     const T = cfg.temperature;
     // published_batchmean: torch kl_div(reduction="batchmean") on models × batch × logits divides
     // the sum over everything by the number of models only.
-    const denom = cfg.klReduction === 'published_batchmean' ? cfg.modelsParam : B;
+    const denom = cfg.kl_reduction === 'published_batchmean' ? cfg.models : B;
     const logp = tf.logSoftmax(tf.div(t, T) as T2);
     const logq = tf.logSoftmax(tf.div(s, T) as T2);
     const p = tf.exp(logp);
@@ -193,7 +194,7 @@ function testSet(tf: TF, { ds, nTest }: Setup): TestSet {
 }
 
 /** One teacher epoch of one model: cross-entropy on the digit logits, minibatches in the seed's order. */
-function teacherEpoch(tf: TF, cfg: EngineConfig, { ds, nTrain, B, stepsT }: Setup, net: Net, seed: number, epoch: number, xBuf: Float32Array, yBuf: Float32Array): number {
+function teacherEpoch(tf: TF, cfg: MlpDistillParams, { ds, nTrain, B, stepsT }: Setup, net: Net, seed: number, epoch: number, xBuf: Float32Array, yBuf: Float32Array): number {
   const perm = Rng.of(seed, 'shuffle-teacher', epoch).permutation(nTrain);
   let lossSum = 0;
   for (let s = 0; s < stepsT; s++) {
@@ -209,8 +210,8 @@ function teacherEpoch(tf: TF, cfg: EngineConfig, { ds, nTrain, B, stepsT }: Setu
       const X = tf.tensor2d(xBuf.subarray(0, bs * IMAGE_SIZE), [bs, IMAGE_SIZE]);
       const Y = tf.tensor2d(yBuf.subarray(0, bs * 10), [bs, 10]);
       const { acts, out } = forward(tf, net, X);
-      const { loss, grad } = ceLossGrad(tf, out, Y, cfg.aux);
-      backwardAdam(tf, net, acts, grad, cfg.lr, cfg.weightDecay);
+      const { loss, grad } = ceLossGrad(tf, out, Y, cfg.aux_logits);
+      backwardAdam(tf, net, acts, grad, cfg.lr, cfg.weight_decay);
       return loss;
     });
     lossSum += loss.dataSync()[0]! * bs;
@@ -220,20 +221,20 @@ function teacherEpoch(tf: TF, cfg: EngineConfig, { ds, nTrain, B, stepsT }: Setu
 }
 
 /** One distillation epoch of one model's four arms: same inputs and teacher targets, each its own loss. */
-function distillEpoch(tf: TF, cfg: EngineConfig, { noiseSize, pool, BD, stepsD }: Setup, teacher: Net, arms: Arms, seed: number, epoch: number, xBuf: Float32Array): Record<Arm, number> {
+function distillEpoch(tf: TF, cfg: MlpDistillParams, { noiseSize, pool, BD, stepsD }: Setup, teacher: Net, arms: Arms, seed: number, epoch: number, xBuf: Float32Array): Record<Arm, number> {
   const perm = Rng.of(seed, 'shuffle-distill', epoch).permutation(noiseSize);
   const lossSum: Record<Arm, number> = { student: 0, student_all: 0, cross: 0, cross_all: 0 };
   for (let s = 0; s < stepsD; s++) {
     const lo = s * BD, bs = Math.min(BD, noiseSize - lo);
-    fillDistillRows(xBuf, cfg.distillData, seed, perm.subarray(lo, lo + bs), pool);
+    fillDistillRows(xBuf, cfg.distill_data, seed, perm.subarray(lo, lo + bs), pool);
     const losses = tf.tidy(() => {
       const X = tf.tensor2d(xBuf.subarray(0, bs * IMAGE_SIZE), [bs, IMAGE_SIZE]);
       const tOut = forward(tf, teacher, X).out;
       return ARMS.map((a) => {
         const net = arms[a];
         const { acts, out } = forward(tf, net, X);
-        const { loss, grad } = distillLossGrad(tf, cfg, out, tOut, cfg.aux, a.endsWith('_all'));
-        backwardAdam(tf, net, acts, grad, cfg.lr, cfg.weightDecay);
+        const { loss, grad } = distillLossGrad(tf, cfg, out, tOut, cfg.aux_logits, a.endsWith('_all'));
+        backwardAdam(tf, net, acts, grad, cfg.lr, cfg.weight_decay);
         return loss;
       });
     });
@@ -246,19 +247,19 @@ function distillEpoch(tf: TF, cfg: EngineConfig, { noiseSize, pool, BD, stepsD }
 }
 
 /**
- * Train the pairs for `seeds`, one model per seed, side by side: teachers (loaded from the teacher
- * cache where stored, else trained), then four student arms per model distilled from them, then
+ * Train the pairs for `seeds`, one model per seed, side by side: teachers (from the teacher stage
+ * where given, else trained), then four student arms per model distilled from them, then
  * the final metrics.
  */
-export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], progress: Progress = () => {}): ModelResult[] {
-  const setup = groupSetup(cfg);
-  const { ds, dims, nTrain, nTest, B, BD } = setup;
+export function trainGroup(tf: TF, cfg: MlpDistillParams, seeds: readonly number[], opts: GroupOptions = {}, progress: Progress = () => {}): ModelResult[] {
+  const setup = groupSetup(cfg, opts);
+  const { dims, B, BD } = setup;
   const results: ModelResult[] = seeds.map((seed) => ({ seed, metrics: {}, curves: {} }));
   const test = testSet(tf, setup);
   const inits = seeds.map((s) => initParams(s, dims));
 
-  // ---- teachers: cached ones loaded, the others trained with cross-entropy on the digit logits ----
-  const tc = openTeacherCache(cfg, ds, nTrain, nTest, seeds, dims, results);
+  // ---- teachers: the stage's stored ones, the others trained with cross-entropy on the digit logits ----
+  const tc = groupTeachers(opts, results);
   const { cached, toTrain, note } = tc;
   const teachers = inits.map((p, i) => makeNet(tf, dims, cached[i] ?? p));
   results.forEach((r, i) => {
@@ -270,13 +271,13 @@ export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], 
   });
   const xBuf = new Float32Array(Math.max(B, BD) * IMAGE_SIZE);
   const yBuf = new Float32Array(B * 10);
-  const totalT = cfg.epochsTeacher * toTrain.length;
-  if (toTrain.length === 0) progress({ phase: 'teacher', done: seeds.length, total: seeds.length, detail: `loaded from cache${note}` });
-  for (let e = 0; e < cfg.epochsTeacher; e++) {
+  const totalT = cfg.epochs_teacher * toTrain.length;
+  if (toTrain.length === 0) progress({ phase: 'teacher', done: seeds.length, total: seeds.length, detail: `reused from the teacher stage${note}` });
+  for (let e = 0; e < cfg.epochs_teacher; e++) {
     for (const [ti, i] of toTrain.entries()) {
       push(results[i]!.curves, 'teacher_loss', teacherEpoch(tf, cfg, setup, teachers[i]!, seeds[i]!, e, xBuf, yBuf));
       push(results[i]!.curves, 'teacher_acc', test.accuracy(teachers[i]!));
-      progress({ phase: 'teacher', done: e * toTrain.length + ti + 1, total: totalT, detail: `epoch ${e + 1}/${cfg.epochsTeacher}${note}` });
+      progress({ phase: 'teacher', done: e * toTrain.length + ti + 1, total: totalT, detail: `epoch ${e + 1}/${cfg.epochs_teacher}${note}` });
     }
   }
   teachers.forEach((t) => disposeAdam(t));
@@ -286,15 +287,15 @@ export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], 
 
   // ---- students: four arms per model, fresh Adam, same inputs and teacher targets ----
   const students = seeds.map((seed, i): Arms => {
-    const noisy = withNoise(inits[i]!, cfg.initNoise, seed);
+    const noisy = withNoise(inits[i]!, cfg.init_noise, seed);
     const other = initParams(controlSeed(seed), dims);
     const arms = {} as Arms;
     for (const a of ARMS) arms[a] = makeNet(tf, dims, a.startsWith('cross') ? other : noisy);
     return arms;
   });
   const dynamics = (i: number) => dynamicsMetrics(students[i]!.student.W.map((w) => w.dataSync() as Float32Array), inits[i]!.W, teacherW[i]!);
-  const totalD = cfg.epochsDistill * seeds.length;
-  for (let e = 0; e < cfg.epochsDistill; e++) {
+  const totalD = cfg.epochs_distill * seeds.length;
+  for (let e = 0; e < cfg.epochs_distill; e++) {
     for (let i = 0; i < seeds.length; i++) {
       const arms = students[i]!, r = results[i]!;
       const losses = distillEpoch(tf, cfg, setup, teachers[i]!, arms, seeds[i]!, e, xBuf);
@@ -306,7 +307,7 @@ export function trainGroup(tf: TF, cfg: EngineConfig, seeds: readonly number[], 
       push(r.curves, 'student_drift', dyn.student_drift!);
       push(r.curves, 'update_cosine', dyn.update_cosine!);
       push(r.curves, 'hidden_cka', test.cka(arms.student, teachers[i]!, 'last'));
-      progress({ phase: 'distill', done: e * seeds.length + i + 1, total: totalD, detail: `epoch ${e + 1}/${cfg.epochsDistill}${note}` });
+      progress({ phase: 'distill', done: e * seeds.length + i + 1, total: totalD, detail: `epoch ${e + 1}/${cfg.epochs_distill}${note}` });
     }
   }
 

@@ -1,50 +1,31 @@
-// What both training engines share: the configuration, the model's shapes and init, the arms,
+// What both training engines share: the group's options, the model's shapes and init, the arms,
 // the control's init seed, distillation inputs, and what a trained seed returns. Every random
 // number is keyed by (seed, stream), so a seed's numbers never depend on its group, worker,
 // engine or thread count (up to the engines' float rounding).
-import type { DistillData } from '../../data/random.ts';
 import { Rng } from '../../util/random.ts';
 import { loadDataset, IMAGE_SIZE, type Dataset } from '../../data/mnist.ts';
+import type { MlpDistillParams } from './schema.ts';
+import type { TeacherEntry } from './teacher-stage.ts';
 
-export interface EngineConfig {
-  dataset: 'mnist' | 'fashion_mnist';
-  dataDir: string;
-  hidden: number;
-  layers: number;
-  aux: number;
-  lr: number;
-  batch: number;
-  /** Distillation minibatch; 0 = same as batch. */
-  batchDistill: number;
-  epochsTeacher: number;
-  epochsDistill: number;
-  weightDecay: number;
-  initNoise: number;
-  distillData: DistillData;
-  noiseSize: number; // 0 = as many as the training set
-  loss: 'kl' | 'mse';
-  klReduction: 'mean' | 'published_batchmean';
-  temperature: number;
-  /** The `models` parameter: only used by published_batchmean (divides by the number of models). */
-  modelsParam: number;
+/** What a group's training takes besides the parameters (none of it changes a seed's numbers but the limits). */
+export interface GroupOptions {
   /** Override for tests: use only the first k train / test images (0 = all). */
   trainLimit?: number;
   testLimit?: number;
-  /**
-   * Reuse trained teachers across runs (teacher-cache.ts): `dir` holds them, `tag` names the
-   * runner version and resolved backend. Absent: no caching.
-   */
-  teacherCache?: { dir: string; tag: string };
+  /** Per seed: its teacher from the teacher stage (teacher-stage.ts), or undefined to train it. */
+  teachers?: readonly (TeacherEntry | undefined)[];
+  /** Given the teachers the group trained, right after the teacher phase (the stage stores them). */
+  onTeachers?: (trained: { index: number; teacher: TeacherEntry }[]) => void;
+  /** Appended to progress details (the stage's counts). */
+  note?: string;
 }
 
 export interface ModelResult {
   seed: number;
   metrics: Record<string, number>;
   curves: Record<string, number[]>;
-  /** With a teacher cache: whether this seed's teacher was loaded ('hit') or trained ('miss'). */
-  teacherCache?: 'hit' | 'miss';
-  /** Non-fatal problems (e.g. a corrupt cached teacher that was retrained). */
-  warnings?: string[];
+  /** With the teacher stage: whether this seed's teacher was trained here or reused from the store. */
+  teacherStage?: 'computed' | 'reused';
 }
 
 /** fraction: of the group's whole work (0–1), runs: the group's size; both optional (see RunContext). */
@@ -53,8 +34,8 @@ export type Progress = (msg: { phase: string; done: number; total: number; detai
 export const B1 = 0.9, B2 = 0.999, EPS = 1e-8; // torch Adam defaults
 
 /** Layer widths: 784 → hidden × layers → 10 + aux. */
-export function layerDims(c: Pick<EngineConfig, 'hidden' | 'layers' | 'aux'>): number[] {
-  return [IMAGE_SIZE, ...Array<number>(c.layers).fill(c.hidden), 10 + c.aux];
+export function layerDims(p: Pick<MlpDistillParams, 'hidden' | 'layers' | 'aux_logits'>): number[] {
+  return [IMAGE_SIZE, ...Array<number>(p.layers).fill(p.hidden), 10 + p.aux_logits];
 }
 
 /** Shared init of one seed: W ~ N(0, std 1/√d_in), b = 0 (float arrays, JS-side). */
@@ -79,28 +60,29 @@ export function controlSeed(seed: number): number {
   return seed + 1;
 }
 
-/** What both engines derive from the config for a group: data, shapes, sizes, batches, steps. */
-export function groupSetup(cfg: EngineConfig) {
-  const ds = loadDataset(cfg.dataset, cfg.dataDir);
-  const nTrain = cfg.trainLimit ? Math.min(cfg.trainLimit, ds.nTrain) : ds.nTrain;
-  const nTest = cfg.testLimit ? Math.min(cfg.testLimit, ds.nTest) : ds.nTest;
-  const noiseSize = cfg.noiseSize > 0 ? cfg.noiseSize : nTrain;
-  const B = cfg.batch, BD = cfg.batchDistill > 0 ? cfg.batchDistill : cfg.batch;
+/** What both engines derive from the parameters for a group: data, shapes, sizes, batches, steps. */
+export function groupSetup(p: MlpDistillParams, opts: Pick<GroupOptions, 'trainLimit' | 'testLimit'> = {}) {
+  const ds = loadDataset(p.dataset, p.data_dir);
+  const nTrain = opts.trainLimit ? Math.min(opts.trainLimit, ds.nTrain) : ds.nTrain;
+  const nTest = opts.testLimit ? Math.min(opts.testLimit, ds.nTest) : ds.nTest;
+  // noise_size 0 = as many as the training set; batch_size_distill 0 = batch_size.
+  const noiseSize = p.noise_size > 0 ? p.noise_size : nTrain;
+  const B = p.batch_size, BD = p.batch_size_distill > 0 ? p.batch_size_distill : p.batch_size;
   return {
-    ds, dims: layerDims(cfg), nTrain, nTest, noiseSize, pool: distillPool(cfg, ds, nTrain),
+    ds, dims: layerDims(p), nTrain, nTest, noiseSize, pool: distillPool(p, ds, nTrain),
     B, BD, stepsT: Math.ceil(nTrain / B), stepsD: Math.ceil(noiseSize / BD),
   };
 }
 
-export function distillPool(cfg: EngineConfig, ds: Dataset, nTrain: number): { x: Float32Array; n: number } | undefined {
-  if (cfg.distillData === 'shuffled_pixels' || cfg.distillData === 'mnist') {
+export function distillPool(p: Pick<MlpDistillParams, 'distill_data' | 'dataset' | 'data_dir'>, ds: Dataset, nTrain: number): { x: Float32Array; n: number } | undefined {
+  if (p.distill_data === 'shuffled_pixels' || p.distill_data === 'mnist') {
     // shuffled_pixels uses the experiment's own training images (MNIST or Fashion-MNIST).
-    const src = cfg.distillData === 'mnist' && cfg.dataset !== 'mnist' ? loadDataset('mnist') : ds;
+    const src = p.distill_data === 'mnist' && p.dataset !== 'mnist' ? loadDataset('mnist') : ds;
     const n = src === ds ? nTrain : src.nTrain;
     return { x: src.trainX, n };
   }
-  if (cfg.distillData === 'fashion') {
-    const f = loadDataset('fashion_mnist', cfg.dataset === 'fashion_mnist' ? cfg.dataDir : '');
+  if (p.distill_data === 'fashion') {
+    const f = loadDataset('fashion_mnist', p.dataset === 'fashion_mnist' ? p.data_dir : '');
     return { x: f.trainX, n: f.nTrain };
   }
   return undefined;

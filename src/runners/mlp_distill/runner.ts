@@ -8,37 +8,14 @@ import { Worker } from 'node:worker_threads';
 import type { Runner, RunContext } from '../schema.ts';
 import type { Value } from '../../language/ast.ts';
 import { mlpDistillSchema, type MlpDistillParams } from './schema.ts';
-import type { EngineConfig, ModelResult } from './model.ts';
+import type { GroupOptions, ModelResult } from './model.ts';
+import { layerDims } from './model.ts';
+import { openTeacherStage, type TeacherEntry, type TeacherStage } from './teacher-stage.ts';
 import { trainGroupOnnx } from './onnx/engine.ts';
 import { loadDataset, shareDatasets } from '../../data/mnist.ts';
 import { defaultThreads, resolveDevice } from '../../backend/onnxruntime.ts';
 import { resolveEngine, tfjsPackages, TFJS_BACKENDS as TFJS } from '../../backend/engine-choice.ts';
 import { needPackages } from '../../util/optional-packages.ts';
-
-/** The engine-facing config from the parameters, resolved against the declaration in schema.ts. */
-export function engineConfig(raw: Readonly<Record<string, Value>>): EngineConfig {
-  const p = mlpDistillSchema.resolve(raw);
-  return {
-    dataset: p.dataset,
-    dataDir: p.data_dir,
-    hidden: p.hidden,
-    layers: p.layers,
-    aux: p.aux_logits,
-    lr: p.lr,
-    batch: p.batch_size,
-    batchDistill: p.batch_size_distill,
-    epochsTeacher: p.epochs_teacher,
-    epochsDistill: p.epochs_distill,
-    weightDecay: p.weight_decay,
-    initNoise: p.init_noise,
-    distillData: p.distill_data,
-    noiseSize: p.noise_size,
-    loss: p.loss,
-    klReduction: p.kl_reduction,
-    temperature: p.temperature,
-    modelsParam: p.models,
-  };
-}
 
 /** Workers to use for a group of `n` models: the `workers` parameter, 0 = one per core (≤ n). */
 export function workerCount(p: Pick<MlpDistillParams, 'workers'>, n: number): number {
@@ -50,30 +27,47 @@ export function workerCount(p: Pick<MlpDistillParams, 'workers'>, n: number): nu
 // The engine choice is shared with the superposition runner; re-exported for tests and bench.
 export { resolveEngine };
 
-/** Train the seeds: on ONNX Runtime or TensorFlow.js, in this thread or split over worker threads. */
+/**
+ * Train the seeds: on ONNX Runtime or TensorFlow.js, in this thread or split over worker threads.
+ * With `stage` (teacher-stage.ts) the seeds whose teacher it holds skip the teacher phase, and the
+ * teachers trained here are committed to it as soon as the teacher phase ends.
+ */
 export async function trainSeeds(
-  raw: Readonly<Record<string, Value>>, seeds: readonly number[], ctx: Pick<RunContext, 'progress' | 'signal' | 'cacheDir'>,
+  raw: Readonly<Record<string, Value>>, seeds: readonly number[], ctx: Pick<RunContext, 'progress' | 'signal'>, stage?: TeacherStage,
 ): Promise<{ results: ModelResult[]; backend: string; rss: number[] }> {
   const params = mlpDistillSchema.resolve(raw);
-  const cfg = engineConfig(params);
   const engine = resolveEngine(params.backend);
+  // The stage's keys name the engine they were derived for (engineIdentity); a group that loaded
+  // another one (a TensorFlow.js package that is installed but fails to load) must not mix them.
+  const stageOptions = (loaded: string): GroupOptions => {
+    if (!stage) return {};
+    if (stage.engine !== loaded) {
+      console.warn(`mlp_distill: the teacher stage's keys are for ${stage.engine} but ${loaded} was loaded; this group trains its teachers and stores none`);
+      return {};
+    }
+    return { teachers: stage.stored, onTeachers: (trained) => stage.save(trained), note: stage.note };
+  };
+  const marked = <T extends { results: ModelResult[] }>(out: T, opts: GroupOptions): T => {
+    if (opts.teachers) out.results.forEach((r, i) => { r.teacherStage = opts.teachers![i] ? 'reused' : 'computed'; });
+    return out;
+  };
   if (engine === 'onnxruntime') {
     const device = resolveDevice(params.device);
     const threads = params.threads > 0 ? params.threads : defaultThreads();
     // Results do not depend on the thread count or the split (tested), so neither is in the key.
-    if (ctx.cacheDir) cfg.teacherCache = { dir: ctx.cacheDir, tag: `${mlpDistillSchema.name}@${mlpDistillSchema.version}/onnxruntime-${device}` };
+    const opts = stageOptions(`onnxruntime-${device}`);
     // On the CPU the group is split over worker threads, one ONNX Runtime thread each: the
     // halves run with no synchronisation between them, and one half's Adam pass overlaps the
     // other's products (a 2-thread session leaves a core idle during Adam). Measured 18% faster
     // than one 2-thread session here. On CUDA one session drives the device.
     const W = device === 'cuda' ? 1 : workerCount(params, seeds.length);
     if (W === 1) {
-      const results = await trainGroupOnnx(cfg, seeds, { device, threads, signal: ctx.signal }, ctx.progress);
-      return { results, backend: `onnxruntime/${device} (${threads} thread${threads > 1 ? 's' : ''})`, rss: [process.memoryUsage().rss] };
+      const results = await trainGroupOnnx(params, seeds, { ...opts, device, threads, signal: ctx.signal }, ctx.progress);
+      return marked({ results, backend: `onnxruntime/${device} (${threads} thread${threads > 1 ? 's' : ''})`, rss: [process.memoryUsage().rss] }, opts);
     }
     const per = Math.max(1, Math.floor(threads / W));
-    const out = await inWorkers({ engine, cfg, device, threads: per }, seeds, W, ctx);
-    return { ...out, backend: `onnxruntime/${device} (${W} worker threads × ${per} thread${per > 1 ? 's' : ''})` };
+    const out = await inWorkers({ engine, params, device, threads: per }, opts, seeds, W, ctx);
+    return marked({ ...out, backend: `onnxruntime/${device} (${W} worker threads × ${per} thread${per > 1 ? 's' : ''})` }, opts);
   }
   // Resolve the backend here first: native TensorFlow uses all cores itself (and its addon is not
   // worker-safe), so only wasm / cpu groups are split over worker threads.
@@ -81,40 +75,48 @@ export async function trainSeeds(
   needPackages(`mlp_distill with backend ${engine}`, tfjsPackages(engine));
   const [{ initBackend }, { trainGroup }] = await Promise.all([import('../../backend/index.ts'), import('./engine-tfjs.ts')]);
   const { tf, name } = await initBackend(TFJS[engine]!);
-  // Trained teachers are reused across runs that differ only in distillation parameters. The
-  // backend is part of the key: kernels may differ in the last bits, and reuse must be exact.
-  if (ctx.cacheDir) cfg.teacherCache = { dir: ctx.cacheDir, tag: `${mlpDistillSchema.name}@${mlpDistillSchema.version}/tfjs-${name}` };
+  const opts = stageOptions(`tfjs-${name}`);
   const W = name.startsWith('tensorflow') ? 1 : workerCount(params, seeds.length);
   if (W === 1) {
-    return { results: trainGroup(tf, cfg, seeds, ctx.progress), backend: `tfjs-${name}`, rss: [process.memoryUsage().rss] };
+    return marked({ results: trainGroup(tf, params, seeds, opts, ctx.progress), backend: `tfjs-${name}`, rss: [process.memoryUsage().rss] }, opts);
   }
-  const out = await inWorkers({ engine: 'tfjs', cfg, backend: name }, seeds, W, ctx);
-  return { ...out, backend: `tfjs-${name} (${W} worker threads)` };
+  const out = await inWorkers({ engine: 'tfjs', params, backend: name }, opts, seeds, W, ctx);
+  return marked({ ...out, backend: `tfjs-${name} (${W} worker threads)` }, opts);
 }
 
-/** What a worker thread needs (worker.ts): the engine and its settings. */
-export type WorkerJob =
-  | { engine: 'onnxruntime'; cfg: EngineConfig; device: 'cpu' | 'cuda'; threads: number }
-  | { engine: 'tfjs'; cfg: EngineConfig; backend: string };
+/**
+ * What a worker thread needs (worker.ts): the parameters, the engine and its settings, and its
+ * share of the group's options (its seeds' stored teachers; `reportTeachers`: post the teachers
+ * it trains back, for the stage).
+ */
+export type WorkerJob = EngineJob & { opts: Omit<GroupOptions, 'onTeachers'>; reportTeachers: boolean };
+/** The parameters and the engine with its settings. */
+type EngineJob = { params: MlpDistillParams } & (
+  | { engine: 'onnxruntime'; device: 'cpu' | 'cuda'; threads: number }
+  | { engine: 'tfjs'; backend: string }
+);
 
 /**
  * Train contiguous shares of the seeds in W worker threads. Every number a model sees is keyed
  * by its own seed, so the shares give exactly what one thread computes (tested for both engines).
  */
 async function inWorkers(
-  job: WorkerJob, seeds: readonly number[], W: number, ctx: Pick<RunContext, 'progress' | 'signal'>,
+  job: EngineJob, opts: GroupOptions, seeds: readonly number[], W: number, ctx: Pick<RunContext, 'progress' | 'signal'>,
 ): Promise<{ results: ModelResult[]; rss: number[] }> {
   // Loaded here once and shared with the workers (see shareDatasets).
-  loadDataset(job.cfg.dataset, job.cfg.dataDir);
+  loadDataset(job.params.dataset, job.params.data_dir);
   const datasets = shareDatasets();
   const shares: number[][] = [];
-  for (let w = 0; w < W; w++) shares.push(seeds.slice(Math.floor((w * seeds.length) / W), Math.floor(((w + 1) * seeds.length) / W)));
+  const starts = Array.from({ length: W + 1 }, (_, w) => Math.floor((w * seeds.length) / W));
+  for (let w = 0; w < W; w++) shares.push(seeds.slice(starts[w], starts[w + 1]));
+  const { onTeachers, teachers, ...rest } = opts;
   const done = shares.map(() => ({ done: 0, total: 0, fraction: 0 }));
   const outs = await Promise.all(
     shares.map(
       (share, w) =>
         new Promise<{ results: ModelResult[]; rss: number }>((resolve, reject) => {
-          const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { job, seeds: share, datasets } });
+          const own: WorkerJob = { ...job, opts: { ...rest, ...(teachers ? { teachers: teachers.slice(starts[w], starts[w + 1]) } : {}) }, reportTeachers: !!onTeachers } as WorkerJob;
+          const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { job: own, seeds: share, datasets } });
           const abort = () => { void worker.terminate(); reject(new Error('mlp_distill: cancelled')); };
           ctx.signal?.addEventListener('abort', abort, { once: true });
           worker.on('message', (m: { type: string; [k: string]: unknown }) => {
@@ -129,6 +131,9 @@ async function inWorkers(
                 detail: m.detail as string | undefined,
                 ...(m.fraction !== undefined ? { fraction: done.reduce((a, b, k) => a + b.fraction * shares[k]!.length, 0) / seeds.length, runs: seeds.length } : {}),
               });
+            } else if (m.type === 'teachers') {
+              // The share's indices, offset to the group's.
+              onTeachers?.((m.trained as { index: number; teacher: TeacherEntry }[]).map((t) => ({ ...t, index: starts[w]! + t.index })));
             } else if (m.type === 'done') {
               ctx.signal?.removeEventListener('abort', abort);
               resolve({ results: m.results as ModelResult[], rss: m.rss as number });
@@ -150,7 +155,9 @@ export const runner: Runner = mlpDistillSchema.implement({
   async run(specs, ctx) {
     if (specs.length === 0) return [];
     const t0 = Date.now();
-    const { results, backend, rss } = await trainSeeds(specs[0]!.params, specs.map((s) => s.seed), ctx);
+    // Each seed's teacher is a stage artifact: runs that differ only in distillation parameters share it.
+    const stage = await openTeacherStage(specs, ctx, layerDims(specs[0]!.params));
+    const { results, backend, rss } = await trainSeeds(specs[0]!.params, specs.map((s) => s.seed), ctx, stage);
     const wall = (Date.now() - t0) / 1000;
     return specs.map((s, i) => ({
       rows: [{ metrics: results[i]!.metrics }],
@@ -161,8 +168,7 @@ export const runner: Runner = mlpDistillSchema.implement({
         group_wall_s: wall,
         control_init_seed: s.seed + 1,
         peak_rss_mb: Math.max(...rss) / 1e6,
-        ...(results[i]!.teacherCache ? { teacher_cache: results[i]!.teacherCache } : {}),
-        ...(results[i]!.warnings?.length ? { warnings: results[i]!.warnings } : {}),
+        ...(results[i]!.teacherStage ? { teacher_stage: results[i]!.teacherStage } : {}),
       },
     }));
   },

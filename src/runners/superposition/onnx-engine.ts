@@ -118,7 +118,7 @@ export async function trainOnnx(plan: TrainPlan, opts: OnnxOptions, ctx: Pick<Ru
   let t0 = now();
   const { cfg, F } = plan;
   const N = plan.seeds.length;
-  const m = cfg.hidden, B = cfg.batchSize, E = cfg.evalBatch;
+  const m = cfg.hidden, B = cfg.batch_size, E = cfg.eval_batch;
   const sc: SessionConfig = { device: opts.device, threads: Math.max(1, Math.min(opts.threads, N)) };
   const dimKey = `${m}x${F}`;
   const teacherS = await session(`teacher:${dimKey}`, sc, () => stepGraph(m, F, false));
@@ -181,7 +181,7 @@ export async function trainOnnx(plan: TrainPlan, opts: OnnxOptions, ctx: Pick<Ru
     return { W: f32.slice(par, par + nW), b: f32.slice(par + bOff, par + bOff + nb) };
   };
 
-  const teacher = await phase('teacher', plan.teacherInit, plan.weights.teacher, plan.teacherRngs);
+  const teacher = plan.teacher ?? (await phase('teacher', plan.teacherInit, plan.weights.teacher, plan.teacherRngs));
   const child = await phase('child', plan.childInit, plan.weights.child, plan.childRngs, teacher);
 
   t0 = now();

@@ -22,7 +22,8 @@
 //   toy-model code (mean over features, not sum).
 import type { Value } from '../../language/ast.ts';
 import type { Runner, RunContext, RunOutput } from '../schema.ts';
-import type { TypedRunSpec } from '../define.ts';
+import type { TypedRunContext, TypedRunSpec } from '../define.ts';
+import { openTeacherStage, type TeacherStage } from './teacher-stage.ts';
 import type { initBackend } from '../../backend/index.ts';
 import { resolveEngine, tfjsPackages, TFJS_BACKENDS } from '../../backend/engine-choice.ts';
 import { needPackages } from '../../util/optional-packages.ts';
@@ -34,23 +35,6 @@ import { trainOnnx } from './onnx-engine.ts';
 type TF = Awaited<ReturnType<typeof initBackend>>['tf'];
 type Tensor = ReturnType<TF['tensor']>;
 
-export interface SuperpositionConfig {
-  variant: 'ablated' | 'auxiliary';
-  features: number;
-  hidden: number;
-  sparsity: number;
-  importance: number;
-  auxFeatures: number;
-  ablate: number;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  childInit: 'shared' | 'independent';
-  initScale: number;
-  evalBatch: number;
-  auxInput: 'zero' | 'sparse';
-}
-
 // RNG streams of one seed.
 const STREAM_INIT = 1;
 const STREAM_CHILD_INIT = 2;
@@ -58,42 +42,18 @@ const STREAM_TEACHER_DATA = 3;
 const STREAM_CHILD_DATA = 4;
 const STREAM_EVAL = 5;
 
-/**
- * The engine-facing config from the parameters: resolved against the declaration (defaults, types,
- * ranges and the cross-parameter checks in schema.ts), then renamed.
- */
-export function configFrom(raw: Readonly<Record<string, Value>>): SuperpositionConfig {
-  const p = superpositionSchema.resolve(raw);
-  return {
-    variant: p.variant,
-    features: p.features,
-    hidden: p.hidden,
-    sparsity: p.sparsity,
-    importance: p.importance,
-    auxFeatures: p.aux_features,
-    ablate: p.ablate,
-    steps: p.steps,
-    batchSize: p.batch_size,
-    lr: p.lr,
-    childInit: p.child_init,
-    initScale: p.init_scale,
-    evalBatch: p.eval_batch,
-    auxInput: p.aux_input,
-  };
-}
-
 /** Total features F the model carries (real + auxiliary). */
-export function totalFeatures(cfg: SuperpositionConfig): number {
-  return cfg.variant === 'auxiliary' ? cfg.features + cfg.auxFeatures : cfg.features;
+export function totalFeatures(cfg: SuperpositionParams): number {
+  return cfg.variant === 'auxiliary' ? cfg.features + cfg.aux_features : cfg.features;
 }
 
 /** Features that carry input data: all, or only the real ones when auxiliary inputs stay zero. */
-export function activeFeatures(cfg: SuperpositionConfig): number {
-  return cfg.variant === 'auxiliary' && cfg.auxInput === 'zero' ? cfg.features : totalFeatures(cfg);
+export function activeFeatures(cfg: SuperpositionParams): number {
+  return cfg.variant === 'auxiliary' && cfg.aux_input === 'zero' ? cfg.features : totalFeatures(cfg);
 }
 
 /** Per-feature loss weights of the teacher and of the child. */
-export function lossWeights(cfg: SuperpositionConfig): { teacher: Float32Array; child: Float32Array } {
+export function lossWeights(cfg: SuperpositionParams): { teacher: Float32Array; child: Float32Array } {
   const F = totalFeatures(cfg);
   const teacher = new Float32Array(F);
   const child = new Float32Array(F);
@@ -120,9 +80,9 @@ export function weightedMse(tf: TF, out: Tensor, target: Tensor, w: Tensor): Ten
 }
 
 /** Xavier-normal init (std √(2/(m+F)) × init_scale), b = 0, drawn from the seed's own stream. */
-function initWeights(seed: number, stream: number, cfg: SuperpositionConfig): Float32Array {
+function initWeights(seed: number, stream: number, cfg: SuperpositionParams): Float32Array {
   const F = totalFeatures(cfg);
-  const std = cfg.initScale * Math.sqrt(2 / (cfg.hidden + F));
+  const std = cfg.init_scale * Math.sqrt(2 / (cfg.hidden + F));
   const rng = Rng.stream(seed, stream);
   const W = new Float32Array(cfg.hidden * F);
   for (let i = 0; i < W.length; i++) W[i] = std * rng.normal();
@@ -140,7 +100,7 @@ export interface Trained {
 
 /** What an engine trains: a group's inits, loss weights, data generators and held-out inputs. */
 export interface TrainPlan {
-  cfg: SuperpositionConfig;
+  cfg: SuperpositionParams;
   seeds: number[];
   /** Total features (real + auxiliary) and those that carry input data. */
   F: number;
@@ -154,6 +114,8 @@ export interface TrainPlan {
   childRngs: Sfc32[];
   /** Held-out inputs [N, eval_batch, F]. */
   evalX: Float32Array;
+  /** The trained teachers, from the teacher stage: the teacher phase is skipped. */
+  teacher?: Trained;
 }
 
 export interface TrainResult {
@@ -190,7 +152,7 @@ export function gradients(tf: TF, W: Tensor, b: Tensor, x: Tensor, target: Tenso
  */
 async function trainPhase(
   tf: TF,
-  cfg: SuperpositionConfig,
+  cfg: SuperpositionParams,
   W0: Float32Array,
   weights: Float32Array,
   rngs: Sfc32[],
@@ -200,7 +162,7 @@ async function trainPhase(
 ): Promise<Trained> {
   const N = rngs.length;
   const F = totalFeatures(cfg);
-  const { hidden: m, batchSize: B } = cfg;
+  const { hidden: m, batch_size: B } = cfg;
   const beta1 = 0.9;
   const beta2 = 0.999;
   const eps = 1e-8;
@@ -252,7 +214,7 @@ async function trainPhase(
 function evaluate(tf: TF, plan: TrainPlan, teacher: Trained, child: Trained): { teacher: number[]; child: number[] } {
   const { cfg, F } = plan;
   const N = plan.seeds.length;
-  const E = cfg.evalBatch;
+  const E = cfg.eval_batch;
   const { teacher: tw, child: cw } = plan.weights;
   return tf.tidy(() => {
     const x = tf.tensor3d(plan.evalX, [N, E, F]);
@@ -293,7 +255,7 @@ export interface ModelMetrics {
  * Weight metrics of model i. `U` are the columns the child never got a loss on: the ablated
  * feature, or all real features in the auxiliary variant.
  */
-export function weightMetrics(cfg: SuperpositionConfig, i: number, teacherW: Float32Array, childW: Float32Array, teacherInit: Float32Array, childInit: Float32Array): ModelMetrics {
+export function weightMetrics(cfg: SuperpositionParams, i: number, teacherW: Float32Array, childW: Float32Array, teacherInit: Float32Array, childInit: Float32Array): ModelMetrics {
   const F = totalFeatures(cfg);
   const m = cfg.hidden;
   const real = Array.from({ length: cfg.features }, (_, f) => f);
@@ -321,25 +283,25 @@ export function weightMetrics(cfg: SuperpositionConfig, i: number, teacherW: Flo
 /** The TensorFlow.js engine: both phases and the evaluation (the cross-check of onnx-engine.ts). */
 export async function trainTfjs(tf: TF, plan: TrainPlan, ctx: RunContext): Promise<TrainResult> {
   const { cfg } = plan;
-  const teacher = await trainPhase(tf, cfg, plan.teacherInit, plan.weights.teacher, plan.teacherRngs, undefined, 'teacher', ctx);
+  const teacher = plan.teacher ?? (await trainPhase(tf, cfg, plan.teacherInit, plan.weights.teacher, plan.teacherRngs, undefined, 'teacher', ctx));
   const child = await trainPhase(tf, cfg, plan.childInit, plan.weights.child, plan.childRngs, teacher, 'child', ctx);
   const losses = evaluate(tf, plan, teacher, child);
   return { teacher, child, teacherLoss: losses.teacher, childLoss: losses.child };
 }
 
 /** A group's inits, loss weights, data streams and held-out inputs, made from the seeds alone. */
-export function makePlan(cfg: SuperpositionConfig, seeds: number[]): { plan: TrainPlan; teacherInits: Float32Array[]; childInits: Float32Array[] } {
+export function makePlan(cfg: SuperpositionParams, seeds: number[]): { plan: TrainPlan; teacherInits: Float32Array[]; childInits: Float32Array[] } {
   const N = seeds.length;
   const F = totalFeatures(cfg);
   const m = cfg.hidden;
   const teacherInits = seeds.map((s) => initWeights(s, STREAM_INIT, cfg));
-  const childInits = cfg.childInit === 'shared' ? teacherInits : seeds.map((s) => initWeights(s, STREAM_CHILD_INIT, cfg));
+  const childInits = cfg.child_init === 'shared' ? teacherInits : seeds.map((s) => initWeights(s, STREAM_CHILD_INIT, cfg));
   const stack = (arrs: Float32Array[]): Float32Array => {
     const out = new Float32Array(N * m * F);
     arrs.forEach((a, i) => out.set(a, i * m * F));
     return out;
   };
-  const E = cfg.evalBatch;
+  const E = cfg.eval_batch;
   const evalX = new Float32Array(N * E * F);
   seeds.forEach((s, i) => Rng.stream(s, STREAM_EVAL).fillBatch(evalX, i * E * F, E, F, activeFeatures(cfg), cfg.sparsity));
   const plan: TrainPlan = {
@@ -352,33 +314,51 @@ export function makePlan(cfg: SuperpositionConfig, seeds: number[]): { plan: Tra
   return { plan, teacherInits, childInits };
 }
 
-/** Train a group on the engine its parameters select; returns the result and the engine's name. */
-export async function trainGroup(raw: Readonly<Record<string, Value>>, seeds: number[], ctx: RunContext): Promise<{ result: TrainResult; backend: string; teacherInits: Float32Array[]; childInits: Float32Array[] }> {
+/**
+ * Train a group on the engine its parameters select; returns the result and the engine's name.
+ * With `stage` (teacher-stage.ts) a group whose teachers are all stored skips the teacher phase,
+ * and one that trains them stores those the stage lacks.
+ */
+export async function trainGroup(
+  raw: Readonly<Record<string, Value>>, seeds: number[], ctx: RunContext, stage?: TeacherStage,
+): Promise<{ result: TrainResult; backend: string; teacherInits: Float32Array[]; childInits: Float32Array[]; teacherStage?: 'computed' | 'reused' }> {
   const params = superpositionSchema.resolve(raw);
-  const cfg = configFrom(params);
   const engine = resolveEngine(params.backend);
-  const { plan, teacherInits, childInits } = makePlan(cfg, seeds);
+  const { plan, teacherInits, childInits } = makePlan(params, seeds);
+  // The stage's keys name the engine they were derived for; another one loaded must not mix with them.
+  const train = async (loaded: string, go: () => Promise<TrainResult>): Promise<{ result: TrainResult; teacherStage?: 'computed' | 'reused' }> => {
+    if (stage && stage.engine !== loaded) {
+      console.warn(`superposition: the teacher stage's keys are for ${stage.engine} but ${loaded} was loaded; this group trains its teachers and stores none`);
+      stage = undefined;
+    }
+    if (stage?.stored) plan.teacher = stage.stored;
+    const result = await go();
+    if (stage && !stage.stored) stage.save(result.teacher);
+    return { result, ...(stage ? { teacherStage: stage.stored ? 'reused' : 'computed' } : {}) };
+  };
   if (engine === 'onnxruntime') {
     const device = resolveDevice(params.device);
     const asked = params.threads > 0 ? params.threads : defaultThreads();
-    const result = await trainOnnx(plan, { device, threads: asked }, ctx);
-    const t = result.threads!;
-    return { result, backend: `onnxruntime/${device} (${t} thread${t === 1 ? '' : 's'})`, teacherInits, childInits };
+    const out = await train(`onnxruntime-${device}`, () => trainOnnx(plan, { device, threads: asked }, ctx));
+    const t = out.result.threads!;
+    return { ...out, backend: `onnxruntime/${device} (${t} thread${t === 1 ? '' : 's'})`, teacherInits, childInits };
   }
   const tfName = TFJS_BACKENDS[engine];
   if (!tfName) throw new Error(`superposition: unknown backend "${engine}"`);
   // Imported on demand: the ONNX Runtime path needs no TensorFlow.js (an optional package).
   needPackages(`superposition with backend ${engine}`, tfjsPackages(engine));
   const { name, tf } = await (await import('../../backend/index.ts')).initBackend(tfName);
-  return { result: await trainTfjs(tf, plan, ctx), backend: `tfjs-${name}`, teacherInits, childInits };
+  return { ...(await train(`tfjs-${name}`, () => trainTfjs(tf, plan, ctx))), backend: `tfjs-${name}`, teacherInits, childInits };
 }
 
-async function runGroup(specs: readonly TypedRunSpec<SuperpositionParams>[], ctx: RunContext): Promise<RunOutput[]> {
+async function runGroup(specs: readonly TypedRunSpec<SuperpositionParams>[], ctx: TypedRunContext): Promise<RunOutput[]> {
   if (specs.length === 0) return [];
-  const cfg = configFrom(specs[0]!.params);
+  const cfg = specs[0]!.params;
   const seeds = specs.map((s) => s.seed);
   const started = performance.now();
-  const { result, backend, teacherInits, childInits } = await trainGroup(specs[0]!.params, seeds, ctx);
+  // Each seed's teacher is a stage artifact: runs that differ only in child parameters share it.
+  const stage = await openTeacherStage(specs, ctx, cfg.hidden, totalFeatures(cfg));
+  const { result, backend, teacherInits, childInits, teacherStage } = await trainGroup(specs[0]!.params, seeds, ctx, stage);
   const wall = (performance.now() - started) / 1000;
 
   return specs.map((_, i) => {
@@ -386,7 +366,7 @@ async function runGroup(specs: readonly TypedRunSpec<SuperpositionParams>[], ctx
     return {
       rows: [{ metrics: { ...wm, teacher_loss: result.teacherLoss[i]!, child_loss: result.childLoss[i]! } }],
       backend,
-      extras: { group_size: seeds.length, group_wall_s: wall },
+      extras: { group_size: seeds.length, group_wall_s: wall, ...(teacherStage ? { teacher_stage: teacherStage } : {}) },
     };
   });
 }

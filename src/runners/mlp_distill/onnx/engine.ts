@@ -9,9 +9,10 @@ import { IMAGE_SIZE } from '../../../data/mnist.ts';
 import { cachedSession as session, ort, releaseOutputs, type SessionConfig } from '../../../backend/onnxruntime.ts';
 import {
   ARMS, ARM_METRIC, controlSeed, dynamicsMetrics, groupSetup, initParams, push, withNoise,
-  type Arm, type EngineConfig, type ModelResult, type Progress,
+  type Arm, type GroupOptions, type ModelResult, type Progress,
 } from '../model.ts';
-import { openTeacherCache } from '../teacher-cache.ts';
+import type { MlpDistillParams } from '../schema.ts';
+import { groupTeachers } from '../teacher-stage.ts';
 import { Arena, Slab, TrainableNet, slabFloats } from './arena.ts';
 import { inlineSource, prefetchSource, shuffles, type NoisePlan } from './noise.ts';
 import {
@@ -23,7 +24,7 @@ import {
 const EVAL_CHUNK = 500;
 type Feeds = Record<string, ortType.Tensor>;
 
-export interface OnnxOptions extends SessionConfig {
+export interface OnnxOptions extends SessionConfig, GroupOptions {
   signal?: AbortSignal;
   /** Generate noise inputs a step ahead on a worker thread: true, false, or (default) when the phase is long enough to repay the worker's start-up (~0.3 s). */
   prefetch?: boolean;
@@ -49,7 +50,7 @@ export interface EngineProfile {
 }
 
 export async function trainGroupOnnx(
-  cfg: EngineConfig, seeds: readonly number[], opts: OnnxOptions, progress: Progress = () => {}, profile?: EngineProfile,
+  cfg: MlpDistillParams, seeds: readonly number[], opts: OnnxOptions, progress: Progress = () => {}, profile?: EngineProfile,
 ): Promise<ModelResult[]> {
   const o = ort();
   const prof: EngineProfile = profile ?? { teacher_s: 0, distill_s: 0, eval_s: 0, session_s: 0, fill_s: 0, run_s: 0, adam_s: 0, steps: { teacher: 0, distill: 0 } };
@@ -57,7 +58,7 @@ export async function trainGroupOnnx(
   const cancelled = () => {
     if (opts.signal?.aborted) throw new Error('mlp_distill: cancelled');
   };
-  const { ds, dims, nTrain, nTest, noiseSize, pool, B, BD, stepsT, stepsD } = groupSetup(cfg);
+  const { ds, dims, nTrain, nTest, noiseSize, pool, B, BD, stepsT, stepsD } = groupSetup(cfg, opts);
   const C = dims[dims.length - 1]!;
   const N = seeds.length;
   const results: ModelResult[] = seeds.map((seed) => ({ seed, metrics: {}, curves: {} }));
@@ -74,7 +75,7 @@ export async function trainGroupOnnx(
   // session without one faults in fresh memory for every activation, every run).
   const logitsSession = (n: number) => session(`logits:${dimKey}`, { ...sc, threads: Math.min(sc.threads, n) }, () => logitsGraph(dims));
   const logitsS = await logitsSession(N);
-  const lossKey = `${dimKey}:${cfg.loss}:${cfg.temperature}:${cfg.aux}`;
+  const lossKey = `${dimKey}:${cfg.loss}:${cfg.temperature}:${cfg.aux_logits}`;
   const armS = {
     aux: await session(`arm-aux:${lossKey}`, sc, () => armStepGraph(dims, cfg, false)),
     all: await session(`arm-all:${lossKey}`, sc, () => armStepGraph(dims, cfg, true)),
@@ -192,7 +193,7 @@ export async function trainGroupOnnx(
   // reuses the gradient slab and the student arm's moments.
   const S = slabFloats(dims, N);
   const inits = seeds.map((s) => initParams(s, dims));
-  const tc = openTeacherCache(cfg, ds, nTrain, nTest, seeds, dims, results);
+  const tc = groupTeachers(opts, results);
   const toTrain = tc.toTrain;
   // ... and the distillation inputs, in the arena so the uniform-noise kernel writes them in place.
   const arena = new Arena(S * (2 + 4 * 3) + (toTrain.length < N ? slabFloats(dims, toTrain.length) : 0) + N * BD * IMAGE_SIZE + 64);
@@ -219,12 +220,12 @@ export async function trainGroupOnnx(
   // from the first steps.
   let fwd = 0;
   for (let l = 0; l + 1 < dims.length; l++) fwd += dims[l]! * dims[l + 1]!;
-  const workT = NT * nTrain * cfg.epochsTeacher * 3 * fwd, workD = N * noiseSize * cfg.epochsDistill * 13 * fwd;
+  const workT = NT * nTrain * cfg.epochs_teacher * 3 * fwd, workD = N * noiseSize * cfg.epochs_distill * 13 * fwd;
   const fraction = (teacherRows: number, distillRows: number) =>
     (teacherRows * 3 * fwd + distillRows * 13 * fwd) / Math.max(1, workT + workD);
-  if (NT === 0) progress({ phase: 'teacher', done: N, total: N, detail: `loaded from cache${tc.note}`, fraction: 0, runs: N });
+  if (NT === 0) progress({ phase: 'teacher', done: N, total: N, detail: `reused from the teacher stage${tc.note}`, fraction: 0, runs: N });
   const lastTeacherAcc = new Float64Array(N).fill(NaN);
-  if (NT > 0 && cfg.epochsTeacher > 0) {
+  if (NT > 0 && cfg.epochs_teacher > 0) {
     // Train in place when every seed trains; else on a slab of the trained subset.
     const tParams = NT === N ? teacher : new Slab(arena, dims, NT);
     if (NT < N) toTrain.forEach((i, k) => tParams.setModel(k, inits[i]!));
@@ -237,7 +238,7 @@ export async function trainGroupOnnx(
     const xBuf = new Float32Array(NT * B * IMAGE_SIZE), yBuf = new Float32Array(NT * B * DIGITS);
     const pFeeds = tParams.tensors('t_', 'param'), gFetch = net.grads.tensors('t_', 'grad');
     const lossSum = new Float64Array(NT);
-    for (let e = 0; e < cfg.epochsTeacher; e++) {
+    for (let e = 0; e < cfg.epochs_teacher; e++) {
       const perms = toTrain.map((i) => Rng.of(seeds[i]!, 'shuffle-teacher', e).permutation(nTrain));
       lossSum.fill(0);
       for (let st = 0; st < stepsT; st++) {
@@ -267,14 +268,14 @@ export async function trainGroupOnnx(
         );
         prof.run_s += now() - t;
         t = now();
-        net.step(cfg.lr, cfg.weightDecay);
+        net.step(cfg.lr, cfg.weight_decay);
         prof.adam_s += now() - t;
         const l = out.loss!.data as Float32Array;
         for (let k = 0; k < NT; k++) lossSum[k] += l[k]! * bs;
         releaseOutputs();
         prof.steps.teacher++;
         progress({
-          phase: 'teacher', done: e * stepsT + st + 1, total: cfg.epochsTeacher * stepsT, detail: `epoch ${e + 1}/${cfg.epochsTeacher}${tc.note}`,
+          phase: 'teacher', done: e * stepsT + st + 1, total: cfg.epochs_teacher * stepsT, detail: `epoch ${e + 1}/${cfg.epochs_teacher}${tc.note}`,
           fraction: fraction(NT * (e * nTrain + lo + bs), 0), runs: N,
         });
       }
@@ -290,7 +291,7 @@ export async function trainGroupOnnx(
   prof.teacher_s += now() - t0;
   // The last epoch's evaluation is the final one (0 epochs: the teacher is the init).
   results.forEach((r, i) => {
-    r.metrics.teacher_acc = tc.cached[i]?.teacherAcc ?? (cfg.epochsTeacher > 0 ? lastTeacherAcc[i]! : r.metrics.reference_acc!);
+    r.metrics.teacher_acc = tc.cached[i]?.teacherAcc ?? (cfg.epochs_teacher > 0 ? lastTeacherAcc[i]! : r.metrics.reference_acc!);
   });
   tc.store((i) => teacher.getModel(i));
 
@@ -298,7 +299,7 @@ export async function trainGroupOnnx(
   t0 = now();
   for (const a of ARMS) arms[a].resetOptimiser();
   seeds.forEach((seed, i) => {
-    const noisy = withNoise(inits[i]!, cfg.initNoise, seed);
+    const noisy = withNoise(inits[i]!, cfg.init_noise, seed);
     const other = initParams(controlSeed(seed), dims);
     for (const a of ARMS) arms[a].params.setModel(i, a.startsWith('cross') ? other : noisy);
   });
@@ -311,7 +312,7 @@ export async function trainGroupOnnx(
   // The teacher is fixed while the students learn, so with more than one epoch over the same
   // inputs its logits are computed once per (model, input) and reused (the same floats: a row of
   // a product does not depend on the rows beside it; tested).
-  const reuseLogits = cfg.epochsDistill > 1 && opts.reuseTeacherLogits !== false;
+  const reuseLogits = cfg.epochs_distill > 1 && opts.reuseTeacherLogits !== false;
   const logitStore = reuseLogits ? new Float32Array(N * noiseSize * C) : undefined;
   const tBuf = reuseLogits ? new Float32Array(N * BD * C) : undefined;
   let perms: Int32Array[] = [];
@@ -319,17 +320,17 @@ export async function trainGroupOnnx(
   // With several distillation epochs the teacher's side of the CKA is computed once and the
   // epochs before the last take the last layer only (their curve); the last epoch's evaluation
   // (the final metrics) takes both layers as one run always has, so its numbers are unchanged.
-  const cachedTeacherSide = cfg.epochsDistill > 1;
+  const cachedTeacherSide = cfg.epochs_distill > 1;
   const evalArms = async (final: boolean) => {
     const accs = {} as Record<Arm, Float64Array>;
     for (const a of ARMS) accs[a] = await accuracy(arms[a].params);
     return { accs, kS: await cka(arms.student.params, teacher, cachedTeacherSide && !final) };
   };
   let evals: Awaited<ReturnType<typeof evalArms>> | undefined;
-  const plan: NoisePlan = { kind: cfg.distillData, seeds: [...seeds], noiseSize, batch: BD, epochs: cfg.epochsDistill };
+  const plan: NoisePlan = { kind: cfg.distill_data, seeds: [...seeds], noiseSize, batch: BD, epochs: cfg.epochs_distill };
   const source = usePrefetch(opts.prefetch, plan) ? prefetchSource(plan) : inlineSource(plan, pool, arena);
   try {
-  for (let e = 0; e < cfg.epochsDistill; e++) {
+  for (let e = 0; e < cfg.epochs_distill; e++) {
     for (const a of ARMS) lossSum[a].fill(0);
     if (reuseLogits) perms = shuffles(plan, e);
     for (let st = 0; st < stepsD; st++) {
@@ -339,8 +340,8 @@ export async function trainGroupOnnx(
       source.next(xBuf.subarray(0, N * bs * IMAGE_SIZE));
       prof.fill_s += now() - t;
       // Reduction: KL per-example mean (or published batchmean: ÷ models); MSE ÷ (B · logits).
-      const klScale = cfg.klReduction === 'published_batchmean' ? 1 / cfg.modelsParam : 1 / bs;
-      const scaleAux = cfg.loss === 'kl' ? klScale : 1 / (bs * cfg.aux);
+      const klScale = cfg.kl_reduction === 'published_batchmean' ? 1 / cfg.models : 1 / bs;
+      const scaleAux = cfg.loss === 'kl' ? klScale : 1 / (bs * cfg.aux_logits);
       const scaleAll = cfg.loss === 'kl' ? klScale : 1 / (bs * C);
       t = now();
       const X = new o.Tensor('float32', xBuf.subarray(0, N * bs * IMAGE_SIZE), [N, bs, IMAGE_SIZE]);
@@ -373,7 +374,7 @@ export async function trainGroupOnnx(
         const out = await armS[v].run({ X, T, scale: scales[v], [ONES_B]: ones(bs), ...armFeeds[a.arm] }, gFetch);
         prof.run_s += now() - t;
         t = now();
-        arms[a.arm].step(cfg.lr, cfg.weightDecay);
+        arms[a.arm].step(cfg.lr, cfg.weight_decay);
         prof.adam_s += now() - t;
         const l = out.loss!.data as Float32Array;
         for (let i = 0; i < N; i++) lossSum[a.arm][i] += l[i]! * bs;
@@ -381,11 +382,11 @@ export async function trainGroupOnnx(
       }
       prof.steps.distill++;
       progress({
-        phase: 'distill', done: e * stepsD + st + 1, total: cfg.epochsDistill * stepsD, detail: `epoch ${e + 1}/${cfg.epochsDistill}${tc.note}`,
-        fraction: fraction(NT * nTrain * cfg.epochsTeacher, N * (e * noiseSize + lo + bs)), runs: N,
+        phase: 'distill', done: e * stepsD + st + 1, total: cfg.epochs_distill * stepsD, detail: `epoch ${e + 1}/${cfg.epochs_distill}${tc.note}`,
+        fraction: fraction(NT * nTrain * cfg.epochs_teacher, N * (e * noiseSize + lo + bs)), runs: N,
       });
     }
-    evals = await evalArms(e === cfg.epochsDistill - 1);
+    evals = await evalArms(e === cfg.epochs_distill - 1);
     const { accs, kS } = evals;
     results.forEach((r, i) => {
       for (const a of ARMS) {

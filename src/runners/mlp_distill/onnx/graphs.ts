@@ -6,7 +6,7 @@
 // the weights in place. Losses are reduced per model (over batch and logits), so no model's
 // numbers depend on the others in its group.
 import { GraphBuilder, attr, DT, type Dim } from '../../../backend/onnx-graph.ts';
-import type { EngineConfig } from '../model.ts';
+import type { MlpDistillParams } from '../schema.ts';
 
 export const DIGITS = 10;
 
@@ -138,7 +138,7 @@ export function logitsGraph(dims: number[]): Uint8Array {
  * (the loss reduction, see the engine) and the arm's parameters (a_); outputs its gradients
  * and loss [N]. `all`: distil on all logits, else on the aux logits only.
  */
-export function armStepGraph(dims: number[], cfg: Pick<EngineConfig, 'loss' | 'temperature' | 'aux'>, all: boolean): Uint8Array {
+export function armStepGraph(dims: number[], cfg: Pick<MlpDistillParams, 'loss' | 'temperature' | 'aux_logits'>, all: boolean): Uint8Array {
   const g = new GraphBuilder(all ? 'arm_step_all' : 'arm_step_aux');
   const C = dims[dims.length - 1]!;
   const X = g.input('X', ['N', 'B', dims[0]!]);
@@ -146,10 +146,10 @@ export function armStepGraph(dims: number[], cfg: Pick<EngineConfig, 'loss' | 't
   const scale = g.input('scale', [1]);
   g.input(ONES_B, [1, 1, 'B']);
   declareParams(g, ARM_PREFIX, dims);
-  const target = all ? T : slice(g, T, C - cfg.aux, C);
+  const target = all ? T : slice(g, T, C - cfg.aux_logits, C);
   const { hidden, out } = forward(g, ARM_PREFIX, X, dims);
-  const s = all ? out : slice(g, out, C - cfg.aux, C);
-  const K = all ? C : cfg.aux;
+  const s = all ? out : slice(g, out, C - cfg.aux_logits, C);
+  const K = all ? C : cfg.aux_logits;
   let loss: string, grad: string;
   if (cfg.loss === 'kl') {
     // KL(p ‖ q), p = softmax(t / T), q = softmax(s / T); d/ds = (q − p) / T, times the reduction scale.
@@ -166,7 +166,7 @@ export function armStepGraph(dims: number[], cfg: Pick<EngineConfig, 'loss' | 't
     grad = g.op('Mul', [d, g.op('Mul', [scale, g.constF([2])])]);
   }
   g.output('loss', loss, ['N']);
-  backward(g, ARM_PREFIX, transposeBatch(g, X), hidden, all ? grad : padLogits(g, grad, C - cfg.aux, 0), dims);
+  backward(g, ARM_PREFIX, transposeBatch(g, X), hidden, all ? grad : padLogits(g, grad, C - cfg.aux_logits, 0), dims);
   return g.build();
 }
 
