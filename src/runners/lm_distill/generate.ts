@@ -1,0 +1,160 @@
+// Sampling continuations from an lm_distill model: the forward pass over the whole (≤ context)
+// sequence runs in ONNX Runtime (onnx-gpt.ts, one session per shape, weights fed as inputs), the
+// sampling in JS. Each prompt draws from its own stream (seed, prompt index), so its
+// continuation depends on the seed and the prompt only, not on the batch it ran in. Besides the
+// sampled tokens it returns the model's next-token distribution over the number tokens at each
+// generated position: the soft labels students are distilled on.
+import { cachedSession, ort, releaseOutputs, type SessionConfig } from '../../backend/onnxruntime.ts';
+import { Rng, streamSeedOf } from '../../util/random.ts';
+import type { Sequences } from './corpus.ts';
+import { paramLayout, tensorView, type LmShape } from './model.ts';
+import { gptGraph } from './onnx-gpt.ts';
+import { NUMBER_COUNT, VocabError, type Vocab } from './vocab.ts';
+
+export interface GenerateOptions {
+  seed: number;
+  /** Sampling temperature (default 1); 0 takes the most likely token. */
+  temperature?: number;
+  /** Rows per forward call (default 512). */
+  batchSize?: number;
+  /** Also return soft labels (default true). */
+  soft?: boolean;
+  /** ONNX Runtime intra-op threads (default 1: runs of a group already fill the cores). */
+  threads?: number;
+}
+
+export interface Generated extends Sequences {
+  /** Tokens of each row's prompt (the continuation starts there). */
+  promptLengths: Int32Array;
+  /** Whether the row ended by sampling <eos> (else it ran to the context length). */
+  ended: Uint8Array;
+  /** Steps generated per row at most (context − shortest prompt). */
+  maxNew: number;
+  /**
+   * Soft labels [count, maxNew, 100]: at step j of row i, the model's next-token distribution at
+   * temperature 1 restricted to the 100 number tokens and renormalised, given the row's tokens
+   * before position promptLength + j. Steps a row did not reach are 0.
+   */
+  soft?: Float32Array;
+  /** Mass the model put on number tokens at each step (same layout, [count, maxNew]). */
+  numberMass?: Float32Array;
+}
+
+const sessionConfig = (threads: number): SessionConfig => ({ device: 'cpu', threads });
+const inferKey = (s: LmShape, lastOnly: boolean) => `lm_distill-infer:${s.vocab}:${s.context}:${s.dModel}:${s.layers}:${s.heads}:${s.dFF}:${lastOnly}`;
+
+/** The weight feeds of one model (copies: ORT tensors must own whole buffers). */
+function weightFeeds(shape: LmShape, weights: Float32Array): Record<string, import('onnxruntime-node').Tensor> {
+  const layout = paramLayout(shape);
+  if (weights.length < layout.total) throw new Error(`lm_distill: weights hold ${weights.length} floats, the shape needs ${layout.total}`);
+  const o = ort();
+  const feeds: Record<string, import('onnxruntime-node').Tensor> = {};
+  for (const s of layout.specs) feeds[s.name] = new o.Tensor('float32', tensorView(layout, weights, s.name).slice(), s.shape);
+  return feeds;
+}
+
+function idsTensor(tokens: ArrayLike<number>, batch: number, T: number): import('onnxruntime-node').Tensor {
+  const ids = new BigInt64Array(batch * T);
+  for (let i = 0; i < batch * T; i++) ids[i] = BigInt(tokens[i]!);
+  return new (ort().Tensor)('int64', ids, [batch, T]);
+}
+
+/** Logits [batch, T, vocab] of `tokens` [batch, T] through the ONNX graph (the fast twin of referenceLogits). */
+export async function forwardLogits(shape: LmShape, weights: Float32Array, tokens: ArrayLike<number>, batch: number, T: number, threads = 1): Promise<Float32Array> {
+  if (T > shape.context) throw new Error(`lm_distill: sequence of ${T} tokens is longer than the context (${shape.context})`);
+  const s = await cachedSession(inferKey(shape, false), sessionConfig(threads), () => gptGraph(shape, { kind: 'infer', lastOnly: false }));
+  const out = await s.run({ ...weightFeeds(shape, weights), input_ids: idsTensor(tokens, batch, T) });
+  return out.logits!.data as Float32Array;
+}
+
+/** Samples continuations of `prompts` (token ids, each starting with <bos>) up to <eos> or the context. */
+export async function generate(shape: LmShape, weights: Float32Array, v: Vocab, prompts: number[][], opts: GenerateOptions): Promise<Generated> {
+  const T = opts.temperature ?? 1;
+  if (!(T >= 0) || !Number.isFinite(T)) throw new VocabError(`temperature must be a number ≥ 0, got ${T}`);
+  if (shape.vocab !== v.tokens.length) throw new VocabError(`the model has ${shape.vocab} tokens, the vocabulary ${v.tokens.length}`);
+  const C = shape.context;
+  const n = prompts.length;
+  prompts.forEach((p, i) => {
+    if (p.length < 1 || p.length >= C) throw new VocabError(`prompt ${i} has ${p.length} tokens; a prompt needs 1 to ${C - 1} (context ${C})`);
+    for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= shape.vocab) throw new VocabError(`prompt ${i} holds token ${t}, outside the vocabulary`);
+  });
+  const minPrompt = n ? Math.min(...prompts.map((p) => p.length)) : C;
+  const maxNew = C - minPrompt;
+  const wantSoft = opts.soft ?? true;
+  const out: Generated = {
+    context: C, count: n,
+    tokens: new Int32Array(n * C).fill(v.pad), lengths: new Int32Array(n),
+    promptLengths: new Int32Array(n), ended: new Uint8Array(n), maxNew,
+    ...(wantSoft ? { soft: new Float32Array(n * maxNew * NUMBER_COUNT), numberMass: new Float32Array(n * maxNew) } : {}),
+  };
+  prompts.forEach((p, i) => {
+    out.tokens.set(p, i * C);
+    out.lengths[i] = p.length;
+    out.promptLengths[i] = p.length;
+  });
+  const feeds = weightFeeds(shape, weights);
+  const session = await cachedSession(inferKey(shape, true), sessionConfig(opts.threads ?? 1), () => gptGraph(shape, { kind: 'infer', lastOnly: true }));
+  const rowSeed = streamSeedOf(opts.seed, 'lm_distill', 'generate');
+  const V = shape.vocab;
+  const probs = new Float64Array(V);
+  // Rows of equal prompt length run in lockstep (no padding: every position is real).
+  const byLength = new Map<number, number[]>();
+  prompts.forEach((p, i) => byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]));
+  const bs = Math.max(1, opts.batchSize ?? 512);
+  for (const [len, rows] of [...byLength].sort((a, b) => a[0] - b[0])) {
+    for (let start = 0; start < rows.length; start += bs) {
+      let active = rows.slice(start, start + bs);
+      const rngs = new Map(active.map((i) => [i, Rng.fromSeed(rowSeed(i))]));
+      for (let L = len; L < C && active.length; L++) {
+        const B = active.length;
+        const ids = new BigInt64Array(B * L);
+        active.forEach((i, b) => { for (let t = 0; t < L; t++) ids[b * L + t] = BigInt(out.tokens[i * C + t]!); });
+        const res = await session.run({ ...feeds, input_ids: new (ort().Tensor)('int64', ids, [B, L]) });
+        const logits = res.logits!.data as Float32Array;
+        releaseOutputs();
+        const next: number[] = [];
+        active.forEach((i, b) => {
+          const o = b * V;
+          const step = L - out.promptLengths[i]!;
+          if (wantSoft) softLabels(logits, o, v, out.soft!, out.numberMass!, (i * maxNew + step));
+          const tok = sample(logits, o, V, T, rngs.get(i)!, probs);
+          out.tokens[i * C + L] = tok;
+          out.lengths[i] = L + 1;
+          if (tok === v.eos) out.ended[i] = 1;
+          else next.push(i);
+        });
+        active = next;
+      }
+    }
+  }
+  return out;
+}
+
+/** Softmax over the number tokens (temperature 1), and the mass on them, at soft[(cell)·100 …]. */
+function softLabels(logits: Float32Array, o: number, v: Vocab, soft: Float32Array, mass: Float32Array, cell: number): void {
+  const V = v.tokens.length;
+  let max = -Infinity;
+  for (let k = 0; k < V; k++) if (logits[o + k]! > max) max = logits[o + k]!;
+  let all = 0;
+  for (let k = 0; k < V; k++) all += Math.exp(logits[o + k]! - max);
+  let num = 0;
+  const base = o + v.numberBase;
+  for (let k = 0; k < NUMBER_COUNT; k++) num += Math.exp(logits[base + k]! - max);
+  for (let k = 0; k < NUMBER_COUNT; k++) soft[cell * NUMBER_COUNT + k] = Math.exp(logits[base + k]! - max) / num;
+  mass[cell] = num / all;
+}
+
+/** One draw from softmax(logits/T) (float64; T = 0: the first most likely token). */
+function sample(logits: Float32Array, o: number, V: number, T: number, rng: Rng, p: Float64Array): number {
+  let max = -Infinity, arg = 0;
+  for (let k = 0; k < V; k++) if (logits[o + k]! > max) { max = logits[o + k]!; arg = k; }
+  if (T === 0) return arg;
+  let z = 0;
+  for (let k = 0; k < V; k++) z += (p[k] = Math.exp((logits[o + k]! - max) / T));
+  let u = rng.next() * z;
+  for (let k = 0; k < V; k++) {
+    u -= p[k]!;
+    if (u < 0) return k;
+  }
+  return arg; // rounding left u ≥ 0 after the last token
+}
