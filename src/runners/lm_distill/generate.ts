@@ -1,6 +1,7 @@
-// Sampling continuations from an lm_distill model: the forward pass over the whole (≤ context)
-// sequence runs in ONNX Runtime (onnx-gpt.ts, one session per shape, weights fed as inputs), the
-// sampling in JS. Each prompt draws from its own stream (seed, prompt index), so its
+// Sampling continuations from an lm_distill model: the forward pass runs in ONNX Runtime
+// (onnx-gpt.ts, one session per shape, weights fed as inputs), the sampling in JS. The first step
+// reads the whole prompt; later steps read only the new token and the keys and values of the
+// earlier ones (past key values), ~7× less work than re-reading the whole context each step. Each prompt draws from its own stream (seed, prompt index), so its
 // continuation depends on the seed and the prompt only, not on the batch it ran in. Besides the
 // sampled tokens it returns the model's next-token distribution over the number tokens at each
 // generated position: the soft labels students are distilled on.
@@ -41,7 +42,7 @@ export interface Generated extends Sequences {
 }
 
 const sessionConfig = (threads: number): SessionConfig => ({ device: 'cpu', threads });
-const inferKey = (s: LmShape, lastOnly: boolean) => `lm_distill-infer:${s.vocab}:${s.context}:${s.dModel}:${s.layers}:${s.heads}:${s.dFF}:${lastOnly}`;
+const inferKey = (s: LmShape, kind: string) => `lm_distill-infer:${s.vocab}:${s.context}:${s.dModel}:${s.layers}:${s.heads}:${s.dFF}:${kind}`;
 
 /** The weight feeds of one model (copies: ORT tensors must own whole buffers). */
 function weightFeeds(shape: LmShape, weights: Float32Array): Record<string, import('onnxruntime-node').Tensor> {
@@ -54,15 +55,15 @@ function weightFeeds(shape: LmShape, weights: Float32Array): Record<string, impo
 }
 
 function idsTensor(tokens: ArrayLike<number>, batch: number, T: number): import('onnxruntime-node').Tensor {
-  const ids = new BigInt64Array(batch * T);
-  for (let i = 0; i < batch * T; i++) ids[i] = BigInt(tokens[i]!);
-  return new (ort().Tensor)('int64', ids, [batch, T]);
+  const ids = new Int32Array(batch * T);
+  for (let i = 0; i < batch * T; i++) ids[i] = tokens[i]!;
+  return new (ort().Tensor)('int32', ids, [batch, T]);
 }
 
 /** Logits [batch, T, vocab] of `tokens` [batch, T] through the ONNX graph (the fast twin of referenceLogits). */
 export async function forwardLogits(shape: LmShape, weights: Float32Array, tokens: ArrayLike<number>, batch: number, T: number, threads = 1): Promise<Float32Array> {
   if (T > shape.context) throw new Error(`lm_distill: sequence of ${T} tokens is longer than the context (${shape.context})`);
-  const s = await cachedSession(inferKey(shape, false), sessionConfig(threads), () => gptGraph(shape, { kind: 'infer', lastOnly: false }));
+  const s = await cachedSession(inferKey(shape, 'all'), sessionConfig(threads), () => gptGraph(shape, { kind: 'infer', lastOnly: false }));
   const out = await s.run({ ...weightFeeds(shape, weights), input_ids: idsTensor(tokens, batch, T) });
   return out.logits!.data as Float32Array;
 }
@@ -92,8 +93,8 @@ export async function generate(shape: LmShape, weights: Float32Array, v: Vocab, 
     out.lengths[i] = p.length;
     out.promptLengths[i] = p.length;
   });
-  const feeds = weightFeeds(shape, weights);
-  const session = await cachedSession(inferKey(shape, true), sessionConfig(opts.threads ?? 1), () => gptGraph(shape, { kind: 'infer', lastOnly: true }));
+  const weightInputs = weightFeeds(shape, weights);
+  const session = await cachedSession(inferKey(shape, 'step'), sessionConfig(opts.threads ?? 1), () => gptGraph(shape, { kind: 'infer', lastOnly: true, past: true }));
   const rowSeed = streamSeedOf(opts.seed, 'lm_distill', 'generate');
   const V = shape.vocab;
   const probs = new Float64Array(V);
@@ -101,27 +102,47 @@ export async function generate(shape: LmShape, weights: Float32Array, v: Vocab, 
   const byLength = new Map<number, number[]>();
   prompts.forEach((p, i) => byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]));
   const bs = Math.max(1, opts.batchSize ?? 512);
+  const o = ort();
+  const H = shape.heads, hd = shape.dModel / shape.heads;
+  const pastNames: string[] = [];
+  for (let l = 0; l < shape.layers; l++) for (const kv of ['key', 'value']) pastNames.push(`${l}.${kv}`);
   for (const [len, rows] of [...byLength].sort((a, b) => a[0] - b[0])) {
     for (let start = 0; start < rows.length; start += bs) {
       let active = rows.slice(start, start + bs);
-      const rngs = new Map(active.map((i) => [i, Rng.fromSeed(rowSeed(i))]));
+      const rngs = new Map(active.map((i) => [i, Rng.fromSeed(rowSeed(i))] as const));
+      // Keys and values of the positions read so far, [B, heads, P, head_dim] per layer.
+      let past = pastNames.map(() => new Float32Array(0));
+      let P = 0;
       for (let L = len; L < C && active.length; L++) {
         const B = active.length;
-        const ids = new BigInt64Array(B * L);
-        active.forEach((i, b) => { for (let t = 0; t < L; t++) ids[b * L + t] = BigInt(out.tokens[i * C + t]!); });
-        const res = await session.run({ ...feeds, input_ids: new (ort().Tensor)('int64', ids, [B, L]) });
+        const S = L - P; // the prompt on the first step, then the one new token
+        const ids = new Int32Array(B * S);
+        active.forEach((i, b) => ids.set(out.tokens.subarray(i * C + P, i * C + L), b * S));
+        const feeds: Record<string, import('onnxruntime-node').Tensor> = { ...weightInputs, input_ids: new o.Tensor('int32', ids, [B, S]) };
+        pastNames.forEach((n, k) => (feeds[`past_key_values.${n}`] = new o.Tensor('float32', past[k]!, [B, H, P, hd])));
+        const res = await session.run(feeds);
         const logits = res.logits!.data as Float32Array;
+        const present = pastNames.map((n) => res[`present.${n}`]!.data as Float32Array);
         releaseOutputs();
         const next: number[] = [];
+        const kept: number[] = [];
         active.forEach((i, b) => {
-          const o = b * V;
+          const row = b * V;
           const step = L - out.promptLengths[i]!;
-          if (wantSoft) softLabels(logits, o, v, out.soft!, out.numberMass!, (i * maxNew + step));
-          const tok = sample(logits, o, V, T, rngs.get(i)!, probs);
+          if (wantSoft) softLabels(logits, row, v, out.soft!, out.numberMass!, i * maxNew + step, probs);
+          const tok = sample(logits, row, V, T, rngs.get(i)!, probs);
           out.tokens[i * C + L] = tok;
           out.lengths[i] = L + 1;
           if (tok === v.eos) out.ended[i] = 1;
-          else next.push(i);
+          else { next.push(i); kept.push(b); }
+        });
+        P = L;
+        // Rows that ended leave the batch, with their keys and values.
+        const block = H * P * hd;
+        past = kept.length === B ? present : present.map((a) => {
+          const c = new Float32Array(kept.length * block);
+          kept.forEach((b, r) => c.set(a.subarray(b * block, (b + 1) * block), r * block));
+          return c;
         });
         active = next;
       }
@@ -130,17 +151,17 @@ export async function generate(shape: LmShape, weights: Float32Array, v: Vocab, 
   return out;
 }
 
-/** Softmax over the number tokens (temperature 1), and the mass on them, at soft[(cell)·100 …]. */
-function softLabels(logits: Float32Array, o: number, v: Vocab, soft: Float32Array, mass: Float32Array, cell: number): void {
+/** Softmax over the number tokens (temperature 1), and the mass on them, at soft[(cell)·100 …]; `e` is scratch. */
+function softLabels(logits: Float32Array, o: number, v: Vocab, soft: Float32Array, mass: Float32Array, cell: number, e: Float64Array): void {
   const V = v.tokens.length;
   let max = -Infinity;
   for (let k = 0; k < V; k++) if (logits[o + k]! > max) max = logits[o + k]!;
   let all = 0;
-  for (let k = 0; k < V; k++) all += Math.exp(logits[o + k]! - max);
+  for (let k = 0; k < V; k++) all += (e[k] = Math.exp(logits[o + k]! - max));
   let num = 0;
-  const base = o + v.numberBase;
-  for (let k = 0; k < NUMBER_COUNT; k++) num += Math.exp(logits[base + k]! - max);
-  for (let k = 0; k < NUMBER_COUNT; k++) soft[cell * NUMBER_COUNT + k] = Math.exp(logits[base + k]! - max) / num;
+  const base = v.numberBase;
+  for (let k = 0; k < NUMBER_COUNT; k++) num += e[base + k]!;
+  for (let k = 0; k < NUMBER_COUNT; k++) soft[cell * NUMBER_COUNT + k] = e[base + k]! / num;
   mass[cell] = num / all;
 }
 

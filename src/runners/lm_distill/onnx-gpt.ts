@@ -1,14 +1,18 @@
 // lm_distill's GPT forward pass as an ONNX graph (model.ts's architecture: GPT-2, pre-LayerNorm,
 // tied embeddings, GELU tanh), in two forms from one builder:
 //  - `infer`: the weights are graph inputs (one session per shape serves every model), input_ids
-//    [B, S] of equal-length rows; logits of the last position only, or of every position;
+//    [B, S] of equal-length rows (no padding); logits of the last position only, or of every
+//    position; with `past`, also past key/value inputs and present outputs (as below), so
+//    sampling runs each step on the new token only;
 //  - `export`: the weights are initializers and the inputs and outputs are those of a
 //    transformers.js gpt2 export (input_ids, attention_mask, position_ids, past_key_values.L.key
 //    and .value → logits, present.L.key and .value), so padding and key/value caching work.
 import { GraphBuilder, attr, DT } from '../../backend/onnx-graph.ts';
 import { LN_EPS, paramLayout, tensorView, type LmShape } from './model.ts';
 
-export type GptGraphMode = { kind: 'infer'; lastOnly: boolean } | { kind: 'export'; weights: Float32Array };
+const INT32 = 6; // onnx.TensorProto.DataType.INT32
+
+export type GptGraphMode = { kind: 'infer'; lastOnly: boolean; past?: boolean } | { kind: 'export'; weights: Float32Array };
 
 /** The graph. In `infer` mode its weight inputs are named after model.ts's tensors (`wte`, `h0.ln1.g`, …). */
 export function gptGraph(shape: LmShape, mode: GptGraphMode): Uint8Array {
@@ -23,13 +27,21 @@ export function gptGraph(shape: LmShape, mode: GptGraphMode): Uint8Array {
   }
   const w = (name: string) => p.get(name)!;
 
-  const ids = g.input('input_ids', ['batch_size', 'sequence_length'], DT.INT64);
+  // int32 ids for our own sessions (no BigInt per token); transformers.js feeds int64.
+  const ids = g.input('input_ids', ['batch_size', 'sequence_length'], exporting ? DT.INT64 : INT32);
   const zero = g.constI64([0], []);
   const one = g.constI64([1], []);
   const seqLen = g.op('Gather', [g.op('Shape', [ids]), one], { axis: attr.i(0) });
   let positions: string;
   let totalLen: string;
   let padMask: string | undefined;
+  const withPast = exporting || (mode.kind === 'infer' && !!mode.past);
+  const pastIn = (l: number, kv: 'key' | 'value') => `past_key_values.${l}.${kv}`;
+  if (withPast) {
+    for (let l = 0; l < L; l++) {
+      for (const kv of ['key', 'value'] as const) g.input(pastIn(l, kv), ['batch_size', H, 'past_sequence_length', hd]);
+    }
+  }
   if (exporting) {
     const mask = g.input('attention_mask', ['batch_size', 'total_sequence_length'], DT.INT64);
     positions = g.input('position_ids', ['batch_size', 'sequence_length'], DT.INT64);
@@ -37,8 +49,10 @@ export function gptGraph(shape: LmShape, mode: GptGraphMode): Uint8Array {
     // [B, 1, 1, total]: keys a row may attend to (left padding is masked out).
     padMask = g.op('Unsqueeze', [g.op('Cast', [mask], { to: attr.i(9 /* BOOL */) }), g.constI64([1, 2])]);
   } else {
-    positions = g.op('Range', [zero, seqLen, one]);
-    totalLen = seqLen;
+    // Unpadded rows: positions past_len .. past_len + S − 1, the same for every row.
+    const past = withPast ? g.op('Gather', [g.op('Shape', [pastIn(0, 'key')]), g.constI64([2], [])], { axis: attr.i(0) }) : zero;
+    totalLen = withPast ? g.op('Add', [past, seqLen]) : seqLen;
+    positions = g.op('Range', [past, totalLen, one]);
   }
   // Causal mask over absolute positions: query i (at past_len + i) sees keys j ≤ past_len + i.
   const pastLen = g.op('Sub', [totalLen, seqLen]);
@@ -75,11 +89,9 @@ export function gptGraph(shape: LmShape, mode: GptGraphMode): Uint8Array {
     const q = toHeads(part(0));
     let k = toHeads(part(1));
     let v = toHeads(part(2));
-    if (exporting) {
-      const pk = g.input(`past_key_values.${l}.key`, ['batch_size', H, 'past_sequence_length', hd]);
-      const pv = g.input(`past_key_values.${l}.value`, ['batch_size', H, 'past_sequence_length', hd]);
-      k = g.op('Concat', [pk, k], { axis: attr.i(2) });
-      v = g.op('Concat', [pv, v], { axis: attr.i(2) });
+    if (withPast) {
+      k = g.op('Concat', [pastIn(l, 'key'), k], { axis: attr.i(2) });
+      v = g.op('Concat', [pastIn(l, 'value'), v], { axis: attr.i(2) });
       g.output(`present.${l}.key`, k, ['batch_size', H, 'total_sequence_length', hd]);
       g.output(`present.${l}.value`, v, ['batch_size', H, 'total_sequence_length', hd]);
     }
