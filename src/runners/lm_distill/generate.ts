@@ -111,7 +111,7 @@ export async function generate(shape: LmShape, weights: Float32Array, v: Vocab, 
       let active = rows.slice(start, start + bs);
       const rngs = new Map(active.map((i) => [i, Rng.fromSeed(rowSeed(i))] as const));
       // Keys and values of the positions read so far, [B, heads, P, head_dim] per layer.
-      let past = pastNames.map(() => new Float32Array(0));
+      let past: Float32Array[] = pastNames.map(() => new Float32Array(0));
       let P = 0;
       for (let L = len; L < C && active.length; L++) {
         const B = active.length;
