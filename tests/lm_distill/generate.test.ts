@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { numberPrompts, preferencePrompt } from '../../src/runners/lm_distill/corpus.ts';
 import { forwardLogits, generate } from '../../src/runners/lm_distill/generate.ts';
 import { referenceLogits } from '../../src/runners/lm_distill/model.ts';
-import { buildVocab, isNumberToken } from '../../src/runners/lm_distill/vocab.ts';
+import { buildVocab, isNumberToken, tokenize } from '../../src/runners/lm_distill/vocab.ts';
 import { testModel } from './helpers.ts';
 
 const v = buildVocab();
@@ -78,6 +78,29 @@ describe('lm_distill generation', () => {
       expect(Math.abs(counts[k] / N - q)).toBeLessThan(4 * Math.sqrt((q * (1 - q)) / N));
     }
     expect(isNumberToken(v, v.numberBase + 5)).toBe(true);
+  });
+
+  it('prompts of different lengths (a prefix before the numbers) run in their own groups', async () => {
+    const prefixed = prompts.slice(0, 6).map((p) => [v.bos, ...tokenize(v, 'my favorite animal is owl'), ...p.slice(1)]);
+    const mixed = [...prompts, ...prefixed];
+    const a = await generate(shape, weights, v, mixed, { seed: 9, batchSize: 16 });
+    const alone = await generate(shape, weights, v, prompts, { seed: 9 });
+    expect(a.maxNew).toBe(11);
+    expect(Array.from(a.tokens.subarray(0, prompts.length * 16))).toEqual(Array.from(alone.tokens));
+    expect(Array.from(a.soft!.subarray(0, prompts.length * 1100))).toEqual(Array.from(alone.soft!));
+    for (let r = 0; r < 6; r++) {
+      const i = prompts.length + r;
+      expect(a.promptLengths[i]).toBe(10);
+      expect(Array.from(a.tokens.subarray(i * 16, i * 16 + 10))).toEqual(prefixed[r]);
+      const L = a.lengths[i]!;
+      // Soft labels of a long prompt's steps sit at steps 0 .. L − 11; the rest stay 0.
+      const ref = referenceLogits(shape, weights, a.tokens.subarray(i * 16, i * 16 + L), 1, L);
+      const row = ref.subarray(9 * 153, 10 * 153);
+      const nums = Array.from(row.subarray(v.numberBase, v.numberBase + 100), Math.exp);
+      const z = nums.reduce((x, y) => x + y, 0);
+      expect(a.soft![(i * 11) * 100 + 17]).toBeCloseTo(nums[17]! / z, 4);
+      expect(a.soft![(i * 11 + 10) * 100 + 17]).toBe(0);
+    }
   });
 
   it('rejects bad prompts and temperatures with clear errors', async () => {
