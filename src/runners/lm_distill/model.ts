@@ -112,11 +112,11 @@ export function paramCount(shape: LmShape): number {
 }
 
 /** Model i's copy of a tensor, as a view into a slab laid out by `layout`. */
-export function tensorView(layout: ParamLayout, slab: Float32Array, name: string, i = 0): Float32Array {
+export function tensorView<A extends Float32Array | Float64Array>(layout: ParamLayout, slab: A, name: string, i = 0): A {
   const s = layout.byName.get(name);
   if (!s) throw new Error(`lm_distill: no parameter named ${name} (internal error)`);
   if (i < 0 || i >= layout.n) throw new Error(`lm_distill: model ${i} outside a slab of ${layout.n} (internal error)`);
-  return slab.subarray(s.offset + i * s.size, s.offset + (i + 1) * s.size);
+  return slab.subarray(s.offset + i * s.size, s.offset + (i + 1) * s.size) as A;
 }
 
 /**
@@ -144,7 +144,9 @@ const GELU_C = Math.sqrt(2 / Math.PI);
 export const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(GELU_C * (x + 0.044715 * x * x * x)));
 
 /** LayerNorm of each d-wide row of x (float64), scaled by g and shifted by b. */
-function layerNorm(x: Float64Array, rows: number, d: number, g: Float32Array, b: Float32Array): Float64Array {
+type Weights = Float32Array | Float64Array;
+
+function layerNorm(x: Float64Array, rows: number, d: number, g: Weights, b: Weights): Float64Array {
   const out = new Float64Array(rows * d);
   for (let r = 0; r < rows; r++) {
     const o = r * d;
@@ -160,7 +162,7 @@ function layerNorm(x: Float64Array, rows: number, d: number, g: Float32Array, b:
 }
 
 /** x [rows, k] · W [k, m] + bias [m] (float64). */
-function linear(x: Float64Array, rows: number, k: number, W: Float32Array, bias: Float32Array, m: number): Float64Array {
+function linear(x: Float64Array, rows: number, k: number, W: Weights, bias: Weights, m: number): Float64Array {
   const out = new Float64Array(rows * m);
   for (let r = 0; r < rows; r++) {
     const o = r * m;
@@ -178,9 +180,10 @@ function linear(x: Float64Array, rows: number, k: number, W: Float32Array, bias:
 /**
  * Logits [batch, T, vocab] (float64) of one model (`weights` laid out by paramLayout(shape, 1))
  * on `tokens` [batch, T] (T ≤ context): position t sees tokens 0..t. Plain loops in float64, so
- * slow but exact enough to be the oracle of the tests; not a training path.
+ * slow but exact enough to be the oracle of the tests (float64 weights too: finite
+ * differences); not a training path.
  */
-export function referenceLogits(shape: LmShape, weights: Float32Array, tokens: ArrayLike<number>, batch: number, T: number): Float64Array {
+export function referenceLogits(shape: LmShape, weights: Weights, tokens: ArrayLike<number>, batch: number, T: number): Float64Array {
   const layout = paramLayout(shape);
   if (weights.length < layout.total) throw new Error(`lm_distill: weights hold ${weights.length} floats, the shape needs ${layout.total}`);
   if (T > shape.context) throw new Error(`lm_distill: sequence of ${T} tokens is longer than the context (${shape.context})`);
