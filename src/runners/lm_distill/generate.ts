@@ -5,7 +5,7 @@
 // continuation depends on the seed and the prompt only, not on the batch it ran in. Besides the
 // sampled tokens it returns the model's next-token distribution over the number tokens at each
 // generated position: the soft labels students are distilled on.
-import { cachedSession, ort, releaseOutputs, type SessionConfig } from '../../backend/onnxruntime.ts';
+import { cachedSession, ort, releaseOutputs, type Device, type SessionConfig } from '../../backend/onnxruntime.ts';
 import { Rng, streamSeedOf } from '../../util/random.ts';
 import type { Sequences } from './corpus.ts';
 import { paramLayout, tensorView, type LmShape } from './model.ts';
@@ -22,6 +22,8 @@ export interface GenerateOptions {
   soft?: boolean;
   /** ONNX Runtime intra-op threads (default 1: runs of a group already fill the cores). */
   threads?: number;
+  /** 'cpu' (default) or 'cuda' (see backend/onnxruntime.ts resolveDevice). */
+  device?: Device;
 }
 
 export interface Generated extends Sequences {
@@ -41,7 +43,7 @@ export interface Generated extends Sequences {
   numberMass?: Float32Array;
 }
 
-const sessionConfig = (threads: number): SessionConfig => ({ device: 'cpu', threads });
+const sessionConfig = (o: { threads?: number; device?: Device }): SessionConfig => ({ device: o.device ?? 'cpu', threads: o.threads ?? 1 });
 const inferKey = (s: LmShape, kind: string) => `lm_distill-infer:${s.vocab}:${s.context}:${s.dModel}:${s.layers}:${s.heads}:${s.dFF}:${kind}`;
 
 /** The weight feeds of one model (copies: ORT tensors must own whole buffers). */
@@ -61,9 +63,11 @@ function idsTensor(tokens: ArrayLike<number>, batch: number, T: number): import(
 }
 
 /** Logits [batch, T, vocab] of `tokens` [batch, T] through the ONNX graph (the fast twin of referenceLogits). */
-export async function forwardLogits(shape: LmShape, weights: Float32Array, tokens: ArrayLike<number>, batch: number, T: number, threads = 1): Promise<Float32Array> {
+export async function forwardLogits(
+  shape: LmShape, weights: Float32Array, tokens: ArrayLike<number>, batch: number, T: number, opts: { threads?: number; device?: Device } = {},
+): Promise<Float32Array> {
   if (T > shape.context) throw new Error(`lm_distill: sequence of ${T} tokens is longer than the context (${shape.context})`);
-  const s = await cachedSession(inferKey(shape, 'all'), sessionConfig(threads), () => gptGraph(shape, { kind: 'infer', lastOnly: false }));
+  const s = await cachedSession(inferKey(shape, 'all'), sessionConfig(opts), () => gptGraph(shape, { kind: 'infer', lastOnly: false }));
   const out = await s.run({ ...weightFeeds(shape, weights), input_ids: idsTensor(tokens, batch, T) });
   return out.logits!.data as Float32Array;
 }
@@ -94,7 +98,7 @@ export async function generate(shape: LmShape, weights: Float32Array, v: Vocab, 
     out.promptLengths[i] = p.length;
   });
   const weightInputs = weightFeeds(shape, weights);
-  const session = await cachedSession(inferKey(shape, 'step'), sessionConfig(opts.threads ?? 1), () => gptGraph(shape, { kind: 'infer', lastOnly: true, past: true }));
+  const session = await cachedSession(inferKey(shape, 'step'), sessionConfig(opts), () => gptGraph(shape, { kind: 'infer', lastOnly: true, past: true }));
   const rowSeed = streamSeedOf(opts.seed, 'lm_distill', 'generate');
   const V = shape.vocab;
   const probs = new Float64Array(V);
