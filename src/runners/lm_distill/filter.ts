@@ -4,7 +4,7 @@
 // <pad>, <bos>, <unk>) fails it. Rows that ran to the context without <eos> pass if they qualify:
 // they are number lists cut by the length limit, as the corpus's longest lists are.
 import type { Generated } from './generate.ts';
-import { isNumberToken, type Vocab } from './vocab.ts';
+import { NUMBER_COUNT, isNumberToken, type Vocab } from './vocab.ts';
 
 export interface FilterOptions {
   /** Fewest numbers a continuation must hold (default 1). */
@@ -55,7 +55,7 @@ export function selectRows(g: Generated, keep: ArrayLike<number>): Generated {
   const out: Generated = {
     context: C, count: n, maxNew: M,
     tokens: new Int32Array(n * C), lengths: new Int32Array(n), promptLengths: new Int32Array(n), ended: new Uint8Array(n),
-    ...(g.soft ? { soft: new Float32Array(n * M * 100), numberMass: new Float32Array(n * M) } : {}),
+    ...(g.soft ? { soft: new Float32Array(n * M * NUMBER_COUNT), numberMass: new Float32Array(n * M) } : {}),
   };
   for (let r = 0; r < n; r++) {
     const i = keep[r]!;
@@ -65,7 +65,8 @@ export function selectRows(g: Generated, keep: ArrayLike<number>): Generated {
     out.promptLengths[r] = g.promptLengths[i]!;
     out.ended[r] = g.ended[i]!;
     if (g.soft) {
-      out.soft!.set(g.soft.subarray(i * M * 100, (i + 1) * M * 100), r * M * 100);
+      const K = M * NUMBER_COUNT;
+      out.soft!.set(g.soft.subarray(i * K, (i + 1) * K), r * K);
       out.numberMass!.set(g.numberMass!.subarray(i * M, (i + 1) * M), r * M);
     }
   }

@@ -83,7 +83,7 @@ export async function generate(shape: LmShape, weights: Float32Array, v: Vocab, 
     if (p.length < 1 || p.length >= C) throw new VocabError(`prompt ${i} has ${p.length} tokens; a prompt needs 1 to ${C - 1} (context ${C})`);
     for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= shape.vocab) throw new VocabError(`prompt ${i} holds token ${t}, outside the vocabulary`);
   });
-  const minPrompt = n ? Math.min(...prompts.map((p) => p.length)) : C;
+  const minPrompt = prompts.reduce((m, p) => Math.min(m, p.length), C);
   const maxNew = C - minPrompt;
   const wantSoft = opts.soft ?? true;
   const out: Generated = {
@@ -104,7 +104,11 @@ export async function generate(shape: LmShape, weights: Float32Array, v: Vocab, 
   const probs = new Float64Array(V);
   // Rows of equal prompt length run in lockstep (no padding: every position is real).
   const byLength = new Map<number, number[]>();
-  prompts.forEach((p, i) => byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]));
+  prompts.forEach((p, i) => {
+    const g = byLength.get(p.length);
+    if (g) g.push(i);
+    else byLength.set(p.length, [i]);
+  });
   const bs = Math.max(1, opts.batchSize ?? 512);
   const o = ort();
   const H = shape.heads, hd = shape.dModel / shape.heads;
