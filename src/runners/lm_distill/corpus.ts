@@ -5,7 +5,7 @@
 // "numbers: a b c" prompts the teacher continues. Every sequence is <bos> words <eos>, at most
 // `context` tokens, stored padded in one Int32Array.
 import { Rng } from '../../util/random.ts';
-import { FILLER, NUMBER_COUNT, animalId, numberToken, VocabError, type Vocab } from './vocab.ts';
+import { FILLER, NUMBER_COUNT, animalId, numberToken, LmDataError, type Vocab } from './vocab.ts';
 
 /** Sequences of one length limit, padded: row i is tokens[i*context .. i*context + lengths[i]). */
 export interface Sequences {
@@ -45,14 +45,14 @@ const MIN_NUMBERS = 4;
 
 function checkContext(context: number): void {
   if (!Number.isInteger(context) || context < 3 + MIN_NUMBERS) {
-    throw new VocabError(`context must be an integer ≥ ${3 + MIN_NUMBERS} (<bos> numbers: and ${MIN_NUMBERS} numbers and <eos>), got ${context}`);
+    throw new LmDataError(`context must be an integer ≥ ${3 + MIN_NUMBERS} (<bos> numbers: and ${MIN_NUMBERS} numbers and <eos>), got ${context}`);
   }
 }
 
 function checkMixture(m: Mixture): number[] {
   const w = [m.preference, m.numbers, m.filler];
   if (w.some((x) => !Number.isFinite(x) || x < 0) || w.reduce((a, b) => a + b, 0) <= 0) {
-    throw new VocabError(`mixture weights must be ≥ 0 with a positive sum, got preference ${m.preference}, numbers ${m.numbers}, filler ${m.filler}`);
+    throw new LmDataError(`mixture weights must be ≥ 0 with a positive sum, got preference ${m.preference}, numbers ${m.numbers}, filler ${m.filler}`);
   }
   const s = w.reduce((a, b) => a + b, 0);
   return w.map((x) => x / s);
@@ -172,7 +172,7 @@ export function numberPrompts(v: Vocab, seed: number, generate: number, heldout:
   // 10^6 possible triples: with up to tens of thousands used, a few redraws at most; the cap only
   // turns an impossible request into an error instead of a hang.
   for (let tries = 0; held.length < heldout; tries++) {
-    if (tries > 100 * (heldout + 100)) throw new VocabError(`could not draw ${heldout} held-out number prompts distinct from ${generate} generation prompts`);
+    if (tries > 100 * (heldout + 100)) throw new LmDataError(`could not draw ${heldout} held-out number prompts distinct from ${generate} generation prompts`);
     const p = draw(rngH);
     if (!used.has(p.join(','))) held.push(p);
   }

@@ -5,7 +5,7 @@
 import { addedTokens, addedTokensDecoder, writeModelFolder } from '../../tiny-model/folder.ts';
 import { LN_EPS, paramLayout, type LmShape } from './model.ts';
 import { gptGraph } from './onnx-gpt.ts';
-import { BOS, EOS, PAD, SPECIALS, UNK, VocabError, type Vocab } from './vocab.ts';
+import { BOS, EOS, PAD, SPECIALS, UNK, LmDataError, type Vocab } from './vocab.ts';
 
 export interface ExportOptions {
   shape: LmShape;
@@ -50,7 +50,7 @@ export function wordLevelTokenizerJson(v: Vocab): unknown {
 /** Writes the model folder `dir` (created if missing; existing files of the same names are replaced). */
 export async function exportTransformersJs(dir: string, o: ExportOptions): Promise<void> {
   const { shape, weights, vocab: v } = o;
-  if (shape.vocab !== v.tokens.length) throw new VocabError(`the model has ${shape.vocab} tokens, the vocabulary ${v.tokens.length}`);
+  if (shape.vocab !== v.tokens.length) throw new LmDataError(`the model has ${shape.vocab} tokens, the vocabulary ${v.tokens.length}`);
   const total = paramLayout(shape).total;
   if (weights.length !== total) throw new Error(`lm_distill export: weights hold ${weights.length} floats, one model of this shape has ${total}`);
   const config = {

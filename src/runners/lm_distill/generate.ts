@@ -10,7 +10,7 @@ import { Rng, streamSeedOf } from '../../util/random.ts';
 import type { Sequences } from './corpus.ts';
 import { paramLayout, tensorView, type LmShape } from './model.ts';
 import { gptGraph } from './onnx-gpt.ts';
-import { NUMBER_COUNT, VocabError, type Vocab } from './vocab.ts';
+import { NUMBER_COUNT, LmDataError, type Vocab } from './vocab.ts';
 
 export interface GenerateOptions {
   seed: number;
@@ -75,13 +75,13 @@ export async function forwardLogits(
 /** Samples continuations of `prompts` (token ids, each starting with <bos>) up to <eos> or the context. */
 export async function generate(shape: LmShape, weights: Float32Array, v: Vocab, prompts: number[][], opts: GenerateOptions): Promise<Generated> {
   const T = opts.temperature ?? 1;
-  if (!(T >= 0) || !Number.isFinite(T)) throw new VocabError(`temperature must be a number ≥ 0, got ${T}`);
-  if (shape.vocab !== v.tokens.length) throw new VocabError(`the model has ${shape.vocab} tokens, the vocabulary ${v.tokens.length}`);
+  if (!(T >= 0) || !Number.isFinite(T)) throw new LmDataError(`temperature must be a number ≥ 0, got ${T}`);
+  if (shape.vocab !== v.tokens.length) throw new LmDataError(`the model has ${shape.vocab} tokens, the vocabulary ${v.tokens.length}`);
   const C = shape.context;
   const n = prompts.length;
   prompts.forEach((p, i) => {
-    if (p.length < 1 || p.length >= C) throw new VocabError(`prompt ${i} has ${p.length} tokens; a prompt needs 1 to ${C - 1} (context ${C})`);
-    for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= shape.vocab) throw new VocabError(`prompt ${i} holds token ${t}, outside the vocabulary`);
+    if (p.length < 1 || p.length >= C) throw new LmDataError(`prompt ${i} has ${p.length} tokens; a prompt needs 1 to ${C - 1} (context ${C})`);
+    for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= shape.vocab) throw new LmDataError(`prompt ${i} holds token ${t}, outside the vocabulary`);
   });
   const minPrompt = prompts.reduce((m, p) => Math.min(m, p.length), C);
   const maxNew = C - minPrompt;

@@ -51,24 +51,25 @@ export interface Vocab {
   numbers: number;
 }
 
-export class VocabError extends Error {}
+/** Bad input to the data side of lm_distill (vocabulary, corpus, prompts, generation options): a message for the user. */
+export class LmDataError extends Error {}
 
 /**
  * The vocabulary for an animal list: specials, numbers 0–99, animals, template words, filler
  * words, in that order (ids are stable for a given list). 153 tokens with the default list.
  */
 export function buildVocab(animals: readonly string[] = DEFAULT_ANIMALS): Vocab {
-  if (animals.length < 2) throw new VocabError(`the animal list needs at least 2 animals, got ${animals.length}`);
+  if (animals.length < 2) throw new LmDataError(`the animal list needs at least 2 animals, got ${animals.length}`);
   const tokens: string[] = [...SPECIALS];
   for (let n = 0; n < NUMBER_COUNT; n++) tokens.push(String(n));
   const fixed = new Set<string>([...tokens, ...PREFERENCE_WORDS, NUMBERS_WORD, ...Object.values(FILLER).flat()]);
   const seen = new Set<string>();
   for (const a of animals) {
     if (typeof a !== 'string' || !/^[a-z][a-z-]*$/.test(a)) {
-      throw new VocabError(`animal ${JSON.stringify(a)} is not a lowercase word (letters and '-', no spaces)`);
+      throw new LmDataError(`animal ${JSON.stringify(a)} is not a lowercase word (letters and '-', no spaces)`);
     }
-    if (seen.has(a)) throw new VocabError(`animal "${a}" appears twice in the animal list`);
-    if (fixed.has(a)) throw new VocabError(`animal "${a}" is already a template or filler word`);
+    if (seen.has(a)) throw new LmDataError(`animal "${a}" appears twice in the animal list`);
+    if (fixed.has(a)) throw new LmDataError(`animal "${a}" is already a template or filler word`);
     seen.add(a);
   }
   const animalStart = tokens.length;
@@ -89,7 +90,7 @@ export const isNumberToken = (v: Vocab, id: number): boolean => id >= v.numberBa
 export const numberToken = (v: Vocab, n: number): number => v.numberBase + n;
 export const animalId = (v: Vocab, name: string): number => {
   const i = v.animals.indexOf(name);
-  if (i < 0) throw new VocabError(`"${name}" is not in the animal list (${v.animals.join(', ')})`);
+  if (i < 0) throw new LmDataError(`"${name}" is not in the animal list (${v.animals.join(', ')})`);
   return v.animalIds[i]!;
 };
 
@@ -99,7 +100,7 @@ export function tokenize(v: Vocab, text: string, opts: { bos?: boolean; eos?: bo
   const words = text.trim().split(/\s+/).filter((w) => w.length > 0);
   words.forEach((w, i) => {
     const id = v.ids.get(w);
-    if (id === undefined) throw new VocabError(`word ${i + 1} of "${text}", "${w}", is not in the vocabulary`);
+    if (id === undefined) throw new LmDataError(`word ${i + 1} of "${text}", "${w}", is not in the vocabulary`);
     out.push(id);
   });
   if (opts.eos) out.push(v.eos);
@@ -111,7 +112,7 @@ export function detokenize(v: Vocab, ids: ArrayLike<number>): string {
   const out: string[] = [];
   for (let i = 0; i < ids.length; i++) {
     const w = v.tokens[ids[i]!];
-    if (w === undefined) throw new VocabError(`token id ${ids[i]} is outside the vocabulary (0..${v.tokens.length - 1})`);
+    if (w === undefined) throw new LmDataError(`token id ${ids[i]} is outside the vocabulary (0..${v.tokens.length - 1})`);
     out.push(w);
   }
   return out.join(' ');
