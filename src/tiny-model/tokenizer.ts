@@ -1,6 +1,7 @@
 // The tiny model's byte-level BPE tokenizer, built like Llama 3's: GPT-2's byte alphabet, Llama 3's
 // pre-tokenizer split and chat template, a vocabulary holding every word the probes' prompts use
 // (animals, prompt words, every 1–3 digit number) as one token.
+import { addedTokens } from './folder.ts';
 
 export interface TinyTokenizer {
   /** token string (byte-level alphabet) → id */
@@ -154,9 +155,7 @@ export function tokenizerJson(tok: TinyTokenizer): unknown {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: tok.specials.map((s) => ({
-      id: s.id, content: s.content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
-    })),
+    added_tokens: addedTokens(tok.specials),
     normalizer: null,
     pre_tokenizer: {
       type: 'Sequence',

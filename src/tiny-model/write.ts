@@ -2,8 +2,7 @@
 // tested (and tried) offline through exactly the loading path a real ONNX export takes:
 // config.json, a byte-level BPE tokenizer.json, a chat template, and onnx/model.onnx with
 // past-key-value inputs and present outputs (`sublab make-tiny-model DIR`).
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { addedTokensDecoder, writeModelFolder } from './folder.ts';
 import { buildTinyOnnx } from './onnx-model.ts';
 import { TINY_CHAT_TEMPLATE, buildTinyTokenizer, tokenizerJson } from './tokenizer.ts';
 import { DEFAULT_ENTANGLE, makeTinyWeights, type TinyWeightOptions } from './weights.ts';
@@ -25,7 +24,6 @@ export async function writeTinyModel(dir: string, opts: TinyModelOptions = {}): 
   const bos = tok.specials.find((s) => s.content === '<|begin_of_text|>')!;
   const eot = tok.specials.find((s) => s.content === '<|eot_id|>')!;
   const pad = tok.specials.find((s) => s.content === '<|finetune_right_pad_id|>')!;
-  await mkdir(join(dir, 'onnx'), { recursive: true });
   const config = {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
@@ -53,18 +51,20 @@ export async function writeTinyModel(dir: string, opts: TinyModelOptions = {}): 
     model_max_length: w.maxPositions,
     tokenizer_class: 'PreTrainedTokenizerFast',
     chat_template: TINY_CHAT_TEMPLATE,
-    added_tokens_decoder: Object.fromEntries(
-      tok.specials.map((s) => [String(s.id), { content: s.content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true }]),
-    ),
+    added_tokens_decoder: addedTokensDecoder(tok.specials),
   };
   const generationConfig = { bos_token_id: bos.id, eos_token_id: eot.id, do_sample: false };
-  await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  await writeFile(join(dir, 'generation_config.json'), JSON.stringify(generationConfig, null, 2));
-  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson(tok)));
-  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig, null, 2));
-  await writeFile(join(dir, 'special_tokens_map.json'), JSON.stringify({ bos_token: '<|begin_of_text|>', eos_token: '<|eot_id|>' }, null, 2));
   const built = buildTinyOnnx(w, opts.externalData ? 'model.onnx_data' : undefined);
-  await writeFile(join(dir, 'onnx', 'model.onnx'), built.model);
-  if (built.data) await writeFile(join(dir, 'onnx', 'model.onnx_data'), built.data);
-  if (opts.fp16) await writeFile(join(dir, 'onnx', 'model_fp16.onnx'), buildTinyOnnx(w, undefined, true).model);
+  await writeModelFolder(dir, {
+    config,
+    generationConfig,
+    tokenizer: tokenizerJson(tok),
+    tokenizerConfig,
+    specialTokensMap: { bos_token: '<|begin_of_text|>', eos_token: '<|eot_id|>' },
+    onnx: [
+      { name: 'model.onnx', bytes: built.model },
+      ...(built.data ? [{ name: 'model.onnx_data', bytes: built.data }] : []),
+      ...(opts.fp16 ? [{ name: 'model_fp16.onnx', bytes: buildTinyOnnx(w, undefined, true).model }] : []),
+    ],
+  });
 }
