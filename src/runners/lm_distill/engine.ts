@@ -78,7 +78,7 @@ export class LmGroup {
     return this.slab('p');
   }
 
-  /** The gradients of the last step (frozen tensors: zero): a live view. */
+  /** The gradients of the last step (a frozen tensor's keep what an earlier step left there; Adam skips them): a live view. */
   get gradients(): Float32Array {
     return this.slab('g');
   }
