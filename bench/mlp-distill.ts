@@ -8,7 +8,7 @@
 // baseline: the bundled defaults (25 models, batch 128, 5 teacher epochs, 60,000 noise images).
 // published: batch 1024, 5 + 5 epochs, noise = the training set (the published run's settings on
 // the bundled 8,000 digits). Any mlp_distill parameter can be overridden.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { groupSetup } from '../src/runners/mlp_distill/model.ts';
 import { GraphBuilder } from '../src/backend/onnx-graph.ts';
 import { createSession, defaultThreads, endProfiling, ort } from '../src/backend/onnxruntime.ts';
 import type { Value } from '../src/language/ast.ts';
+import { TORCH_MISSING, findTorchPython, torchEnv } from './torch-python.ts';
 
 const CONFIGS: Record<string, Record<string, Value>> = {
   baseline: {},
@@ -117,12 +118,6 @@ const report: Record<string, unknown> = {
 };
 
 // ---- PyTorch, side by side ----
-function findTorchPython(): string | undefined {
-  for (const py of ['/usr/bin/python3', 'python3']) {
-    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
-  }
-  return undefined;
-}
 const py = torchMode === 'off' ? undefined : findTorchPython();
 if (py) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sublab-bench-'));
@@ -132,10 +127,7 @@ if (py) {
     writeFileSync(path.join(dir, 'test_x.f32'), bytes(ds.testX.subarray(0, ds.nTest * 784)));
     writeFileSync(path.join(dir, 'train_y.u8'), bytes(ds.trainY.subarray(0, ds.nTrain)));
     writeFileSync(path.join(dir, 'test_y.u8'), bytes(ds.testY.subarray(0, ds.nTest)));
-    // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where a machine sets them, pin OpenBLAS to an older
-    // kernel (Haswell): unset for PyTorch's best, as a user on their own machine would have it.
-    const env = { ...process.env };
-    delete env.OPENBLAS_CORETYPE; delete env.OPENBLAS_L2_SIZE;
+    const env = torchEnv();
     const tArgs = [
       `models=${N}`, `hidden=${cfg.hidden}`, `layers=${cfg.layers}`, `aux=${cfg.aux_logits}`, `lr=${cfg.lr}`, `batch=${cfg.batch_size}`,
       `epochs_teacher=${cfg.epochs_teacher}`, `epochs_distill=${cfg.epochs_distill}`, `noise_size=${noise}`, `threads=${threads}`,
@@ -152,6 +144,6 @@ if (py) {
     rmSync(dir, { recursive: true, force: true });
   }
 } else {
-  report.torch = torchMode === 'off' ? 'off' : 'not found (Debian: apt-get install python3-torch libopenblas0-pthread)';
+  report.torch = torchMode === 'off' ? 'off' : TORCH_MISSING;
 }
 console.log(JSON.stringify(report, null, 2));

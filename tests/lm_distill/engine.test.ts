@@ -169,6 +169,13 @@ describe('lm_distill ONNX Runtime engine', () => {
     await checkGradients({ kind: 'ce' }, ['mlp', 'attention']);
   });
 
+  it('rejects blocks longer than the context and targets outside the vocabulary', async () => {
+    const group = new LmGroup(tiny, 1, cpu);
+    await expect(group.logits(new Int32Array(7), 1, 7)).rejects.toThrow(/T must be 1\.\.6/);
+    const b = { B: 1, T: 2, tokens: Int32Array.of(1, 2), targets: Int32Array.of(3, 12), mask: Float32Array.of(1, 0) };
+    await expect(group.backward(b, { kind: 'ce' })).rejects.toThrow(/target 12 outside the vocabulary/);
+  });
+
   it('AdamW: decoupled decay then Adam, frozen tensors untouched, as torch.optim.AdamW in float64', async () => {
     const group = new LmGroup(tiny, 1, cpu);
     const w0 = weightsOf(tiny, 5);

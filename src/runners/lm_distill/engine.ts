@@ -78,7 +78,7 @@ export class LmGroup {
     return this.slab('p');
   }
 
-  /** The gradients of the last step (frozen tensors: zero): a live view. */
+  /** The gradients of the last step (a frozen tensor's keep what an earlier step left there; Adam skips them): a live view. */
   get gradients(): Float32Array {
     return this.slab('g');
   }
@@ -126,6 +126,9 @@ export class LmGroup {
   /** Index inputs for [N, B, T] tokens: stacked-table rows (n·vocab + id), raw ids, position rows. */
   private fillIndices(b: { B: number; T: number; tokens: Int32Array }) {
     const { B, T } = b;
+    if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1 || T > this.shape.context) {
+      throw new Error(`lm_distill: blocks of ${B} × ${T} tokens; T must be 1..${this.shape.context} (the context)`);
+    }
     const key = `${B}x${T}`;
     const M = B * T, NM = this.n * M;
     let buf = this.inputs.get(key);
@@ -193,7 +196,13 @@ export class LmGroup {
     if (!frozen.includes('embeddings')) feeds[IN.rawTokens] = new o.Tensor('int64', buf.raw, [N, M]);
     if (loss.kind === 'ce') {
       if (!b.targets || b.targets.length !== N * M) throw new Error('lm_distill: a ce step needs targets for every position');
-      for (let k = 0; k < N * M; k++) buf.targets[k] = BigInt(b.targets[k]!);
+      const V = this.shape.vocab;
+      for (let k = 0; k < N * M; k++) {
+        const y = b.targets[k]!;
+        // Masked positions may hold anything (padding); they must still index the vocabulary.
+        if (!(y >= 0 && y < V)) throw new Error(`lm_distill: target ${y} outside the vocabulary (0..${V - 1})`);
+        buf.targets[k] = BigInt(y);
+      }
       feeds[IN.targets] = new o.Tensor('int64', buf.targets, [N, M]);
     } else {
       const K = loss.ids.length;

@@ -55,7 +55,7 @@ export function trainable(shape: LmShape, frozen: readonly ParamGroup[]): ParamS
 
 interface Cache {
   a: string; xhat1: string; rstd1: string; q: string; k: string; v: string; p: string; y: string;
-  a2: string; xhat2: string; rstd2: string; hpre: string; t: string; hact: string;
+  a2: string; xhat2: string; rstd2: string; hpre: string; sq: string; t: string; gate: string; hact: string;
 }
 
 const GELU_C = Math.sqrt(2 / Math.PI);
@@ -176,12 +176,15 @@ function forward(G: LmGraph, P: (n: string) => string): {
     const x1 = G.add(x, G.add(G.mm(y, P(`${h}attn.wo`)), P(`${h}attn.bo`)));
     const ln2 = G.layerNorm(x1, P(`${h}ln2.g`), P(`${h}ln2.b`));
     const hpre = G.add(G.mm(ln2.out, P(`${h}mlp.w1`)), P(`${h}mlp.b1`));
-    // GELU, tanh approximation: 0.5·x·(1 + tanh(c·(x + k·x³))).
-    const x3 = G.mul(G.mul(hpre, hpre), hpre);
-    const t = G.op('Tanh', [G.mul(G.add(hpre, G.mul(x3, G.c(GELU_K))), G.c(GELU_C))]);
-    const hact = G.mul(G.mul(hpre, G.c(0.5)), G.add(t, G.c(1)));
+    // GELU, tanh approximation: x·gate, gate = 0.5·(1 + t), t = tanh(x·(c + c·k·x²)). Written to
+    // keep the passes over these [n, B·T, dFF] tensors few (they are most of the element-wise
+    // time), and to leave x², t and the gate for the backward pass.
+    const sq = G.mul(hpre, hpre);
+    const t = G.op('Tanh', [G.mul(hpre, G.add(G.mul(sq, G.c(GELU_C * GELU_K)), G.c(GELU_C)))]);
+    const gate = G.mul(G.add(t, G.c(1)), G.c(0.5));
+    const hact = G.mul(hpre, gate);
     x = G.add(x1, G.add(G.mm(hact, P(`${h}mlp.w2`)), P(`${h}mlp.b2`)));
-    caches.push({ a: ln1.out, xhat1: ln1.xhat, rstd1: ln1.rstd, q, k, v, p, y, a2: ln2.out, xhat2: ln2.xhat, rstd2: ln2.rstd, hpre, t, hact });
+    caches.push({ a: ln1.out, xhat1: ln1.xhat, rstd1: ln1.rstd, q, k, v, p, y, a2: ln2.out, xhat2: ln2.xhat, rstd2: ln2.rstd, hpre, sq, t, gate, hact });
   }
   const lnf = G.layerNorm(x, P('lnf.g'), P('lnf.b'));
   // Tied output projection: logits = xf · wteᵀ.
@@ -258,10 +261,10 @@ export function stepGraph(spec: StepGraphSpec): Uint8Array {
     grad(`${h}mlp.b2`, () => G.sumRows(dx));
     grad(`${h}mlp.w2`, () => G.mmT(c.hact, dx, { transA: true }));
     const dhact = G.mmT(dx, P(`${h}mlp.w2`), { transB: true });
-    // gelu'(x) = 0.5·(1 + t) + 0.5·x·(1 − t²)·c·(1 + 3k·x²)
-    const x2 = G.mul(c.hpre, c.hpre);
-    const dt = G.mul(G.mul(G.sub(G.c(1), G.mul(c.t, c.t)), G.add(G.mul(x2, G.c(3 * GELU_K * GELU_C)), G.c(GELU_C))), G.mul(c.hpre, G.c(0.5)));
-    const dhpre = G.mul(dhact, G.add(G.mul(G.add(c.t, G.c(1)), G.c(0.5)), dt));
+    // gelu'(x) = 0.5·(1 + t) + 0.5·x·(1 − t²)·(c + 3ck·x²) = gate·(1 + x·(1 − t)·(c + 3ck·x²))
+    const du = G.add(G.mul(c.sq, G.c(3 * GELU_K * GELU_C)), G.c(GELU_C));
+    const slope = G.add(G.mul(G.mul(du, G.sub(G.c(1), c.t)), c.hpre), G.c(1));
+    const dhpre = G.mul(G.mul(slope, c.gate), dhact);
     grad(`${h}mlp.b1`, () => G.sumRows(dhpre));
     grad(`${h}mlp.w1`, () => G.mmT(c.a2, dhpre, { transA: true }));
     const ln2B = G.layerNormBack(G.mmT(dhpre, P(`${h}mlp.w1`), { transB: true }), c.xhat2, c.rstd2, P(`${h}ln2.g`));
