@@ -60,17 +60,26 @@ function filesLines(files: HashedFile[], list: boolean): string[] {
 
 import { resolveCacheDir } from '../exec/cache.ts';
 import { StageStore, stageNeeds } from '../exec/stages.ts';
+import { runnerPackages } from '../runners/registry.ts';
+import { missingPackages } from '../util/optional-packages.ts';
 
-type Needs = ReturnType<typeof stageNeeds>;
+type Needs = ReturnType<typeof stageNeeds> & { problem?: string };
 
-/** A staged runner's artifacts, as the plan derives them (a store that is not there holds none). */
+/**
+ * A staged runner's artifacts, as the plan derives them (a store that is not there holds none).
+ * Keys that cannot be derived here (the runner's engine or data is not installed, a data identity
+ * that fails) leave the plan as it is and say why the stages are not counted.
+ */
 function needsOf(plan: ExperimentPlan, cacheDir: string | undefined): Needs {
-  if (!plan.experiment.runner.stages?.length) return { stages: [], keysByRun: new Map() };
+  const none = { stages: [], keysByRun: new Map() };
+  if (!plan.experiment.runner.stages?.length) return none;
+  const missing = missingPackages(runnerPackages[plan.experiment.runner.name] ?? []);
+  if (missing.length) return { ...none, problem: `the ${plan.experiment.runner.name} runner needs ${missing.join(', ')}: npm install ${missing.join(' ')}` };
   const root = path.join(resolveCacheDir(cacheDir, plan.experiment.file), 'stages');
   try {
     return stageNeeds(plan, new StageStore(root));
   } catch (e) {
-    throw new PlanError(`${plan.experiment.file}: experiment "${plan.experiment.name}": cannot derive its stage keys: ${(e as Error).message}`, plan.experiment.name);
+    return { ...none, problem: `cannot derive their keys: ${(e as Error).message}` };
   }
 }
 
@@ -92,6 +101,7 @@ function table(plan: ExperimentPlan, needs: Needs, listFiles: boolean): string {
   if (files) lines.push(...filesLines(files, listFiles));
   // Stage artifacts the runs share (src/exec/stages.ts): how many, and how many the store holds.
   if (needs.stages.length) lines.push(`  stages: ${stagesLine(needs.stages)}`);
+  else if (needs.problem) lines.push(`  stages: not counted (${needs.problem})`);
   // Runs grouped by point once (filtering per point was quadratic in the plan size).
   const byPoint = new Map<number, typeof plan.runs>();
   for (const r of plan.runs) {
@@ -161,7 +171,7 @@ export const command = defineCommand(
       w('{\n  "experiments": [');
       plans.forEach((p, k) => {
         const n = needs[k]!;
-        const stages = n.stages.length ? `\n      "stages": ${JSON.stringify(n.stages)},` : '';
+        const stages = n.stages.length ? `\n      "stages": ${JSON.stringify(n.stages)},` : n.problem ? `\n      "stagesNotCounted": ${JSON.stringify(n.problem)},` : '';
         const files = values.files ? hashedFiles(p) : undefined;
         w(`${k ? ',' : ''}\n    {\n      "name": ${JSON.stringify(p.experiment.name)},\n      "file": ${JSON.stringify(p.experiment.file)},${stages}${files ? `\n      "files": ${JSON.stringify(files)},` : ''}\n      "runs": [`);
         let chunk: string[] = [];
