@@ -21,7 +21,7 @@ import path from 'node:path';
 import type { Value } from '../language/ast.ts';
 import type { ParamSpec, RunContext, RunnerSchema, StageSchema } from '../runners/schema.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
-import { DiskFullError, isNoSpace, writeAllSync } from '../util/atomic-write.ts';
+import { DiskFullError, fsyncDir, isNoSpace, writeAllSync } from '../util/atomic-write.ts';
 import { fileKind, ResultCache, type ClaimInfo } from './cache.ts';
 import { claimWaitNotice } from './claim-notice.ts';
 import { NAME_RE, RUN_STAGE, stageCodeHash, stagesOfParam } from '../runners/stage-declaration.ts';
@@ -188,19 +188,6 @@ function walk(dir: string): string[] {
 function manifestChecksum(m: Omit<StageManifest, 'checksum'> & { checksum?: string }): string {
   const { checksum: _c, ...rest } = m;
   return createHash('sha256').update(canonicalJson(rest)).digest('hex');
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    /* not every platform allows fsync on a directory */
-  }
 }
 
 export class StageStore {

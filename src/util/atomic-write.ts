@@ -74,7 +74,8 @@ export function writeAllSync(fd: number, data: string | Uint8Array): void {
   }
 }
 
-function fsyncDir(dir: string): void {
+/** fsync a folder (a rename into it survives a crash); a no-op where the platform refuses. */
+export function fsyncDir(dir: string): void {
   try {
     const dfd = fs.openSync(dir, 'r');
     try {
