@@ -117,8 +117,12 @@ function skipped(rel: string): boolean {
   return SKIP_FILES.test(parts[parts.length - 1]!) || parts.slice(0, -1).some((d) => SKIP_DIRS.has(d));
 }
 
-/** Drops the files of folders that hold result-cache entries (a `--cache` inside the project). */
+/** A stage store's artifact, temporary folder or claim (<cache>/stages/<runner>/<stage>/<key>…), before the cache has entries. */
+const STAGE_STORE_FILE = /(^|\/)stages\/[^/]+\/[^/]+\/\.?[0-9a-f]{64}[^/]*(\/|$)/;
+
+/** Drops the files of folders that hold result-cache entries or stage artifacts (a `--cache` inside the project). */
 function withoutCaches(rels: string[]): string[] {
+  rels = rels.filter((r) => !STAGE_STORE_FILE.test(r));
   const cacheDirs = new Set<string>();
   for (const r of rels) {
     const i = r.lastIndexOf('/');
