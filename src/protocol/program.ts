@@ -248,6 +248,15 @@ export async function stage(name: string, inputs: unknown = {}, options: StageOp
   const after = (options.after ?? []).map((a) => (a instanceof Stage ? a.name : typeof a === 'string' ? a : fail('stage(): options.after names upstream stages by name or Stage')));
   const code = options.code === undefined ? null : [...options.code];
   if (code && !code.every((c) => typeof c === 'string')) fail('stage(): options.code is a list of files, folders or patterns relative to cwd');
+  try {
+    // JSON.stringify would write NaN as null and drop undefined: two different inputs, one key.
+    JSON.stringify(inputs, (k, v: unknown) => {
+      if ((typeof v === 'number' && !Number.isFinite(v)) || v === undefined || typeof v === 'function' || typeof v === 'bigint' || typeof v === 'symbol') throw new Error(`${k ? `"${k}" ` : ''}is ${String(v)}`);
+      return v;
+    });
+  } catch (e) {
+    fail(`stage(${JSON.stringify(name)}, inputs): inputs must be JSON (objects, arrays, strings, finite numbers, booleans, null): ${(e as Error).message}`);
+  }
   let t: Stage;
   if (!stageChannel()) {
     // Run alone (not by sublab): compute into a temporary folder, kept until the program exits.

@@ -13,7 +13,7 @@ import { pythonHelperDir } from '../../src/protocol/env.ts';
 import type { RunOutput } from '../../src/runners/schema.ts';
 import { compileFile } from '../../src/language/compile.ts';
 import { planExperiment } from '../../src/plan/plan.ts';
-import { executePlan, type ExecProgress } from '../../src/exec/executor.ts';
+import { executePlan } from '../../src/exec/executor.ts';
 import { ResultCache } from '../../src/exec/cache.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -118,7 +118,7 @@ describe('the Python helper: stage()', () => {
     const dir = project('py-alone', {
       'prog.py': ['import os, sublab', 'with sublab.stage("teacher", {"a": 1}) as t:', '    assert not t.done', '    open(t.path("w.txt"), "w").write("1")', 'assert t.done', 'sublab.emit(ok=1, dir=t.dir)', ''].join('\n'),
     });
-    const env = { ...process.env, PYTHONPATH: pythonHelperDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: pythonHelperDir };
     delete env.SUBLAB_STAGE_FD;
     const out = execFileSync('python3', ['prog.py'], { cwd: dir, env, input: '{}', stdio: ['pipe', 'pipe', 'pipe'] }).toString();
     const row = JSON.parse(out) as { ok: number; dir: string };
@@ -140,7 +140,7 @@ describe('the executor records program stages', () => {
     expect(compiled.diagnostics).toEqual([]);
     const plan = planExperiment(compiled.experiments[0]!, {});
     const cache = new ResultCache(path.join(tmp, 'progress-cache'), { warn: () => {} });
-    let last: ExecProgress | undefined;
+    let last: { stages?: unknown } | undefined;
     const t = await executePlan(plan, { cache, onProgress: (p) => (last = p) });
     expect(t.failed).toEqual([]);
     expect(last?.stages).toEqual({ teacher: { computed: 2, reused: 4, corrupt: 0 } });
