@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runner, CommandRunError } from '../../src/runners/command/runner.ts';
 import { StageStore, type StageEvent } from '../../src/exec/stages.ts';
 import { pythonHelperDir } from '../../src/protocol/env.ts';
+import { dependencySet } from '../../src/runners/command/files.ts';
 import type { RunOutput } from '../../src/runners/schema.ts';
 import { compileFile } from '../../src/language/compile.ts';
 import { planExperiment } from '../../src/plan/plan.ts';
@@ -147,4 +148,22 @@ describe('the executor records program stages', () => {
     for (const row of t.rows) expect(cache.read(row.runId)?.stages).toEqual({ teacher: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(new Set(t.rows.map((r) => r.stages!.teacher)).size).toBe(2);
   }, 60_000);
+});
+
+describe('the dependency set and a stage store inside the project', () => {
+  it('never hashes stage artifacts, temporary folders or claims of a --cache inside the program\'s folder (even before it holds a run entry)', () => {
+    const key = 'a'.repeat(64);
+    const dir = project('store-inside', {
+      'prog.py': 'print(1)\n',
+      'conf.json': '{}\n',
+    });
+    const sd = path.join(dir, 'cache', 'stages', 'command', 'data');
+    fs.mkdirSync(path.join(sd, key), { recursive: true });
+    fs.mkdirSync(path.join(sd, `.${key}.tmp-1-ab`), { recursive: true });
+    fs.writeFileSync(path.join(sd, key, 'data.json'), '[]');
+    fs.writeFileSync(path.join(sd, `.${key}.tmp-1-ab`, 'half.json'), '[');
+    fs.writeFileSync(path.join(sd, `${key}.claim`), '{}');
+    const files = [...dependencySet('python3 prog.py', dir, '').files.keys()].map((f) => path.relative(dir, f));
+    expect(files.sort()).toEqual(['conf.json', 'prog.py']);
+  });
 });
