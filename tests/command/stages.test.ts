@@ -81,6 +81,12 @@ describe('examples/pipeline: stages in a Python program through the CLI', () => 
     const teacherLines = ls.stdout.split('\n').filter((l) => l.startsWith('command/teacher'));
     expect(teacherLines).toHaveLength(4);
     for (const l of teacherLines) expect(l).toMatch(/used by 3 runs: /);
+    // Reports give each stage's artifacts in their provenance.
+    const reports = `${dir}-reports`;
+    const rep = spawnSync(process.execPath, [bin, 'report', 'pipeline.exp', '--cache', '.cache', '--out', reports], { cwd: dir, encoding: 'utf8' });
+    expect(rep.status).toBe(0);
+    const md = fs.readFileSync(path.join(reports, fs.readdirSync(reports).find((f) => f.endsWith('.md'))!), 'utf8');
+    expect(md).toMatch(/\| stage artifacts \| teacher: 4 artifacts for 12 runs \([0-9a-f]{12}, .*\); data: 4 artifacts for 12 runs/);
 
     // Editing only the student: every run id changes (student.py is in the program's dependency
     // set), so the runs compute again, but teachers and data are reused.
