@@ -26,9 +26,10 @@ import shutil
 import stat
 import sys
 import tempfile
+import threading
 
 PROTOCOL_VERSION = 1
-__all__ = ["params", "emit", "log", "stage", "Stage", "PROTOCOL_VERSION"]
+__all__ = ["params", "emit", "log", "stage", "Stage", "ProtocolError", "PROTOCOL_VERSION"]
 
 
 class ProtocolError(Exception):
@@ -253,6 +254,7 @@ def log(*args, **kwargs):
 
 _channel = None  # the descriptor, or False when not run by sublab
 _inbox = b""
+_lock = threading.Lock()  # one request at a time, whichever thread asks
 _standalone_noted = False
 
 
@@ -279,6 +281,11 @@ def _stage_fd():
 
 
 def _request(message):
+    with _lock:
+        return _exchange(message)
+
+
+def _exchange(message):
     global _inbox
     fd = _stage_fd()
     data = (json.dumps(message, allow_nan=False, separators=(",", ":")) + "\n").encode("utf-8")
@@ -339,7 +346,10 @@ class Stage:
         if kind is None:
             self.commit()
         else:
-            self.discard()
+            try:
+                self.discard()
+            except (ProtocolError, OSError):
+                pass  # the block's own exception matters; sublab discards what a run leaves open
         return False
 
 

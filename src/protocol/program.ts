@@ -273,7 +273,8 @@ export async function stage(name: string, inputs: unknown = {}, options: StageOp
     try {
       await fill(t.dir);
     } catch (e) {
-      await t.discard();
+      // The fill's own error matters; sublab discards what a run leaves open anyway.
+      await t.discard().catch(() => {});
       throw e;
     }
     await t.commit();
