@@ -6,6 +6,11 @@
     sublab.log("epoch", 1, "loss", 0.3)  # to stderr, kept in the run's log
     sublab.emit(accuracy=0.93, loss=0.2) # one result row on stdout (or emit({"accuracy": 0.93}))
 
+    with sublab.stage("teacher", {"width": p["width"], "seed": p["seed"]}, code=["teacher.py"]) as t:
+        if not t.done:                   # not stored yet: fill the folder t.dir
+            train_teacher(out=t.dir)
+    # t.dir now holds the stored artifact, computed once for every run with these inputs
+
 The command runner puts this package on PYTHONPATH. Importing it guards stdout: from then on,
 stdout (file descriptor 1 too, so C extensions and child processes) goes to stderr, and rows take a
 private copy of the real stdout. A line printed there that is a JSON object is still passed on as a
@@ -17,10 +22,14 @@ import atexit
 import io
 import json
 import os
+import shutil
+import stat
 import sys
+import tempfile
+import threading
 
 PROTOCOL_VERSION = 1
-__all__ = ["params", "emit", "log", "PROTOCOL_VERSION"]
+__all__ = ["params", "emit", "log", "stage", "Stage", "ProtocolError", "PROTOCOL_VERSION"]
 
 
 class ProtocolError(Exception):
@@ -237,3 +246,149 @@ def log(*args, **kwargs):
     kwargs.setdefault("flush", True)
     print(*args, file=sys.stderr, **kwargs)
 
+
+
+# ---- stages ---------------------------------------------------------------------------------------
+# sublab answers stage requests on a control channel, the file descriptor named by SUBLAB_STAGE_FD
+# (3): one JSON line each way (src/runners/command/stage-channel.ts), so stdout stays for rows.
+
+_channel = None  # the descriptor, or False when not run by sublab
+_inbox = b""
+_lock = threading.Lock()  # one request at a time, whichever thread asks
+_standalone_noted = False
+
+
+def _stage_fd():
+    global _channel
+    if _channel is not None:
+        return _channel
+    text = os.environ.get("SUBLAB_STAGE_FD", "")
+    if not text:
+        _channel = False
+        return _channel
+    try:
+        fd = int(text)
+        is_socket = stat.S_ISSOCK(os.fstat(fd).st_mode)
+    except (ValueError, OSError):
+        is_socket = False
+    if not is_socket:
+        raise ProtocolError(
+            "stage(): SUBLAB_STAGE_FD=%s is not sublab's stage channel here; only the program sublab "
+            "started can open stages (a process it starts inherits the variable but not the channel)" % text
+        )
+    _channel = fd
+    return _channel
+
+
+def _request(message):
+    with _lock:
+        return _exchange(message)
+
+
+def _exchange(message):
+    global _inbox
+    fd = _stage_fd()
+    data = (json.dumps(message, allow_nan=False, separators=(",", ":")) + "\n").encode("utf-8")
+    while data:
+        data = data[os.write(fd, data):]
+    while b"\n" not in _inbox:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            raise ProtocolError("stage(): sublab closed the stage channel")
+        _inbox += chunk
+    line, _inbox = _inbox.split(b"\n", 1)
+    answer = json.loads(line.decode("utf-8"))
+    if not answer.get("ok"):
+        raise ProtocolError("stage(): %s" % answer.get("error"))
+    return answer
+
+
+class Stage:
+    """One stage of the run: ``dir`` (its folder) and ``done`` (whether it holds a finished artifact).
+    When not done, fill ``dir``; leaving the ``with`` block commits it (``commit()`` without one),
+    an exception discards it."""
+
+    def __init__(self, name, key, dir, done):
+        self.name = name
+        self.key = key
+        self.dir = dir
+        self.done = done
+        self._open = not done
+
+    def __repr__(self):
+        return "Stage(%r, dir=%r, done=%r)" % (self.name, self.dir, self.done)
+
+    def path(self, *parts):
+        """A path inside the stage's folder: ``t.path("weights.json")``."""
+        return os.path.join(self.dir, *parts)
+
+    def commit(self):
+        """Store what the program wrote into ``dir`` (atomically); ``dir`` then names the artifact."""
+        if not self._open:
+            return
+        self._open = False
+        if self.key is not None:
+            self.dir = _request({"op": "commit", "name": self.name})["dir"]
+        self.done = True
+
+    def discard(self):
+        """Give the stage up: its folder is removed, nothing is stored."""
+        if not self._open:
+            return
+        self._open = False
+        if self.key is not None:
+            _request({"op": "discard", "name": self.name})
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is None:
+            self.commit()
+        else:
+            try:
+                self.discard()
+            except (ProtocolError, OSError):
+                pass  # the block's own exception matters; sublab discards what a run leaves open
+        return False
+
+
+def _stage_name(item):
+    if isinstance(item, Stage):
+        return item.name
+    if isinstance(item, str):
+        return item
+    raise ProtocolError("stage(after=...): name upstream stages by name or Stage, not %s" % type(item).__name__)
+
+
+def stage(name, inputs=None, after=(), code=None):
+    """The stage ``name`` of this run, for these ``inputs`` (JSON: what the stage's result depends
+    on), after the stages ``after`` (names or Stage objects of this run: their keys are part of this
+    one's), computed by ``code`` (files, folders, patterns relative to cwd; default: the whole
+    program). Returns a Stage; use it in a ``with`` block (docs/protocol.md, "Stages")."""
+    global _standalone_noted
+    if not isinstance(name, str):
+        raise ProtocolError("stage(name, ...): the name is a string, not %s" % type(name).__name__)
+    if isinstance(after, (str, Stage)):
+        after = [after]
+    if isinstance(code, str):
+        code = [code]
+    if code is not None:
+        code = list(code)
+        if not all(isinstance(c, str) for c in code):
+            raise ProtocolError("stage(code=...): a list of files, folders or patterns relative to cwd")
+    message = {"op": "stage", "name": name, "inputs": {} if inputs is None else inputs, "after": [_stage_name(a) for a in after], "code": code}
+    try:
+        json.dumps(message["inputs"], allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ProtocolError("stage(%r, inputs): inputs must be JSON (dicts, lists, strings, finite numbers, booleans, None): %s" % (name, e)) from None
+    if not _stage_fd():
+        # Run alone (not by sublab): compute into a temporary folder, kept until the program exits.
+        folder = tempfile.mkdtemp(prefix="sublab-stage-%s-" % name)
+        atexit.register(shutil.rmtree, folder, True)
+        if not _standalone_noted:
+            _standalone_noted = True
+            log("sublab: not run by sublab: stages are computed into temporary folders and not kept")
+        return Stage(name, None, folder, False)
+    answer = _request(message)
+    return Stage(name, answer["key"], answer["dir"], answer["done"])

@@ -56,6 +56,17 @@ export function stageKeyOf(material: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJson(material)).digest('hex');
 }
 
+/**
+ * The key of a stage a program names at run time (the command protocol's `stage(...)`,
+ * docs/protocol.md "Stages"): the runner's name and version, the stage's name, the inputs the
+ * program passes (canonical JSON), the keys of the stages it names in `after`, and the hash of its
+ * code. The seed is in it only when the program passes it among the inputs.
+ */
+export function programStageKey(m: { runner: string; version: string; stage: string; inputs: unknown; after: Readonly<Record<string, string>>; code: string }): StageKeyInfo {
+  const material: Record<string, unknown> = { format: FORMAT, runner: m.runner, version: m.version, stage: m.stage, inputs: m.inputs, after: { ...m.after }, code: m.code };
+  return { key: stageKeyOf(material), material };
+}
+
 export interface StageKeyInfo {
   key: string;
   material: Record<string, unknown>;
@@ -304,7 +315,7 @@ export class StageStore {
    * is taken over. Claims are taken in key order, so processes waiting on each other's artifacts
    * cannot deadlock. A corrupt stored artifact is reported (warning), moved aside and computed again.
    */
-  async acquire(refs: readonly StageRef[]): Promise<Acquired[]> {
+  async acquire(refs: readonly StageRef[], call: { signal?: AbortSignal } = {}): Promise<Acquired[]> {
     const pollMs = this.opts.pollMs ?? 250;
     const noticeMs = this.opts.claimNoticeMs ?? 5000;
     const unique = [...new Map(refs.map((r) => [`${r.runner}/${r.stage}/${r.key}`, r])).values()];
@@ -317,7 +328,8 @@ export class StageStore {
       for (const ref of unique) {
         let corrupt: string | undefined;
         for (;;) {
-          if (this.opts.signal?.aborted) throw new Error('interrupted');
+          // `call.signal`: one caller gave up (a program that died while waiting for an artifact).
+          if (this.opts.signal?.aborted || call.signal?.aborted) throw new Error('interrupted');
           const r = this.inspect(ref);
           if (r.status === 'hit') {
             got.set(id(ref), { ref, status: 'stored', dir: r.dir });
@@ -632,12 +644,8 @@ export interface StageApi {
  * left uncommitted.
  */
 export function bindStages(schema: RunnerSchema, ctx: RunContext): StageApi & { close(): void } {
-  let own: string | undefined;
-  const store = (): StageStore => {
-    if (ctx.stageStore) return ctx.stageStore;
-    own ??= fs.mkdtempSync(path.join(os.tmpdir(), 'sublab-stages-'));
-    return new StageStore(own, { signal: ctx.signal });
-  };
+  const lazy = lazyContextStore(ctx);
+  const store = lazy.get;
   let theStore: StageStore | undefined;
   const open = new Set<StageGroup>();
   const expDir = ctx.expDir ?? process.cwd();
@@ -720,6 +728,25 @@ export function bindStages(schema: RunnerSchema, ctx: RunContext): StageApi & { 
     },
     close() {
       for (const g of [...open]) g.discard();
+      lazy.close();
+    },
+  };
+}
+
+/**
+ * The store a `run` call computes stages in: `ctx.stageStore` when the executor gave one, else a
+ * temporary store made on first use and removed by `close` (a direct call without a result cache).
+ */
+export function lazyContextStore(ctx: Pick<RunContext, 'stageStore' | 'signal'>): { get(): StageStore; close(): void } {
+  let own: string | undefined;
+  let made: StageStore | undefined;
+  return {
+    get() {
+      if (ctx.stageStore) return ctx.stageStore;
+      own ??= fs.mkdtempSync(path.join(os.tmpdir(), 'sublab-stages-'));
+      return (made ??= new StageStore(own, { signal: ctx.signal }));
+    },
+    close() {
       if (own) fs.rmSync(own, { recursive: true, force: true });
     },
   };

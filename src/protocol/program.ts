@@ -5,11 +5,17 @@
 //   const p = params();                 // the run's parameters (JSON on stdin), read once
 //   log('epoch', 1, 'loss', 0.3);       // to stderr, kept in the run's log
 //   emit({ accuracy: 0.93, loss: 0.2 }); // one result row on stdout
+//   const t = await stage('teacher', { width: p.width, seed: p.seed }, { code: ['teacher.mjs'] }, async (dir) => {
+//     trainTeacher(dir);                // only when not stored yet; committed when it returns
+//   });                                 // t.dir: the stored artifact
 //
 // Importing it guards stdout: a line written there that is not a JSON object (a stray
 // console.log) goes to stderr instead, with one warning per source line naming file:line, so it
 // cannot break the rows. Depends on Node's built-ins only; nothing else of sublab is loaded.
-import { readFileSync } from 'node:fs';
+import { fstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { format } from 'node:util';
 import { PROTOCOL_VERSION } from './version.ts';
 
@@ -144,3 +150,134 @@ process.on('exit', () => {
   if (pending !== '') strayLine(pending, pendingAt);
   pending = '';
 });
+
+// ---- stages ----------------------------------------------------------------------------------
+// sublab answers stage requests on a control channel, the file descriptor named by SUBLAB_STAGE_FD
+// (3): one JSON line each way (src/runners/command/stage-channel.ts), so stdout stays for rows.
+
+type Answer = { ok: boolean; error?: string; key?: string; dir?: string; done?: boolean };
+let channel: { sock: net.Socket; waiting: ((a: Answer) => void)[] } | false | undefined;
+let standaloneNoted = false;
+
+function stageChannel(): typeof channel {
+  if (channel !== undefined) return channel;
+  const text = process.env.SUBLAB_STAGE_FD ?? '';
+  if (text === '') return (channel = false);
+  let isSocket = false;
+  try {
+    isSocket = fstatSync(Number(text)).isSocket();
+  } catch {
+    /* not open */
+  }
+  if (!isSocket) fail(`stage(): SUBLAB_STAGE_FD=${text} is not sublab's stage channel here; only the program sublab started can open stages (a process it starts inherits the variable but not the channel)`);
+  const sock = new net.Socket({ fd: Number(text), readable: true, writable: true });
+  const waiting: ((a: Answer) => void)[] = [];
+  let buf = '';
+  sock.setEncoding('utf8');
+  sock.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      waiting.shift()?.(JSON.parse(line) as Answer);
+      if (waiting.length === 0) sock.unref();
+    }
+  });
+  sock.on('close', () => {
+    for (const w of waiting.splice(0)) w({ ok: false, error: 'sublab closed the stage channel' });
+  });
+  // Idle, the channel must not keep the program alive.
+  sock.unref();
+  return (channel = { sock, waiting });
+}
+
+function request(message: Record<string, unknown>): Promise<Answer> {
+  const ch = stageChannel();
+  if (!ch) fail('stage(): no stage channel');
+  return new Promise((resolve, reject) => {
+    ch.waiting.push((a) => (a.ok ? resolve(a) : reject(new Error(`sublab protocol: stage(): ${a.error}`))));
+    ch.sock.ref();
+    ch.sock.write(JSON.stringify(message) + '\n');
+  });
+}
+
+/** Options of `stage`: upstream stages (names or Stage objects of this run) and the code that computes it. */
+export interface StageOptions {
+  after?: readonly (string | Stage)[];
+  /** Files, folders, patterns relative to cwd (`inputs`' rules); default: the whole program. */
+  code?: readonly string[];
+}
+
+/** One stage of the run: `dir` its folder, `done` whether it holds a finished artifact. */
+export class Stage {
+  #open: boolean;
+  constructor(
+    readonly name: string,
+    readonly key: string | undefined,
+    public dir: string,
+    public done: boolean,
+  ) {
+    this.#open = !done;
+  }
+
+  /** Store what the program wrote into `dir` (atomically); `dir` then names the artifact. */
+  async commit(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    if (this.key !== undefined) this.dir = (await request({ op: 'commit', name: this.name })).dir!;
+    this.done = true;
+  }
+
+  /** Give the stage up: its folder is removed, nothing is stored. */
+  async discard(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    if (this.key !== undefined) await request({ op: 'discard', name: this.name });
+  }
+}
+
+/**
+ * The stage `name` of this run for these `inputs` (JSON: what its result depends on). Without
+ * `fill`: returns the Stage; when `!t.done`, write into `t.dir`, then `await t.commit()` (or
+ * `t.discard()`). With `fill(dir)`: called only when not stored, committed when it resolves,
+ * discarded when it throws (the error passes on). See docs/protocol.md, "Stages".
+ */
+export async function stage(name: string, inputs: unknown = {}, options: StageOptions = {}, fill?: (dir: string) => unknown): Promise<Stage> {
+  if (typeof name !== 'string') fail(`stage(name, ...): the name is a string, not ${typeof name}`);
+  const after = (options.after ?? []).map((a) => (a instanceof Stage ? a.name : typeof a === 'string' ? a : fail('stage(): options.after names upstream stages by name or Stage')));
+  const code = options.code === undefined ? null : [...options.code];
+  if (code && !code.every((c) => typeof c === 'string')) fail('stage(): options.code is a list of files, folders or patterns relative to cwd');
+  try {
+    // JSON.stringify would write NaN as null and drop undefined: two different inputs, one key.
+    JSON.stringify(inputs, (k, v: unknown) => {
+      if ((typeof v === 'number' && !Number.isFinite(v)) || v === undefined || typeof v === 'function' || typeof v === 'bigint' || typeof v === 'symbol') throw new Error(`${k ? `"${k}" ` : ''}is ${String(v)}`);
+      return v;
+    });
+  } catch (e) {
+    fail(`stage(${JSON.stringify(name)}, inputs): inputs must be JSON (objects, arrays, strings, finite numbers, booleans, null): ${(e as Error).message}`);
+  }
+  let t: Stage;
+  if (!stageChannel()) {
+    // Run alone (not by sublab): compute into a temporary folder, kept until the program exits.
+    const dir = mkdtempSync(path.join(os.tmpdir(), `sublab-stage-${name}-`));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    if (!standaloneNoted) log('sublab: not run by sublab: stages are computed into temporary folders and not kept');
+    standaloneNoted = true;
+    t = new Stage(name, undefined, dir, false);
+  } else {
+    const a = await request({ op: 'stage', name, inputs, after, code });
+    t = new Stage(name, a.key, a.dir!, a.done!);
+  }
+  if (fill && !t.done) {
+    try {
+      await fill(t.dir);
+    } catch (e) {
+      // The fill's own error matters; sublab discards what a run leaves open anyway.
+      await t.discard().catch(() => {});
+      throw e;
+    }
+    await t.commit();
+  }
+  return t;
+}

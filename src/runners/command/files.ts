@@ -117,8 +117,12 @@ function skipped(rel: string): boolean {
   return SKIP_FILES.test(parts[parts.length - 1]!) || parts.slice(0, -1).some((d) => SKIP_DIRS.has(d));
 }
 
-/** Drops the files of folders that hold result-cache entries (a `--cache` inside the project). */
+/** A stage store's artifact, temporary folder or claim (<cache>/stages/<runner>/<stage>/<key>…), before the cache has entries. */
+const STAGE_STORE_FILE = /(^|\/)stages\/[^/]+\/[^/]+\/\.?[0-9a-f]{64}[^/]*(\/|$)/;
+
+/** Drops the files of folders that hold result-cache entries or stage artifacts (a `--cache` inside the project). */
 function withoutCaches(rels: string[]): string[] {
+  rels = rels.filter((r) => !STAGE_STORE_FILE.test(r));
   const cacheDirs = new Set<string>();
   for (const r of rels) {
     const i = r.lastIndexOf('/');
@@ -216,6 +220,77 @@ export function programOf(command: string, cwd: string): { file?: string; folder
   return { folder: cwd, family: FAMILIES.find((f) => f.interpreters.test(interp)) };
 }
 
+/**
+ * Apply a list of entries relative to `cwd` in order (`inputs`, or a stage's `code`): files,
+ * folders and patterns add to `chosen` (file → most bytes hashed by content), `!pattern` takes out
+ * what is chosen so far. Throws a message starting with `label:` for an entry that names nothing.
+ */
+function applyEntries(label: string, entries: readonly string[], cwd: string, chosen: Map<string, number>): void {
+  const relToCwd = (abs: string) => posix(path.relative(cwd, abs)) || '.';
+  const add = (abs: string, limit: number) => chosen.set(abs, Math.max(limit, chosen.get(abs) ?? 0));
+  for (const e of entries) {
+    if (e.startsWith('!')) {
+      const g = compileGlob(e.slice(1).trim());
+      for (const abs of [...chosen.keys()]) if (globMatches(g, relToCwd(abs))) chosen.delete(abs);
+      continue;
+    }
+    const abs = path.resolve(cwd, e);
+    if (GLOB_CHARS.test(e)) {
+      const g = compileGlob(e);
+      const base = path.resolve(cwd, globBase(e));
+      const hits = fs.statSync(base, { throwIfNoEntry: false })?.isDirectory() ? walk(base).map((r) => path.join(base, r)).filter((f) => globMatches(g, relToCwd(f))) : [];
+      if (hits.length === 0) throw new Error(`${label}: "${e}" matches no file (looked under ${base}; ${label === 'inputs' ? 'inputs are' : 'code entries are'} relative to cwd)`);
+      for (const f of hits) add(f, MAX_INPUT_HASH_BYTES);
+      continue;
+    }
+    const st = fs.statSync(abs, { throwIfNoEntry: false });
+    if (!st) throw new Error(`${label}: "${e}" does not exist (looked for ${abs}; ${label === 'inputs' ? 'inputs are' : 'code entries are'} relative to cwd)`);
+    if (st.isDirectory()) {
+      const inside = walk(abs);
+      if (inside.length === 0) throw new Error(`${label}: the folder "${e}" holds no file sublab hashes (${abs})`);
+      for (const r of inside) add(path.join(abs, r), MAX_INPUT_HASH_BYTES);
+    } else if (st.isFile()) {
+      if (st.size > MAX_INPUT_HASH_BYTES) throw new Error(`${label}: "${e}" is ${st.size} bytes, more than the ${MAX_INPUT_HASH_BYTES} sublab hashes`);
+      add(abs, MAX_INPUT_HASH_BYTES);
+    } else throw new Error(`${label}: "${e}" is not a regular file or folder (${abs})`);
+  }
+}
+
+/** The chosen files' hashes, sorted by path; a file listed but gone (a tracked file deleted from disk) is no longer part of the program. */
+function hashChosen(label: string, chosen: Map<string, number>): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const abs of [...chosen.keys()].sort()) {
+    const st = statFile(abs);
+    if (!st) continue;
+    try {
+      files.set(abs, hashOf(abs, st, chosen.get(abs)!));
+    } catch (e) {
+      throw new Error(`${label}: cannot read ${abs} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+  return files;
+}
+
+/**
+ * The hash of the code a program's stage names (docs/protocol.md, "Stages"): `code` entries
+ * relative to `cwd` by the rules of `inputs` (files, folders, patterns, `!pattern`); without
+ * `code`, the run's whole dependency set. Paths enter relative to `cwd`, so moving the project
+ * keeps the keys. Throws `code: …` for an entry that names nothing.
+ */
+export function stageCodeHashOf(run: { command: string; cwd: string; inputs: Value | undefined }, code: readonly string[] | undefined): string {
+  let files: Map<string, string>;
+  if (code === undefined) files = dependencySet(run.command, run.cwd, run.inputs).files;
+  else {
+    const chosen = new Map<string, number>();
+    applyEntries('code', code, run.cwd, chosen);
+    if (chosen.size === 0) throw new Error(`code: ${JSON.stringify(code)} names no file (name the files the stage runs, or leave code out for the whole program)`);
+    files = hashChosen('code', chosen);
+  }
+  const h = createHash('sha256');
+  for (const [abs, hash] of files) h.update(`${posix(path.relative(run.cwd, abs))}\0${hash}\0`);
+  return h.digest('hex');
+}
+
 export interface DependencySet {
   /** The program's folder, whose files make the default set. */
   folder: string;
@@ -235,7 +310,6 @@ export function dependencySet(command: string, cwd: string, inputs: Value | unde
   if (!cwdSt?.isDirectory()) throw new Error(`cwd: ${cwd} ${cwdSt ? 'is not a directory' : 'does not exist'} (cwd is relative to the .exp file)`);
   const prog = programOf(command, cwd);
   const entries = inputList(inputs);
-  const relToCwd = (abs: string) => posix(path.relative(cwd, abs)) || '.';
 
   /** File → the most bytes hashed by content (bigger ones count by size). */
   const chosen = new Map<string, number>();
@@ -253,32 +327,7 @@ export function dependencySet(command: string, cwd: string, inputs: Value | unde
     for (const r of walk(prog.folder, (rel) => exts.includes(path.extname(rel).toLowerCase()))) add(path.join(prog.folder, r), MAX_TREE_HASH_BYTES);
   }
   // `inputs`, in order: `!pattern` takes out what is chosen so far, the rest adds.
-  for (const e of entries) {
-    if (e.startsWith('!')) {
-      const g = compileGlob(e.slice(1).trim());
-      for (const abs of [...chosen.keys()]) if (globMatches(g, relToCwd(abs))) chosen.delete(abs);
-      continue;
-    }
-    const abs = path.resolve(cwd, e);
-    if (GLOB_CHARS.test(e)) {
-      const g = compileGlob(e);
-      const base = path.resolve(cwd, globBase(e));
-      const hits = fs.statSync(base, { throwIfNoEntry: false })?.isDirectory() ? walk(base).map((r) => path.join(base, r)).filter((f) => globMatches(g, relToCwd(f))) : [];
-      if (hits.length === 0) throw new Error(`inputs: "${e}" matches no file (looked under ${base}; inputs are relative to cwd)`);
-      for (const f of hits) add(f, MAX_INPUT_HASH_BYTES);
-      continue;
-    }
-    const st = fs.statSync(abs, { throwIfNoEntry: false });
-    if (!st) throw new Error(`inputs: "${e}" does not exist (looked for ${abs}; inputs are relative to cwd)`);
-    if (st.isDirectory()) {
-      const inside = walk(abs);
-      if (inside.length === 0) throw new Error(`inputs: the folder "${e}" holds no file sublab hashes (${abs})`);
-      for (const r of inside) add(path.join(abs, r), MAX_INPUT_HASH_BYTES);
-    } else if (st.isFile()) {
-      if (st.size > MAX_INPUT_HASH_BYTES) throw new Error(`inputs: "${e}" is ${st.size} bytes, more than the ${MAX_INPUT_HASH_BYTES} sublab hashes`);
-      add(abs, MAX_INPUT_HASH_BYTES);
-    } else throw new Error(`inputs: "${e}" is not a regular file or folder (${abs})`);
-  }
+  applyEntries('inputs', entries, cwd, chosen);
   // The files the command line names (the program, `--config a.yaml`) always count.
   for (const w of command.split(/\s+/).filter(Boolean)) {
     const abs = path.resolve(cwd, w);
@@ -288,17 +337,7 @@ export function dependencySet(command: string, cwd: string, inputs: Value | unde
   if (chosen.size > MAX_DEPENDENCY_FILES) {
     throw new Error(`inputs: the run depends on ${chosen.size.toLocaleString('en-US')} files (more than ${MAX_DEPENDENCY_FILES.toLocaleString('en-US')}) under ${prog.folder}: leave folders out with set inputs = "!data/" or point cwd at a smaller folder`);
   }
-  const files = new Map<string, string>();
-  for (const abs of [...chosen.keys()].sort()) {
-    const st = statFile(abs);
-    // Listed but gone (a tracked file deleted from disk): no longer part of the program.
-    if (!st) continue;
-    try {
-      files.set(abs, hashOf(abs, st, chosen.get(abs)!));
-    } catch (e) {
-      throw new Error(`inputs: cannot read ${abs} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-  }
+  const files = hashChosen('inputs', chosen);
   return { folder: prog.folder, source, ...(prog.family && source === 'family' ? { family: prog.family.name } : {}), files };
 }
 

@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Value } from '../../language/ast.ts';
 import type { Runner, RunContext, RunOutput, RunOutputRow } from '../schema.ts';
 import type { TypedRunSpec } from '../define.ts';
@@ -16,6 +17,8 @@ import { has, record } from '../../util/records.ts';
 import { killRunLeftovers, newToken, runTokenEnv, trackGroup, TOKEN_VAR } from '../../exec/reaper.ts';
 import { commandSchema, type CommandParams } from './schema.ts';
 import { programEnv } from '../../protocol/env.ts';
+import { lazyContextStore, type StageStore } from '../../exec/stages.ts';
+import { StageChannel, STAGE_FD_VAR } from './stage-channel.ts';
 
 /** Most stderr kept in a run's extras: its head and its tail, the middle elided. */
 const STDERR_HEAD = 4 * 1024;
@@ -178,7 +181,7 @@ class RowError extends Error {
   }
 }
 
-async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promise<RunOutput> {
+async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext, stageStore: () => StageStore): Promise<RunOutput> {
   // The message is the raw error: the edges (CLI, Vitest, reports) name the run (failureText).
   const fail = (kind: CommandErrorKind, msg: string, stderr?: string): CommandRunError => new CommandRunError(msg, kind, spec.id, spec.seed, stderr);
 
@@ -205,13 +208,17 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
     throw fail('config', `cwd ${cwd} does not exist (parameter cwd = ${JSON.stringify(cwdParam)}, relative to the .exp file)`);
   }
   const maxOutput = outputLimitBytes(p);
+  // The program's stages (sublab.stage(...)), asked for on fd 3: keys, store, recording.
+  const stages = new StageChannel({ id: spec.id, command, cwd, inputs: p.inputs }, stageStore, { name: commandSchema.name, version: commandSchema.version }, ctx.onStage);
 
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean; overflow: boolean; lingered: boolean }>((resolve, reject) => {
     // Own process group (detached), so a timeout, a cancel or the end of the run reaches every
     // process the program started, not just the program itself.
     // The run's token in its environment reaches what leaves the group (exec/reaper.ts).
     const runToken = newToken();
-    const child = spawn(program!, args, { cwd, shell: false, stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...env, [TOKEN_VAR]: runTokenEnv(runToken) } });
+    const child = spawn(program!, args, { cwd, shell: false, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true, env: { ...env, [STAGE_FD_VAR]: '3', [TOKEN_VAR]: runTokenEnv(runToken) } });
+    const control = child.stdio[3] as Duplex | null;
+    if (control) stages.attach(control);
     const group = child.pid;
     liveTokens.add(runToken);
     if (group !== undefined) {
@@ -272,6 +279,7 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
       forget();
       child.stdout.destroy();
       child.stderr.destroy();
+      control?.destroy();
       const info = exitInfo ?? { code: child.exitCode, signal: child.signalCode };
       resolve({ ...info, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, cancelled, overflow, lingered });
     };
@@ -308,6 +316,7 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
       if (killTimer) clearTimeout(killTimer);
       ctx.signal?.removeEventListener('abort', onAbort);
       forget();
+      control?.destroy();
       const hint = e.code === 'ENOENT' ? ` (is "${program}" installed and on PATH?)` : e.code === 'EACCES' ? ' (is it executable?)' : '';
       reject(fail('spawn', `could not start "${program}": ${e.code ?? e.message}${hint}`));
     });
@@ -321,7 +330,7 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
     });
     child.on('close', () => finish());
     child.stdin.end(input);
-  });
+  }).finally(() => stages.close());
 
   const wallS = (performance.now() - started) / 1000;
   const stderr = truncateMiddle(result.stderr);
@@ -352,9 +361,15 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext): Promi
 export const runner: Runner = commandSchema.implement({
   async run(specs, ctx) {
     const outputs: RunOutput[] = [];
-    for (const [i, spec] of specs.entries()) {
-      ctx.progress({ phase: 'command', done: i, total: specs.length, detail: spec.id });
-      outputs.push(await runOne(spec, ctx));
+    // The executor's stage store, or a temporary one for this call (no result cache).
+    const store = lazyContextStore(ctx);
+    try {
+      for (const [i, spec] of specs.entries()) {
+        ctx.progress({ phase: 'command', done: i, total: specs.length, detail: spec.id });
+        outputs.push(await runOne(spec, ctx, store.get));
+      }
+    } finally {
+      store.close();
     }
     ctx.progress({ phase: 'command', done: specs.length, total: specs.length });
     return outputs;
