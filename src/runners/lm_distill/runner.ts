@@ -72,7 +72,9 @@ async function stagesOf(specs: readonly Spec[], ctx: TypedRunContext, threads: n
   const seeds = specs.map((s) => s.seed);
   // Bases: the group's seeds and each seed + 1 (the cross-init students start there).
   const baseSeeds = [...new Set([...seeds, ...seeds.map((s) => s + 1)])].sort((a, b) => a - b);
-  const baseSpecs = baseSeeds.map((seed) => ({ id: `${specs[0]!.id}#base${seed}`, seed, params: p }));
+  // A seed of the group is its own run's (its cache entry records the key); seed + 1 beyond the
+  // group has no run here, so no entry records that the cross-init student read it.
+  const baseSpecs = baseSeeds.map((seed) => specs.find((s) => s.seed === seed) ?? { id: `${specs[0]!.id}#base${seed}`, seed, params: p });
   const progress = (phase: string, done: number, total: number, detail = '') => ctx.progress({ phase, done, total, detail });
 
   const bases = await ctx.stageGroup('base', baseSpecs);
