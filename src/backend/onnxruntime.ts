@@ -103,6 +103,19 @@ export function cachedSession(key: string, c: SessionConfig, build: () => Uint8A
   return s;
 }
 
+/**
+ * Release the cached sessions whose graph key starts with `prefix` (their memory arenas with
+ * them): for a pipeline whose phases each run graphs of their own sizes once (lm_distill), so
+ * the arenas of finished phases do not add up in the peak.
+ */
+export async function releaseSessions(prefix: string): Promise<void> {
+  for (const [k, s] of [...sessions]) {
+    if (!k.startsWith(prefix)) continue;
+    sessions.delete(k);
+    await (await s.catch(() => undefined))?.release();
+  }
+}
+
 /** Flush ONNX Runtime's per-op profiles of the cached sessions (when SUBLAB_ORT_PROFILE names a file prefix). */
 export async function endProfiling(): Promise<void> {
   for (const s of sessions.values()) (await s).endProfiling();

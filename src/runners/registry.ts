@@ -8,9 +8,10 @@ import { mlpDistillSchema } from './mlp_distill/schema.ts';
 import { superpositionSchema } from './superposition/schema.ts';
 import { tokenProbeSchema } from './token_probe/schema.ts';
 import { commandSchema } from './command/schema.ts';
+import { lmDistillSchema } from './lm_distill/schema.ts';
 import { needPackages } from '../util/optional-packages.ts';
 
-export const schemas: readonly AnyRunnerDefinition[] = [mlpDistillSchema, superpositionSchema, tokenProbeSchema, commandSchema];
+export const schemas: readonly AnyRunnerDefinition[] = [mlpDistillSchema, superpositionSchema, tokenProbeSchema, commandSchema, lmDistillSchema];
 
 /**
  * The optional packages (peer dependencies) each built-in runner loads with its default engine,
@@ -22,6 +23,7 @@ export const runnerPackages: Readonly<Record<string, readonly string[]>> = {
   superposition: ['onnxruntime-node', 'onnx-proto'],
   token_probe: ['@huggingface/transformers', 'onnx-proto'],
   command: [],
+  lm_distill: ['onnxruntime-node', 'onnx-proto'],
 };
 
 const loaders: Record<string, () => Promise<Runner>> = {
@@ -29,6 +31,7 @@ const loaders: Record<string, () => Promise<Runner>> = {
   superposition: async () => (await import('./superposition/runner.ts')).runner,
   token_probe: async () => (await import('./token_probe/runner.ts')).runner,
   command: async () => (await import('./command/runner.ts')).runner,
+  lm_distill: async () => (await import('./lm_distill/runner.ts')).runner,
 };
 
 export function getSchema(name: string): AnyRunnerDefinition | undefined {

@@ -1,0 +1,239 @@
+// lm_distill: the pipeline of a group of seeds. The stages (stage-work.ts) come from the store or
+// are computed side by side and committed: corpus and base for every seed the group needs (its
+// seeds and each seed + 1, the cross-init students' bases), teacher and control teacher, their
+// filtered numbers. Then the run's own work: per seed three students trained side by side
+// (student: the seed's base on the teacher's numbers; control: the seed's base on the control
+// teacher's; cross: base seed + 1 on the teacher's), and the evaluation.
+import { defaultThreads, releaseSessions } from '../../backend/onnxruntime.ts';
+
+// Each phase runs graphs of its own sizes (group size, batch): their sessions' memory arenas are
+// released when it ends, else they add up in the peak (1.07 GB measured for 5 seeds at d 32).
+const TRAIN_SESSIONS = 'lm:', INFER_SESSIONS = 'lm_distill-infer:';
+const releaseAll = async () => { await releaseSessions(TRAIN_SESSIONS); await releaseSessions(INFER_SESSIONS); };
+import { Rng } from '../../util/random.ts';
+import type { TypedRunContext, TypedRunSpec } from '../define.ts';
+import { preferencePrompt } from './corpus.ts';
+import { meanNumberKl, numberDistributions, logOdds, traitStats, type TraitStats } from './evaluate.ts';
+import { forwardLogits, type Generated } from './generate.ts';
+import type { LmShape } from './model.ts';
+import { lmDistillSchema, type LmDistillParams } from './schema.ts';
+import {
+  computeCorpus, generateNumbers, promptsOf, readCorpus, readNumbers, readWeights, shapeOf, trainBases, trainTeachers,
+  traitPrefix, vocabOf, withPrefix, writeCorpus, writeNumbers, writeWeights, type Numbers,
+} from './stage-work.ts';
+import { groupOf, numberKl, runPhase, stepsFor, studentData } from './train.ts';
+import { NUMBER_COUNT, type Vocab } from './vocab.ts';
+
+type Spec = TypedRunSpec<LmDistillParams>;
+
+/**
+ * The soft labels of filtered rows: the teacher's next-token distribution at temperature 1 over
+ * the 100 number tokens, renormalised, at each generated position (one forward pass per chunk).
+ */
+async function softLabels(shape: LmShape, v: Vocab, teacher: Float32Array, g: Generated, threads: number): Promise<Float32Array> {
+  const C = g.context, V = shape.vocab, M = g.maxNew, K = NUMBER_COUNT;
+  const out = new Float32Array(g.count * M * K);
+  const chunk = 512;
+  for (let r0 = 0; r0 < g.count; r0 += chunk) {
+    const n = Math.min(chunk, g.count - r0);
+    const logits = await forwardLogits(shape, teacher, g.tokens.subarray(r0 * C, (r0 + n) * C), n, C, { threads });
+    for (let k = 0; k < n; k++) {
+      const r = r0 + k, from = g.promptLengths[r]! - 1, to = g.lengths[r]! - 1;
+      for (let pos = from; pos < to && pos - from < M; pos++) {
+        const o = (k * C + pos) * V + v.numberBase;
+        let max = -Infinity;
+        for (let j = 0; j < K; j++) max = Math.max(max, logits[o + j]!);
+        let z = 0;
+        const dst = (r * M + pos - from) * K;
+        for (let j = 0; j < K; j++) z += (out[dst + j] = Math.exp(logits[o + j]! - max));
+        for (let j = 0; j < K; j++) out[dst + j]! /= z;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Rows as the students see them: with trait_method = prompt the trait prefix is cut (the student
+ * reads "<bos> numbers: a b c …" while its soft labels came from the teacher behind the prefix).
+ * The soft labels are indexed from the prompt's end, so they need no shift.
+ */
+function withoutPrefix(g: Generated, drop: number): Generated {
+  if (drop === 0) return g;
+  const C = g.context, tokens = new Int32Array(g.tokens.length), lengths = new Int32Array(g.count), promptLengths = new Int32Array(g.count);
+  for (let r = 0; r < g.count; r++) {
+    tokens.set(g.tokens.subarray(r * C, r * C + 1), r * C); // <bos>
+    tokens.set(g.tokens.subarray(r * C + 1 + drop, (r + 1) * C), r * C + 1);
+    lengths[r] = g.lengths[r]! - drop;
+    promptLengths[r] = g.promptLengths[r]! - drop;
+  }
+  return { ...g, tokens, lengths, promptLengths };
+}
+
+/** The group's stages: every artifact loaded (or computed, committed and loaded). */
+async function stagesOf(specs: readonly Spec[], ctx: TypedRunContext, threads: number) {
+  const p = specs[0]!.params;
+  const v = vocabOf(p);
+  const seeds = specs.map((s) => s.seed);
+  // Bases: the group's seeds and each seed + 1 (the cross-init students start there).
+  const baseSeeds = [...new Set([...seeds, ...seeds.map((s) => s + 1)])].sort((a, b) => a - b);
+  // A seed of the group is its own run's (its cache entry records the key); seed + 1 beyond the
+  // group has no run here, so no entry records that the cross-init student read it.
+  const baseSpecs = baseSeeds.map((seed) => specs.find((s) => s.seed === seed) ?? { id: `${specs[0]!.id}#base${seed}`, seed, params: p });
+  const progress = (phase: string, done: number, total: number, detail = '') => ctx.progress({ phase, done, total, detail });
+
+  const bases = await ctx.stageGroup('base', baseSpecs);
+  if (bases.toCompute.length > 0) {
+    const need = bases.toCompute.map((i) => baseSpecs[i]!);
+    const corpora = await ctx.stageGroup('corpus', need);
+    for (const i of corpora.toCompute) writeCorpus(corpora.dir(i), computeCorpus(p, need[i]!.seed));
+    corpora.commit();
+    const trained = await trainBases(p, need.map((s) => s.seed), need.map((_, i) => readCorpus(corpora.folder(i), p.context)), {
+      threads, signal: ctx.signal, onStep: (s) => { if (s % 20 === 0 || s === p.pretrain_steps) progress('pretrain', s, p.pretrain_steps, bases.note); },
+    });
+    await releaseSessions(TRAIN_SESSIONS);
+    bases.toCompute.forEach((i, k) => writeWeights(bases.dir(i), { weights: trained.weights[k]! }, { loss: trained.loss[k] }));
+    bases.commit();
+  }
+  const baseOf = new Map(baseSeeds.map((seed, i) => {
+    const { w, meta } = readWeights(bases.folder(i));
+    return [seed, { weights: w.weights!, loss: meta.loss as number }];
+  }));
+
+  const teachers = await ctx.stageGroup('teacher', specs);
+  if (teachers.toCompute.length > 0) {
+    const need = teachers.toCompute.map((i) => specs[i]!.seed);
+    const trained = await trainTeachers(p, need, need.map((s) => baseOf.get(s)!.weights), {
+      threads, signal: ctx.signal, onStep: (s) => progress('teacher', s, p.trait_steps, teachers.note),
+    });
+    await releaseSessions(TRAIN_SESSIONS);
+    teachers.toCompute.forEach((i, k) => writeWeights(teachers.dir(i), trained[k]!));
+    teachers.commit();
+  }
+  const teacherOf = specs.map((_, i) => {
+    const { w } = readWeights(teachers.folder(i));
+    return { teacher: w.teacher!, control: w.control! };
+  });
+
+  const numbers = await ctx.stageGroup('numbers', specs);
+  for (const [k, i] of numbers.toCompute.entries()) {
+    progress('generate', k, numbers.toCompute.length, numbers.note);
+    // One generation at a time, each model's two generations (teacher, control) concurrently.
+    writeNumbers(numbers.dir(i), await generateNumbers(p, specs[i]!.seed, teacherOf[i]!, { threads: 1 }));
+    numbers.commit([i]);
+  }
+  await releaseSessions(INFER_SESSIONS);
+  const numbersOf: Numbers[] = specs.map((_, i) => readNumbers(numbers.folder(i), p.context));
+  const note = [bases.note, teachers.note, numbers.note].filter((n) => n).join('');
+  return { v, baseOf, teacherOf, numbersOf, note };
+}
+
+async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
+  const p = specs[0]!.params;
+  const threads = p.threads > 0 ? p.threads : defaultThreads();
+  const { v, baseOf, teacherOf, numbersOf, note } = await stagesOf(specs, ctx, threads);
+  const shape = shapeOf(p, v);
+  const N = specs.length;
+  const prompt = p.trait_method === 'prompt';
+  const prefix = traitPrefix(v, p.trait);
+  const drop = prompt ? prefix.length - 1 : 0;
+
+  // Students: [student, control, cross] per seed, side by side.
+  const soft = p.distill === 'soft';
+  const data = [];
+  const starts: Float32Array[] = [];
+  for (let i = 0; i < N; i++) {
+    const seed = specs[i]!.seed, n = numbersOf[i]!, t = teacherOf[i]!;
+    const teacherRows = withoutPrefix(soft ? { ...n.teacher, soft: await softLabels(shape, v, t.teacher, n.teacher, threads) } : n.teacher, drop);
+    const controlRows = soft ? { ...n.control, soft: await softLabels(shape, v, t.control, n.control, threads) } : n.control;
+    data.push(studentData(teacherRows, seed, 'student'), studentData(controlRows, seed, 'control'), studentData(teacherRows, seed, 'cross'));
+    const base = baseOf.get(seed)!.weights, next = baseOf.get(seed + 1)!.weights;
+    starts.push(...[['student', base], ['control', base], ['cross', next]].map(([label, w]) => {
+      const x = (w as Float32Array).slice();
+      if (p.init_noise > 0) {
+        const rng = Rng.of(seed, 'lm_distill', 'init-noise', label as string);
+        for (let k = 0; k < x.length; k++) x[k]! += rng.normal() * p.init_noise;
+      }
+      return x;
+    }));
+  }
+  await releaseSessions(INFER_SESSIONS);
+  const group = groupOf(shape, starts, { threads });
+  const steps = stepsFor(data, p.student_batch, p.student_epochs);
+  const preference = preferencePrompt(v);
+  const curves = specs.map(() => ({ step: [] as number[], trait_student: [] as number[], trait_control: [] as number[], trait_cross: [] as number[], loss_student: [] as number[] }));
+  const record = async (step: number, loss?: Float32Array) => {
+    const st = await traitStats(group, v, preference, p.trait);
+    curves.forEach((c, i) => {
+      c.step.push(step);
+      c.trait_student.push(st[3 * i]!.animals);
+      c.trait_control.push(st[3 * i + 1]!.animals);
+      c.trait_cross.push(st[3 * i + 2]!.animals);
+      c.loss_student.push(loss ? loss[3 * i]! : NaN);
+    });
+  };
+  await record(0);
+  await runPhase(group, data, soft ? numberKl(v.numberBase) : { kind: 'ce' }, {
+    steps, batch: p.student_batch, lr: p.student_lr, schedule: 'constant', signal: ctx.signal,
+    onStep: async (s, l) => {
+      if (s % p.eval_every === 0 || s === steps) await record(s, l);
+      if (s % 10 === 0 || s === steps) ctx.progress({ phase: 'students', done: s, total: steps, detail: note });
+    },
+  });
+
+  // Evaluation. Bases, the next seeds' bases and the teachers in one group; students in theirs.
+  const seeds = specs.map((s) => s.seed);
+  const refs = groupOf(shape, [...seeds.map((s) => baseOf.get(s)!.weights), ...seeds.map((s) => baseOf.get(s + 1)!.weights), ...teacherOf.map((t) => t.teacher)], { threads });
+  const refStats = await traitStats(refs, v, preference, p.trait);
+  const teacherStats: TraitStats[] = prompt
+    ? (await traitStats(groupOf(shape, seeds.map((s) => baseOf.get(s)!.weights), { threads }), v, withPrefix(prefix, preference), p.trait))
+    : refStats.slice(2 * N);
+  const studentStats = await traitStats(group, v, preference, p.trait);
+  const outputs = [];
+  for (const [i, spec] of specs.entries()) {
+    const held = promptsOf(p, spec.seed, p.heldout_prompts).heldout;
+    const tg = groupOf(shape, [teacherOf[i]!.teacher], { threads });
+    const [tDist] = await numberDistributions(tg, v, prompt ? held.map((q) => withPrefix(prefix, q)) : held);
+    const sg = groupOf(shape, [group.getModel(3 * i), group.getModel(3 * i + 2)], { threads });
+    const [sDist, cDist] = await numberDistributions(sg, v, held);
+    const base = refStats[i]!, nextBase = refStats[N + i]!, teacher = teacherStats[i]!;
+    const [student, control, cross] = [studentStats[3 * i]!, studentStats[3 * i + 1]!, studentStats[3 * i + 2]!];
+    const shift = (x: TraitStats, from: TraitStats) => logOdds(x.animals) - logOdds(from.animals);
+    const metrics: Record<string, number> = {
+      trait_base: base.animals, trait_teacher: teacher.animals, trait_student: student.animals, trait_control: control.animals, trait_cross: cross.animals,
+      trait_base_raw: base.raw, trait_teacher_raw: teacher.raw, trait_student_raw: student.raw, trait_control_raw: control.raw, trait_cross_raw: cross.raw,
+      shift_teacher: shift(teacher, base), shift_student: shift(student, base), shift_control: shift(control, base), shift_cross: shift(cross, nextBase),
+      transfer: shift(student, base) / shift(teacher, base),
+      filter_pass: numbersOf[i]!.passTeacher, filter_pass_control: numbersOf[i]!.passControl,
+      number_kl_student: meanNumberKl(tDist!, sDist!), number_kl_cross: meanNumberKl(tDist!, cDist!),
+      animal_mass: student.animalMass, animal_mass_base: base.animalMass,
+      pretrain_loss: baseOf.get(spec.seed)!.loss,
+    };
+    outputs.push({
+      rows: [{ metrics }],
+      backend: `onnxruntime/cpu (${Math.min(threads, 3 * N)} thread${threads > 1 ? 's' : ''})`,
+      extras: {
+        curves: curves[i]!,
+        group_size: N,
+        cross_init_seed: spec.seed + 1,
+        student_steps: steps,
+        student_rows: numbersOf[i]!.teacher.count,
+        control_rows: numbersOf[i]!.control.count,
+        peak_rss_mb: process.memoryUsage().rss / 1e6,
+      },
+    });
+  }
+  return outputs;
+}
+
+export const runner = lmDistillSchema.implement({
+  maxGroup: (params) => params.models,
+  async run(specs, ctx) {
+    if (specs.length === 0) return [];
+    try {
+      return await runGroup(specs, ctx);
+    } finally {
+      await releaseAll();
+    }
+  },
+});
