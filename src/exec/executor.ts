@@ -160,10 +160,10 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
     const c = (stageCounts[e.stage] ??= { computed: 0, reused: 0, corrupt: 0 });
     c[e.outcome]++;
     if (e.corrupt) c.corrupt++;
-    for (const id of e.runIds) {
-      const m = stagesById.get(id) ?? {};
-      m[e.stage] = e.key;
-      stagesById.set(id, m);
+    for (const [id, as] of [...e.runIds.map((id) => [id, e.stage]), ...(e.uses ?? []).map((u) => [u.runId, u.as])]) {
+      const m = stagesById.get(id!) ?? {};
+      m[as!] = e.key;
+      stagesById.set(id!, m);
     }
     opts.onStage?.(e);
     emit();
