@@ -25,7 +25,7 @@ const spec = {
   summary: "write an lm_distill run's base or teacher as a model folder for token_probe",
   description: `Writes one model of a planned lm_distill run as a transformers.js folder (config.json, word-level
 tokenizer.json, tokenizer_config.json with a chat template, onnx/model.onnx) that the token_probe
-runner loads: set model = "DIR" (a relative path there is relative to that .exp file's folder).
+runner loads: set model = "DIR" (a relative path is looked up beside that .exp file first).
 The model is the run's stage artifact, read from the stage store beside the result cache; a missing
 one is computed as \`sublab run\` would compute it (and kept for the run).`,
   options: {
@@ -155,13 +155,17 @@ export const command = defineCommand(spec, async ({ values, positionals }) => {
     bound.close();
     stop.dispose();
   }
-  // What token_probe's `model` needs: the folder relative to the .exp file's folder.
-  const rel = path.relative(expDir, out) || '.';
-  const forExp = path.isAbsolute(rel) ? rel : rel.startsWith('..') ? rel : `./${rel}`;
+  // What token_probe's `model` needs: the folder relative to the .exp file's folder when it lies
+  // inside it, else its absolute path; shown relative to the working directory the same way.
+  const inside = (from: string, prefix: string) => {
+    const rel = path.relative(from, out);
+    return rel === '' ? prefix || '.' : rel.startsWith('..') || path.isAbsolute(rel) ? out : `${prefix}${rel}`;
+  };
+  const forExp = inside(expDir, './');
   const from = Object.entries(done.keys).map(([stage, key]) => `${stage} ${shortKey(key)} (${outcome[key] ?? 'stored'})`).join(', ');
   process.stdout.write(
     escapeControl(
-      `wrote the ${which} of run ${run.id.slice(0, 12)} (experiment "${plan.experiment.name}", seed ${run.seed}${done.baseSeed !== run.seed ? `, base seed ${done.baseSeed}` : ''}) to ${path.relative(process.cwd(), out) || '.'}\n` +
+      `wrote the ${which} of run ${run.id.slice(0, 12)} (experiment "${plan.experiment.name}", seed ${run.seed}${done.baseSeed !== run.seed ? `, base seed ${done.baseSeed}` : ''}) to ${inside(process.cwd(), '')}\n` +
         `  from stage artifacts ${from}\n` +
         `  probe it from an experiment in ${path.relative(process.cwd(), expDir) || '.'}: runner token_probe, set model = "${forExp.split(path.sep).join('/')}"\n`,
     ),
