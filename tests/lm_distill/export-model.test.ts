@@ -106,6 +106,13 @@ describe('sublab export-model', () => {
       const prow = JSON.parse(readFileSync(pj, 'utf8')).experiments[0];
       expect(prow.failed, JSON.stringify(prow.failed)).toEqual([]);
       expect(prow.rows.length).toBeGreaterThan(0);
+      // token_probe's default prompts are longer than the toy's 16 positions: the run fails saying so.
+      const long = write(dir, 'long.exp', `experiment "long" {\n  runner token_probe\n  set model = "./models/owl-teacher"\n  set offline = true\n  set geometry = false\n  set digits = 2\n}\n`);
+      const lj = path.join(dir, 'long.json');
+      const l = await cli('run', long, '--cache', cache, '--json', lj, '--no-progress');
+      expect(l.code).toBe(1);
+      const failed = JSON.parse(readFileSync(lj, 'utf8')).experiments[0].failed as { error: string }[];
+      expect(failed[0]!.error).toMatch(/a prompt of \d+ tokens is longer than \.\/models\/owl-teacher's context of 16 positions: shorten the prompts/);
     } finally {
       process.chdir(cwd);
     }
