@@ -160,6 +160,10 @@ describe('sublab export-model', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--out .*full: the folder is not empty \(pass --force to write into it\)/);
     oneLine(r);
+    r = await cli('export-model', exp, '--model', 'base', '--out', out('full'), '--cache', cache, '--force', '--no-progress');
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(out('full'), 'config.json'), 'utf8')).sublab_lm_distill).toMatchObject({ model: 'base', seed: 0 });
+    expect(readFileSync(path.join(out('full'), 'x'), 'utf8')).toBe(''); // other files are left alone
     r = await cli('export-model', exp, '--model', 'base', '--experiment', 'nope', '--out', out('f'), '--cache', cache);
     expect(r.err).toMatch(/tiny\.exp: no experiment named "nope" \(it holds "tiny"\)/);
     // A bad override is the planner's error, as in sublab run.
