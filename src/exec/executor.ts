@@ -160,10 +160,11 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
     const c = (stageCounts[e.stage] ??= { computed: 0, reused: 0, corrupt: 0 });
     c[e.outcome]++;
     if (e.corrupt) c.corrupt++;
-    for (const [id, as] of [...e.runIds.map((id) => [id, e.stage]), ...(e.uses ?? []).map((u) => [u.runId, u.as])]) {
-      const m = stagesById.get(id!) ?? {};
-      m[as!] = e.key;
-      stagesById.set(id!, m);
+    // Each run records it under the stage's name, or the name it read it as (`base:cross`).
+    for (const u of [...e.runIds.map((runId) => ({ runId, as: e.stage })), ...(e.uses ?? [])]) {
+      const m = stagesById.get(u.runId) ?? {};
+      m[u.as] = e.key;
+      stagesById.set(u.runId, m);
     }
     opts.onStage?.(e);
     emit();
