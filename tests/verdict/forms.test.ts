@@ -1,9 +1,11 @@
-// One form, one module: the table in src/verdict/forms/ is what the judge dispatches on, what
-// docs/verdicts.md shows (word for word), and where every test name comes from.
+// One form, one module: the table in src/verdict/forms/ is what the parser, builder, checker, lock,
+// run table, decidability warnings and judge dispatch on, what docs/verdicts.md shows (generated),
+// and where every test name comes from.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FORMS, formTests, formsTableMarkdown } from '../../src/verdict/forms/index.ts';
+import { FORMS, formModules, formTests, formsTableMarkdown, validateForms } from '../../src/verdict/forms/index.ts';
+import { verdictsDoc, verdictsDocPath } from '../../scripts/generate-reference.ts';
 import { TEST_NAMES } from '../../src/verdict/types.ts';
 import { judgeExperiment } from '../../src/verdict/judge.ts';
 import { compare, cond, correlates, experiment, flat, konst, metric, peak, predict, sweepRows, table, trend } from './helpers.ts';
@@ -11,8 +13,18 @@ import { compare, cond, correlates, experiment, flat, konst, metric, peak, predi
 const docs = fs.readFileSync(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../docs/verdicts.md'), 'utf8');
 
 describe('the table of prediction forms', () => {
-  it('docs/verdicts.md holds the generated table of forms word for word', () => {
+  it('docs/verdicts.md holds the generated table of forms (npm run gen:docs writes it)', () => {
+    expect(docs).toBe(verdictsDoc(fs.readFileSync(verdictsDocPath, 'utf8')));
     expect(docs).toContain(formsTableMarkdown());
+  });
+  it('a module without one of its handlers is refused at start-up', () => {
+    for (const m of formModules()) {
+      for (const handler of ['build', 'check', 'normalise', 'metrics', 'floor', 'defaultTest', 'decide', 'grammar'] as const) {
+        const broken = { ...m, [handler]: undefined } as unknown as typeof m;
+        expect(() => validateForms(formModules().map((x) => (x === m ? broken : x)))).toThrow(new RegExp(`'${m.kind}' has no ${handler}`));
+      }
+    }
+    expect(() => validateForms([...formModules(), FORMS.peak])).toThrow(/two prediction forms have the kind 'peak'/);
   });
   it('every test a form names is a TestName, and docs/verdicts.md names every test', () => {
     for (const t of formTests()) expect(TEST_NAMES).toContain(t);
