@@ -8,6 +8,12 @@ import { FORMS, formModules, formTests, formsTableMarkdown, validateForms } from
 import { verdictsDoc, verdictsDocPath } from '../../scripts/generate-reference.ts';
 import { TEST_NAMES } from '../../src/verdict/types.ts';
 import { judgeExperiment } from '../../src/verdict/judge.ts';
+import type { PredictionForm } from '../../src/language/ast.ts';
+import { compileFile, formatDiagnostics } from '../../src/language/compile.ts';
+import { predictedMetrics } from '../../src/exec/summary.ts';
+import { planExperiment } from '../../src/plan/plan.ts';
+import { normalisePrediction } from '../../src/prereg/normalise.ts';
+import { predictionFloor } from '../../src/verdict/decidable.ts';
 import { compare, cond, correlates, experiment, flat, konst, metric, peak, predict, sweepRows, table, trend } from './helpers.ts';
 
 const docs = fs.readFileSync(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../docs/verdicts.md'), 'utf8');
@@ -49,4 +55,38 @@ describe('the table of prediction forms', () => {
       }
     }
   });
+});
+
+/** One prediction of each form (a new kind without one does not compile). */
+const EXAMPLES: Record<PredictionForm['kind'], string> = {
+  trend: 'y increases with x',
+  peak: 'y peaks in x',
+  flat: 'y is flat in x within 0.5',
+  correlates: 'y correlates positively with w',
+  compare: 'y at x = 3 > w at x = 1',
+};
+
+describe('every form of the table on every path', () => {
+  const source = (pred: string) => `experiment "e" {\n  runner command\n  set command = "node x.mjs"\n  sweep x in [1, 2, 3]\n  seeds 3\n  measure y, w\n  predict ${pred}\n}\n`;
+  for (const m of formModules()) {
+    it(`${m.kind}: parsed, checked, locked, its metrics shown, its floor, judged`, () => {
+      const example = EXAMPLES[m.kind as PredictionForm['kind']];
+      const r = compileFile('t.exp', { source: source(example) });
+      expect(formatDiagnostics(r)).toBe('');
+      const exp = r.experiments[0]!;
+      const pred = exp.predictions[0]!;
+      expect(pred.form.kind).toBe(m.kind);
+      expect(normalisePrediction(pred)).toBe(`predict ${example}`);
+      const metrics = predictedMetrics([pred]);
+      expect(metrics.length).toBeGreaterThan(0);
+      for (const x of metrics) expect(['y', 'w']).toContain(x);
+      // A misspelt metric is the module's check's error, at the name.
+      expect(formatDiagnostics(compileFile('t.exp', { source: source(example.replace(/\by\b/, 'yy')) }))).toMatch(/t\.exp:7:\d+: error: metric "yy" is not measured/);
+      expect(() => predictionFloor(exp, pred, planExperiment(exp).runs.map((run, i) => ({ runId: String(i), point: run.point, seed: run.seed, params: run.params, metrics: {}, keys: {}, backend: '', wallMs: 0, cached: false })), 0.05)).not.toThrow();
+      const rows = sweepRows('x', [1, 2, 3], 'y', [[0, 0.1, 0.3], [1, 1.2, 0.9], [0.2, 0.1, 0.4]], (p, s) => ({ w: p + s * 0.1 }));
+      const [v] = judgeExperiment({ ...exp, predictions: [pred] }, table(rows));
+      expect([...m.tests, m.defaultTest(pred.form as never)]).toContain(v!.test);
+      expect(v!.reason).not.toMatch(/internal error/);
+    });
+  }
 });
