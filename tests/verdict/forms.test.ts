@@ -14,6 +14,11 @@ import { predictedMetrics } from '../../src/exec/summary.ts';
 import { planExperiment } from '../../src/plan/plan.ts';
 import { normalisePrediction } from '../../src/prereg/normalise.ts';
 import { predictionFloor } from '../../src/verdict/decidable.ts';
+import type { PeakForm } from '../../src/language/ast.ts';
+import type { FormModule } from '../../src/verdict/forms/module.ts';
+import { peakForm } from '../../src/verdict/forms/peak.ts';
+import { buildFileAst } from '../../src/language/build-ast.ts';
+import type { FileCstNode } from '../../grammar/cst.d.ts';
 import { compare, cond, correlates, experiment, flat, konst, metric, peak, predict, sweepRows, table, trend } from './helpers.ts';
 
 const docs = fs.readFileSync(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../docs/verdicts.md'), 'utf8');
@@ -22,6 +27,21 @@ describe('the table of prediction forms', () => {
   it('docs/verdicts.md holds the generated table of forms (npm run gen:docs writes it)', () => {
     expect(docs).toBe(verdictsDoc(fs.readFileSync(verdictsDocPath, 'utf8')));
     expect(docs).toContain(formsTableMarkdown());
+  });
+  it('a module without one of its handlers does not compile (checked by tsc --noEmit)', () => {
+    // @ts-expect-error: a form module without its floor is not a FormModule
+    const noFloor: FormModule<PeakForm> = { ...peakForm, floor: undefined };
+    // @ts-expect-error: the table must have a module for every kind of PredictionForm
+    const noPeak: { [K in PredictionForm['kind']]: FormModule<Extract<PredictionForm, { kind: K }>> } = { trend: FORMS.trend, flat: FORMS.flat, correlates: FORMS.correlates, compare: FORMS.compare };
+    expect([noFloor.floor, 'peak' in noPeak]).toEqual([undefined, false]);
+  });
+  it('a CST form that no module claims stops the build loudly, not dropped', () => {
+    const token = { image: 'x', startOffset: 0, endOffset: 0, startLine: 1, startColumn: 1, endLine: 1, endColumn: 1, tokenType: { name: 'Experiment' } };
+    const mystery = { name: 'mysteryForm', children: {} };
+    const predict = { name: 'predictStmt', children: { Predict: [token], predictionForm: [{ name: 'predictionForm', children: { mysteryForm: [mystery] } }] } };
+    const cst = { name: 'file', children: { experiment: [{ name: 'experiment', children: { Experiment: [token], statement: [{ name: 'statement', children: { predictStmt: [predict] } }] } }] } };
+    const ctx = { file: 't.exp', text: 'x', comments: [], unterminated: new WeakSet<never>(), diagnostics: [] };
+    expect(() => buildFileAst(ctx, cst as unknown as FileCstNode)).toThrow(/the grammar's prediction form 'mysteryForm' has no module in the forms table/);
   });
   it('a module without one of its handlers is refused at start-up', () => {
     for (const m of formModules()) {

@@ -133,3 +133,10 @@ describe('a toy form added through the forms table alone', () => {
     expect(formModules().map((m) => m.kind)).not.toContain('near2');
   });
 });
+
+describe('without the toy form', () => {
+  it('its syntax is a parse error again: the grammar is the table', () => {
+    expect(formModules().map((m) => m.kind)).not.toContain('near');
+    expect(formatDiagnostics(compileFile('t.exp', { source: src('bias within 0.5') }))).toMatch(/t\.exp:6:11: error: expected a prediction form .* but found "bias"/);
+  });
+});
