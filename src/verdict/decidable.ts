@@ -2,7 +2,7 @@
 // prediction can reach. A rank test over few rows has a floor (a trend over 3 rows cannot go below
 // p = 1/3), and Holm or Bonferroni over m predictions multiplies the smallest p by m. `sublab
 // check` and `sublab plan` warn when a prediction can never reach its alpha, saying the smallest
-// achievable p and what would change it.
+// achievable p and what would change it. Each form's module computes its own floor (`floor`).
 import type { Prediction, Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import { diagnosticAt, type Diagnostic } from '../language/diagnostics.ts';

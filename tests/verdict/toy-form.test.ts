@@ -14,7 +14,7 @@ import type { Ident, NumberLit, Node, PredictionForm } from '../../src/language/
 import { compileFile, formatDiagnostics } from '../../src/language/compile.ts';
 import { first, ident, locOf, numberLit } from '../../src/language/cst-build.ts';
 import { runFile } from '../../src/exec/run-file.ts';
-import { predictedMetrics } from '../../src/exec/summary.ts';
+import { displayedMetrics, predictedMetrics } from '../../src/exec/summary.ts';
 import { formatResultTable } from '../../src/cli/run.ts';
 import { planExperiment } from '../../src/plan/plan.ts';
 import { normalisePrediction } from '../../src/prereg/normalise.ts';
@@ -90,6 +90,10 @@ describe('a toy form added through the forms table alone', () => {
     expect(asForm(pred.form)).toMatchObject({ kind: 'near', metric: { name: 'bias' }, tolerance: { value: 0.5 } });
     expect(normalisePrediction(pred)).toBe('predict bias within 0.5 where seed >= 0');
     expect(predictedMetrics([pred])).toEqual(['bias']);
+    // A closed runner without `measure`: the run table's columns are the metrics the predictions read.
+    const closed = compileFile('c.exp', { source: 'experiment "c" {\n  runner superposition\n  predict transfer_ratio within 0.5\n}\n' }).experiments[0]!;
+    expect(closed.measures.length).toBeGreaterThan(1);
+    expect(displayedMetrics(closed)).toEqual(['transfer_ratio']);
     expect(formatDiagnostics(compileFile('t.exp', { source: src('biass within 0.5') }))).toMatch(/t.exp:6:11: error: metric "biass" is not measured.*did you mean "bias"/);
     expect(formatDiagnostics(compileFile('t.exp', { source: src('bias within 0') }))).toMatch(/t.exp:6:23: error: the tolerance of "within" must be > 0/);
   });
