@@ -168,18 +168,6 @@ export type PredictionFormCstChildren = {
   compareForm?: CompareFormCstNode[];
 };
 
-export interface TrendFormCstNode extends CstNode {
-  name: "trendForm";
-  children: TrendFormCstChildren;
-}
-
-export type TrendFormCstChildren = {
-  metric: IToken[];
-  trendDirection: TrendDirectionCstNode[];
-  With: IToken[];
-  param: IToken[];
-};
-
 export interface TrendDirectionCstNode extends CstNode {
   name: "trendDirection";
   children: TrendDirectionCstChildren;
@@ -190,46 +178,6 @@ export type TrendDirectionCstChildren = {
   Decreases?: IToken[];
 };
 
-export interface PeakFormCstNode extends CstNode {
-  name: "peakForm";
-  children: PeakFormCstChildren;
-}
-
-export type PeakFormCstChildren = {
-  metric: IToken[];
-  Peaks: IToken[];
-  In: IToken[];
-  param: IToken[];
-};
-
-export interface FlatFormCstNode extends CstNode {
-  name: "flatForm";
-  children: FlatFormCstChildren;
-}
-
-export type FlatFormCstChildren = {
-  metric: IToken[];
-  Is: IToken[];
-  Flat: IToken[];
-  In: IToken[];
-  param: IToken[];
-  Within: IToken[];
-  NumberLit: IToken[];
-};
-
-export interface CorrelationFormCstNode extends CstNode {
-  name: "correlationForm";
-  children: CorrelationFormCstChildren;
-}
-
-export type CorrelationFormCstChildren = {
-  metric: IToken[];
-  Correlates: IToken[];
-  correlationDirection?: CorrelationDirectionCstNode[];
-  With: IToken[];
-  other: IToken[];
-};
-
 export interface CorrelationDirectionCstNode extends CstNode {
   name: "correlationDirection";
   children: CorrelationDirectionCstChildren;
@@ -238,17 +186,6 @@ export interface CorrelationDirectionCstNode extends CstNode {
 export type CorrelationDirectionCstChildren = {
   Positively?: IToken[];
   Negatively?: IToken[];
-};
-
-export interface CompareFormCstNode extends CstNode {
-  name: "compareForm";
-  children: CompareFormCstChildren;
-}
-
-export type CompareFormCstChildren = {
-  left: OperandCstNode[];
-  compareOp: CompareOpCstNode[];
-  right: OperandCstNode[];
 };
 
 export interface OperandCstNode extends CstNode {
@@ -334,6 +271,69 @@ export type ScalarCstChildren = {
   Identifier?: IToken[];
 };
 
+export interface TrendFormCstNode extends CstNode {
+  name: "trendForm";
+  children: TrendFormCstChildren;
+}
+
+export type TrendFormCstChildren = {
+  metric: IToken[];
+  trendDirection: TrendDirectionCstNode[];
+  With: IToken[];
+  param: IToken[];
+};
+
+export interface PeakFormCstNode extends CstNode {
+  name: "peakForm";
+  children: PeakFormCstChildren;
+}
+
+export type PeakFormCstChildren = {
+  metric: IToken[];
+  Peaks: IToken[];
+  In: IToken[];
+  param: IToken[];
+};
+
+export interface FlatFormCstNode extends CstNode {
+  name: "flatForm";
+  children: FlatFormCstChildren;
+}
+
+export type FlatFormCstChildren = {
+  metric: IToken[];
+  Is: IToken[];
+  Flat: IToken[];
+  In: IToken[];
+  param: IToken[];
+  Within: IToken[];
+  NumberLit: IToken[];
+};
+
+export interface CorrelationFormCstNode extends CstNode {
+  name: "correlationForm";
+  children: CorrelationFormCstChildren;
+}
+
+export type CorrelationFormCstChildren = {
+  metric: IToken[];
+  Correlates: IToken[];
+  correlationDirection?: CorrelationDirectionCstNode[];
+  With: IToken[];
+  other: IToken[];
+};
+
+export interface CompareFormCstNode extends CstNode {
+  name: "compareForm";
+  children: CompareFormCstChildren;
+}
+
+export type CompareFormCstChildren = {
+  left: OperandCstNode[];
+  compareOp: CompareOpCstNode[];
+  right: OperandCstNode[];
+};
+
 export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   file(children: FileCstChildren, param?: IN): OUT;
   experiment(children: ExperimentCstChildren, param?: IN): OUT;
@@ -349,13 +349,8 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   whereClause(children: WhereClauseCstChildren, param?: IN): OUT;
   forEachClause(children: ForEachClauseCstChildren, param?: IN): OUT;
   predictionForm(children: PredictionFormCstChildren, param?: IN): OUT;
-  trendForm(children: TrendFormCstChildren, param?: IN): OUT;
   trendDirection(children: TrendDirectionCstChildren, param?: IN): OUT;
-  peakForm(children: PeakFormCstChildren, param?: IN): OUT;
-  flatForm(children: FlatFormCstChildren, param?: IN): OUT;
-  correlationForm(children: CorrelationFormCstChildren, param?: IN): OUT;
   correlationDirection(children: CorrelationDirectionCstChildren, param?: IN): OUT;
-  compareForm(children: CompareFormCstChildren, param?: IN): OUT;
   operand(children: OperandCstChildren, param?: IN): OUT;
   compareOp(children: CompareOpCstChildren, param?: IN): OUT;
   condition(children: ConditionCstChildren, param?: IN): OUT;
@@ -363,4 +358,9 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   literal(children: LiteralCstChildren, param?: IN): OUT;
   list(children: ListCstChildren, param?: IN): OUT;
   scalar(children: ScalarCstChildren, param?: IN): OUT;
+  trendForm(children: TrendFormCstChildren, param?: IN): OUT;
+  peakForm(children: PeakFormCstChildren, param?: IN): OUT;
+  flatForm(children: FlatFormCstChildren, param?: IN): OUT;
+  correlationForm(children: CorrelationFormCstChildren, param?: IN): OUT;
+  compareForm(children: CompareFormCstChildren, param?: IN): OUT;
 }

@@ -3,14 +3,14 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chevrotain } from './chevrotain.ts';
-import { parser } from './parser.ts';
+import { currentParser } from './parser.ts';
 
 export function cstDtsText(): string {
-  return chevrotain.generateCstDts(parser.getGAstProductions());
+  return chevrotain.generateCstDts(currentParser().getGAstProductions());
 }
 
 export function diagramHtml(): string {
-  return chevrotain.createSyntaxDiagramsCode(parser.getSerializedGastProductions());
+  return chevrotain.createSyntaxDiagramsCode(currentParser().getSerializedGastProductions());
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

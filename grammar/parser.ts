@@ -1,6 +1,8 @@
 // The .exp grammar as a Chevrotain CST parser. The typed AST is built from its CST by
 // src/language/build-ast.ts, using the CST types that grammar/generate-cst-dts.ts writes to cst.d.ts.
-import type { IParserErrorMessageProvider, IToken, TokenType } from 'chevrotain';
+import type { CstNode, IParserErrorMessageProvider, IToken, TokenType } from 'chevrotain';
+import { formModules, formsVersion, type FormModule } from '../src/verdict/forms/index.ts';
+import type { FormGrammar, SharedRule } from '../src/verdict/forms/module.ts';
 import { chevrotain } from './chevrotain.ts';
 
 const { CstParser, EOF } = chevrotain;
@@ -82,10 +84,33 @@ export const errorMessageProvider: IParserErrorMessageProvider = {
   },
 };
 
+type Rule = (idx?: number) => CstNode;
+
 export class ExpParser extends CstParser {
-  constructor() {
+  /** The forms' own rules, defined from their modules before the grammar is analysed. */
+  private formRules: Rule[] = [];
+
+  constructor(forms: readonly FormModule[] = formModules()) {
     super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: 'full', errorMessageProvider });
+    const g = this.formGrammar();
+    this.formRules = forms.map((m) => this.RULE(m.grammar.rule, () => m.grammar.define(g)));
     this.performSelfAnalysis();
+  }
+
+  /** Chevrotain's indexed DSL for a form's rule; the shared rules by name. */
+  private formGrammar(): FormGrammar {
+    const shared: Record<SharedRule, Rule> = {
+      trendDirection: this.trendDirection,
+      correlationDirection: this.correlationDirection,
+      operand: this.operand,
+      compareOp: this.compareOp,
+      condition: this.condition,
+    };
+    return {
+      consume: (idx, tok, label) => void this.consume(idx, tok, label ? { LABEL: label } : undefined),
+      subrule: (idx, rule, label) => void this.subrule(idx, shared[rule], label ? { LABEL: label } : undefined),
+      option: (idx, body) => void this.option(idx, body),
+    };
   }
 
   file = this.RULE('file', () => {
@@ -194,60 +219,17 @@ export class ExpParser extends CstParser {
     this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME(T.Word) });
   });
 
+  /** One alternative per prediction form, in the forms table's order (src/verdict/forms/index.ts). */
   predictionForm = this.RULE('predictionForm', () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.trendForm) },
-      { ALT: () => this.SUBRULE(this.peakForm) },
-      { ALT: () => this.SUBRULE(this.flatForm) },
-      { ALT: () => this.SUBRULE(this.correlationForm) },
-      { ALT: () => this.SUBRULE(this.compareForm) },
-    ]);
-  });
-
-  trendForm = this.RULE('trendForm', () => {
-    this.CONSUME(T.Name, { LABEL: 'metric' });
-    this.SUBRULE(this.trendDirection);
-    this.CONSUME(T.With);
-    this.CONSUME2(T.Name, { LABEL: 'param' });
+    this.OR(this.formRules.map((rule) => ({ ALT: () => this.SUBRULE(rule) })));
   });
 
   trendDirection = this.RULE('trendDirection', () => {
     this.OR([{ ALT: () => this.CONSUME(T.Increases) }, { ALT: () => this.CONSUME(T.Decreases) }]);
   });
 
-  peakForm = this.RULE('peakForm', () => {
-    this.CONSUME(T.Name, { LABEL: 'metric' });
-    this.CONSUME(T.Peaks);
-    this.CONSUME(T.In);
-    this.CONSUME2(T.Name, { LABEL: 'param' });
-  });
-
-  flatForm = this.RULE('flatForm', () => {
-    this.CONSUME(T.Name, { LABEL: 'metric' });
-    this.CONSUME(T.Is);
-    this.CONSUME(T.Flat);
-    this.CONSUME(T.In);
-    this.CONSUME2(T.Name, { LABEL: 'param' });
-    this.CONSUME(T.Within);
-    this.CONSUME(T.NumberLit);
-  });
-
-  correlationForm = this.RULE('correlationForm', () => {
-    this.CONSUME(T.Name, { LABEL: 'metric' });
-    this.CONSUME(T.Correlates);
-    this.OPTION(() => this.SUBRULE(this.correlationDirection));
-    this.CONSUME(T.With);
-    this.CONSUME2(T.Name, { LABEL: 'other' });
-  });
-
   correlationDirection = this.RULE('correlationDirection', () => {
     this.OR([{ ALT: () => this.CONSUME(T.Positively) }, { ALT: () => this.CONSUME(T.Negatively) }]);
-  });
-
-  compareForm = this.RULE('compareForm', () => {
-    this.SUBRULE(this.operand, { LABEL: 'left' });
-    this.SUBRULE(this.compareOp);
-    this.SUBRULE2(this.operand, { LABEL: 'right' });
   });
 
   operand = this.RULE('operand', () => {
@@ -315,5 +297,13 @@ export class ExpParser extends CstParser {
   });
 }
 
-/** One shared instance: Chevrotain parsers are reusable (set `input`, call a rule). */
-export const parser = new ExpParser();
+let cached: { version: number; parser: ExpParser } | undefined;
+
+/**
+ * The parser of the current forms table, one shared instance (Chevrotain parsers are reusable:
+ * set `input`, call a rule); built again only when a form is registered or removed.
+ */
+export function currentParser(): ExpParser {
+  if (cached?.version !== formsVersion()) cached = { version: formsVersion(), parser: new ExpParser() };
+  return cached.parser;
+}

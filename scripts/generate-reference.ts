@@ -1,10 +1,14 @@
-// Writes docs/runners.md from the runner schemas (src/runners/*/schema.ts via the registry), so the
-// reference cannot drift from what the checker enforces. Run: npm run gen:docs. A test checks it is current.
-import { writeFileSync } from 'node:fs';
+// Writes docs/runners.md from the runner schemas (src/runners/*/schema.ts via the registry), and the
+// table of prediction forms in docs/verdicts.md from the forms table (src/verdict/forms/index.ts),
+// so the references cannot drift from what the checker and the judge do. Run: npm run gen:docs.
+// Tests check both are current.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { schemas } from '../src/runners/registry.ts';
 import type { ParamSpec, RunnerSchema } from '../src/runners/schema.ts';
 import { stagesOfParam } from '../src/exec/stages.ts';
+import { formsTableMarkdown } from '../src/verdict/forms/index.ts';
+import { DIAGNOSTIC_CODES, diagnosticId, type DiagnosticCode } from '../src/language/diagnostic-codes.ts';
 
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -68,7 +72,38 @@ export function runnersReference(): string {
 
 export const runnersDocPath = fileURLToPath(new URL('../docs/runners.md', import.meta.url));
 
+export const verdictsDocPath = fileURLToPath(new URL('../docs/verdicts.md', import.meta.url));
+
+/** `current` with the text between two marker lines replaced by `table`. */
+function between(current: string, doc: string, start: string, end: string, table: string): string {
+  const a = current.indexOf(start);
+  const b = current.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`${doc} has lost the markers around a generated table (${start} … ${end})`);
+  return `${current.slice(0, a + start.length)}\n${table}\n${current.slice(b)}`;
+}
+
+/** docs/verdicts.md with its table of forms generated from the forms table. */
+export function verdictsDoc(current: string): string {
+  const start = '<!-- The table of forms is generated from src/verdict/forms/index.ts: do not edit; run `npm run gen:docs`. -->';
+  return between(current, 'docs/verdicts.md', start, '<!-- end of the generated table of forms -->', formsTableMarkdown());
+}
+
+export const languageDocPath = fileURLToPath(new URL('../docs/language.md', import.meta.url));
+
+export function diagnosticCodesMarkdown(): string {
+  const rows = Object.entries(DIAGNOSTIC_CODES).map(([code, d]) => `| ${diagnosticId(code as DiagnosticCode)} | \`${code}\` | ${d.category === 'either' ? 'error or warning' : d.category} | ${cell(d.meaning)} |`);
+  return ['| id | code | category | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
+
+/** docs/language.md with its table of diagnostic codes generated from the codes table. */
+export function languageDoc(current: string): string {
+  const start = '<!-- The table of diagnostic codes is generated from src/language/diagnostic-codes.ts: do not edit; run `npm run gen:docs`. -->';
+  return between(current, 'docs/language.md', start, '<!-- end of the generated table of diagnostic codes -->', diagnosticCodesMarkdown());
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   writeFileSync(runnersDocPath, runnersReference());
-  console.log('wrote docs/runners.md');
+  writeFileSync(verdictsDocPath, verdictsDoc(readFileSync(verdictsDocPath, 'utf8')));
+  writeFileSync(languageDocPath, languageDoc(readFileSync(languageDocPath, 'utf8')));
+  console.log('wrote docs/runners.md, the table of forms in docs/verdicts.md and the diagnostic codes in docs/language.md');
 }

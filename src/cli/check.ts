@@ -1,6 +1,6 @@
-import { defineCommand } from './args.ts';
+import { defineCommand, flag } from './args.ts';
 import { compileWithRunners } from '../language/compile.ts';
-import { formatDiagnostic, type Diagnostic } from '../language/diagnostics.ts';
+import { diagnosticJson, formatDiagnostic, type Diagnostic } from '../language/diagnostics.ts';
 import { planExperiment } from '../plan/plan.ts';
 import { undecidablePredictions } from '../verdict/decidable.ts';
 
@@ -11,14 +11,21 @@ export const command = defineCommand(
     summary: 'check .exp files (syntax, runner parameters, predictions)',
     description: `Parses and checks .exp files against their runners' schemas. Prints every error as
 path:line:col: error: message, with the line and a caret.`,
-    options: {},
+    options: {
+      json: flag('print { "experiments", "errors", "diagnostics": [ { "severity", "code", "id", "file", "line", "column", "length", "message" } ] } on stdout\n(id: the code\'s number, SL####, listed in docs/language.md)'),
+    },
     footer: 'Exit code: 0 all valid, 1 some file has errors, 2 usage error.',
     positionals: { min: 1, missing: 'no files given' },
   },
-  async ({ positionals }) => {
+  async ({ positionals, values }) => {
     let experiments = 0;
     let errors = 0;
     const printed = new Set<string>();
+    const found: Diagnostic[] = [];
+    const report = (d: Diagnostic, source: string | undefined) => {
+      if (values.json) found.push(d);
+      else process.stderr.write(formatDiagnostic(d, source) + '\n');
+    };
     for (const file of positionals) {
       const r = await compileWithRunners(file);
       for (const d of r.diagnostics) {
@@ -27,7 +34,7 @@ path:line:col: error: message, with the line and a caret.`,
         if (printed.has(key)) continue;
         printed.add(key);
         if (d.severity === 'error') errors++;
-        process.stderr.write(formatDiagnostic(d as Diagnostic, r.sources[d.file]) + '\n');
+        report(d, r.sources[d.file]);
       }
       // Predictions the planned rows can never decide (a trend over 3 rows: p ≥ 1/3).
       for (const exp of r.experiments) {
@@ -41,10 +48,14 @@ path:line:col: error: message, with the line and a caret.`,
           const key = `${d.file}:${d.line}:${d.column}:${d.message}`;
           if (printed.has(key)) continue;
           printed.add(key);
-          process.stderr.write(formatDiagnostic(d, r.sources[d.file]) + '\n');
+          report(d, r.sources[d.file]);
         }
       }
       experiments += r.experiments.length;
+    }
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ experiments, errors, diagnostics: found.map(diagnosticJson) }, null, 2) + '\n');
+      return errors > 0 ? 1 : 0;
     }
     if (errors > 0) {
       process.stderr.write(`${errors} error${errors === 1 ? '' : 's'} in ${positionals.length} file${positionals.length === 1 ? '' : 's'}\n`);

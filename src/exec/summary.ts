@@ -5,6 +5,7 @@ import type { CheckedExperiment } from '../language/checked.ts';
 import type { ExperimentPlan, SweepPoint } from '../plan/types.ts';
 import type { ResultTable } from '../results/types.ts';
 import { studentTQuantile } from '../verdict/distributions.ts';
+import { formModule } from '../verdict/forms/index.ts';
 
 export interface MetricSummary {
   n: number;
@@ -41,30 +42,9 @@ export function summarizeTable(plan: ExperimentPlan, table: ResultTable, metrics
   });
 }
 
-/** Metrics a prediction names (in the order they first appear). */
+/** Metrics the predictions read (each form's module says which), in the order they first appear. */
 export function predictedMetrics(predictions: readonly Prediction[]): string[] {
-  const out: string[] = [];
-  const add = (name: string) => {
-    if (!out.includes(name)) out.push(name);
-  };
-  for (const p of predictions) {
-    const f = p.form;
-    switch (f.kind) {
-      case 'trend':
-      case 'peak':
-      case 'flat':
-        add(f.metric.name);
-        break;
-      case 'correlates':
-        add(f.metric.name);
-        add(f.other.name);
-        break;
-      case 'compare':
-        for (const side of [f.left, f.right]) if (side.kind === 'metric') add(side.metric.name);
-        break;
-    }
-  }
-  return out;
+  return [...new Set(predictions.flatMap((p) => formModule(p.form).metrics(p.form)))];
 }
 
 /**

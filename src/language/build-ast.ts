@@ -1,208 +1,29 @@
 // The CST visitor: Chevrotain CST (types generated into grammar/cst.d.ts) → typed AST (ast.ts).
 // With error recovery the CST may lack children or hold tokens inserted by the parser; every
 // builder tolerates that and drops what it cannot build (the parse error is already reported).
-import type { CstNodeLocation, IToken } from 'chevrotain';
+// Prediction forms are built by their own modules (src/verdict/forms/).
+import type { CstNode } from 'chevrotain';
 import type * as C from '../../grammar/cst.d.ts';
 import type * as A from './ast.ts';
-import { diagnosticAt, type Diagnostic } from './diagnostics.ts';
+import { conditions, first, ident, list, literal, locOf, nodeLoc, numberLit, real, stringLit, tokenEnd, type BuildContext } from './cst-build.ts';
+import { diagnosticAt } from './diagnostics.ts';
 import { suggest } from './suggest.ts';
+import { formOfRule } from '../verdict/forms/index.ts';
 
-export interface BuildContext {
-  file: string;
-  text: string;
-  comments: IToken[];
-  /** Tokens of strings that ran to the end of their line (no closing quote). */
-  unterminated: WeakSet<IToken>;
-  diagnostics: Diagnostic[];
-}
+export type { BuildContext } from './cst-build.ts';
 
-function real(t: IToken | undefined): t is IToken {
-  return t !== undefined && !t.isInsertedInRecovery && Number.isFinite(t.startOffset) && Number.isFinite(t.startLine);
-}
-
-function first(ts: IToken[] | undefined): IToken | undefined {
-  const t = ts?.[0];
-  return real(t) ? t : undefined;
-}
-
-function locOf(ctx: BuildContext, a: IToken | CstNodeLocation, b: IToken | CstNodeLocation = a): A.Loc {
-  const endOffset = Number.isFinite(b.endOffset) ? (b.endOffset as number) + 1 : a.startOffset + 1;
-  return {
-    file: ctx.file,
-    line: a.startLine ?? 1,
-    column: a.startColumn ?? 1,
-    endLine: Number.isFinite(b.endLine) ? (b.endLine as number) : (a.startLine ?? 1),
-    endColumn: Number.isFinite(b.endColumn) ? (b.endColumn as number) : (a.startColumn ?? 1),
-    offset: a.startOffset,
-    endOffset,
-  };
-}
-
-function nodeLoc(ctx: BuildContext, location: CstNodeLocation | undefined, fallback: IToken): A.Loc {
-  if (location && Number.isFinite(location.startOffset) && Number.isFinite(location.endOffset)) {
-    return locOf(ctx, location);
-  }
-  return locOf(ctx, fallback);
-}
-
-function ident(ctx: BuildContext, t: IToken): A.Ident {
-  return { kind: 'ident', name: t.image, loc: locOf(ctx, t) };
-}
-
-function unescape(body: string): string {
-  return body.replace(/\\(.)/g, (_m, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c));
-}
-
-function stringLit(ctx: BuildContext, t: IToken): A.StringLit {
-  const closed = !ctx.unterminated.has(t);
-  const body = t.image.slice(1, closed ? -1 : undefined).replace(/\\$/, '');
-  return { kind: 'string', value: unescape(body), loc: locOf(ctx, t) };
-}
-
-function numberLit(ctx: BuildContext, t: IToken): A.NumberLit {
-  return { kind: 'number', value: Number(t.image.replace(/_/g, '')), text: t.image, loc: locOf(ctx, t) };
-}
-
-function scalar(ctx: BuildContext, n: C.ScalarCstNode | undefined): A.Scalar | undefined {
-  if (!n) return undefined;
-  const c = n.children;
-  const num = first(c.NumberLit);
-  if (num) return numberLit(ctx, num);
-  const str = first(c.StringLit);
-  if (str) return stringLit(ctx, str);
-  const name = first(c.Identifier);
-  if (name) {
-    if (name.image === 'true' || name.image === 'false') {
-      return { kind: 'bool', value: name.image === 'true', loc: locOf(ctx, name) };
-    }
-    return { kind: 'symbol', value: name.image, loc: locOf(ctx, name) };
-  }
-  return undefined;
-}
-
-function list(ctx: BuildContext, n: C.ListCstNode | undefined): A.ListLit | undefined {
-  const open = first(n?.children.LBracket);
-  if (!n || !open) return undefined;
-  const items: A.Scalar[] = [];
-  for (const s of n.children.scalar ?? []) {
-    const v = scalar(ctx, s);
-    if (v) items.push(v);
-  }
-  return { kind: 'list', items, loc: nodeLoc(ctx, n.location, open) };
-}
-
-function literal(ctx: BuildContext, n: C.LiteralCstNode | undefined): A.Literal | undefined {
-  if (!n) return undefined;
-  if (n.children.list) return list(ctx, n.children.list[0]);
-  return scalar(ctx, n.children.scalar?.[0]);
-}
-
-const conditionOps: Record<string, A.ConditionOp> = {
-  Equals: '=', NotEq: '!=', Less: '<', LessEq: '<=', Greater: '>', GreaterEq: '>=',
-};
-const compareOps: Record<string, A.CompareOp> = { Less: '<', LessEq: '<=', Greater: '>', GreaterEq: '>=' };
-
-function opToken(children: Record<string, IToken[] | undefined>): IToken | undefined {
-  for (const ts of Object.values(children)) {
-    const t = first(ts);
-    if (t) return t;
-  }
-  return undefined;
-}
-
-function condition(ctx: BuildContext, n: C.ConditionCstNode | undefined): A.Condition | undefined {
-  const name = first(n?.children.Name);
-  const opTok = opToken((n?.children.conditionOp?.[0]?.children ?? {}) as Record<string, IToken[]>);
-  const value = scalar(ctx, n?.children.scalar?.[0]);
-  if (!n || !name || !opTok || !value) return undefined;
-  const op = conditionOps[opTok.tokenType.name];
-  if (!op) return undefined;
-  return { param: ident(ctx, name), op, value, loc: locOf(ctx, name, tokenEnd(value.loc)) };
-}
-
-/** A pseudo token spanning the end of a node, for building a Loc from a start token to a node's end. */
-function tokenEnd(l: A.Loc): CstNodeLocation {
-  return {
-    startOffset: l.offset, startLine: l.line, startColumn: l.column,
-    endOffset: l.endOffset - 1, endLine: l.endLine, endColumn: l.endColumn,
-  };
-}
-
-function conditions(ctx: BuildContext, ns: C.ConditionCstNode[] | undefined): A.Condition[] {
-  const out: A.Condition[] = [];
-  for (const n of ns ?? []) {
-    const c = condition(ctx, n);
-    if (c) out.push(c);
-  }
-  return out;
-}
-
-function operand(ctx: BuildContext, n: C.OperandCstNode | undefined): A.Operand | undefined {
-  if (!n) return undefined;
-  const num = first(n.children.NumberLit);
-  if (num) {
-    const value = numberLit(ctx, num);
-    return { kind: 'const', value, loc: value.loc };
-  }
-  const metric = first(n.children.metric);
-  if (!metric) return undefined;
-  const at = conditions(ctx, n.children.condition);
-  const last = at[at.length - 1];
-  return { kind: 'metric', metric: ident(ctx, metric), at, loc: locOf(ctx, metric, last ? tokenEnd(last.loc) : metric) };
-}
-
+/**
+ * The prediction form's AST, built by the module whose grammar rule matched. A CST form no module
+ * claims is a bug in the forms table, said loudly rather than dropping the prediction.
+ */
 function form(ctx: BuildContext, n: C.PredictionFormCstNode | undefined): A.PredictionForm | undefined {
   if (!n) return undefined;
-  const c = n.children;
-  if (c.trendForm) {
-    const t = c.trendForm[0]!.children;
-    const metric = first(t.metric);
-    const param = first(t.param);
-    const dir = opToken((t.trendDirection?.[0]?.children ?? {}) as Record<string, IToken[]>);
-    if (!metric || !param || !dir) return undefined;
-    return {
-      kind: 'trend', metric: ident(ctx, metric), param: ident(ctx, param),
-      direction: dir.image === 'increases' ? 'increases' : 'decreases', loc: locOf(ctx, metric, param),
-    };
-  }
-  if (c.peakForm) {
-    const t = c.peakForm[0]!.children;
-    const metric = first(t.metric);
-    const param = first(t.param);
-    if (!metric || !param) return undefined;
-    return { kind: 'peak', metric: ident(ctx, metric), param: ident(ctx, param), loc: locOf(ctx, metric, param) };
-  }
-  if (c.flatForm) {
-    const t = c.flatForm[0]!.children;
-    const metric = first(t.metric);
-    const param = first(t.param);
-    const tol = first(t.NumberLit);
-    if (!metric || !param || !tol) return undefined;
-    return {
-      kind: 'flat', metric: ident(ctx, metric), param: ident(ctx, param), tolerance: numberLit(ctx, tol),
-      loc: locOf(ctx, metric, tol),
-    };
-  }
-  if (c.correlationForm) {
-    const t = c.correlationForm[0]!.children;
-    const metric = first(t.metric);
-    const other = first(t.other);
-    if (!metric || !other) return undefined;
-    const dir = opToken((t.correlationDirection?.[0]?.children ?? {}) as Record<string, IToken[]>);
-    return {
-      kind: 'correlates', metric: ident(ctx, metric), other: ident(ctx, other),
-      direction: dir ? (dir.image === 'positively' ? 'positively' : 'negatively') : 'any',
-      loc: locOf(ctx, metric, other),
-    };
-  }
-  if (c.compareForm) {
-    const t = c.compareForm[0]!.children;
-    const left = operand(ctx, t.left?.[0]);
-    const right = operand(ctx, t.right?.[0]);
-    const opTok = opToken((t.compareOp?.[0]?.children ?? {}) as Record<string, IToken[]>);
-    const op = opTok ? compareOps[opTok.tokenType.name] : undefined;
-    if (!left || !right || !op) return undefined;
-    return { kind: 'compare', left, op, right, loc: locOf(ctx, tokenEnd(left.loc), tokenEnd(right.loc)) };
+  for (const [rule, nodes] of Object.entries(n.children as Record<string, CstNode[] | undefined>)) {
+    const node = nodes?.[0];
+    if (!node) continue;
+    const m = formOfRule(rule);
+    if (!m) throw new Error(`the grammar's prediction form '${rule}' has no module in the forms table (src/verdict/forms/index.ts)`);
+    return m.build(node, ctx);
   }
   return undefined;
 }

@@ -4,6 +4,9 @@ import { runCountProblem, seedProblem } from '../plan/limits.ts';
 import type * as A from './ast.ts';
 import type { CheckedExperiment } from './checked.ts';
 import { diagnosticAt, type Diagnostic } from './diagnostics.ts';
+import type { DiagnosticCode } from './diagnostic-codes.ts';
+import { formModule } from '../verdict/forms/index.ts';
+import type { FormChecker } from '../verdict/forms/module.ts';
 import { suggest } from './suggest.ts';
 import { getSchema, runnerNames } from '../runners/registry.ts';
 import { pathRunner, runnerModuleNameProblem, runnerModulePath } from '../runners/by-path.ts';
@@ -74,7 +77,7 @@ function sameValue(a: A.Value, b: A.Value): boolean {
  */
 function crossCheck(
   schema: RunnerSchema, setup: Setup, params: Record<string, A.Value>, sweeps: { name: string; values: A.Value[] }[],
-  err: (loc: A.Loc, message: string, code: string) => void,
+  err: (loc: A.Loc, message: string, code: DiagnosticCode) => void,
 ): void {
   const found = combinationProblem(schema, params, gridPoints(sweeps));
   if (!found) return;
@@ -89,7 +92,7 @@ function crossCheck(
  */
 function fileCheck(
   schema: RunnerSchema, setup: Setup, file: string, params: Record<string, A.Value>, sweeps: { name: string; values: A.Value[] }[],
-  err: (loc: A.Loc, message: string, code: string) => void,
+  err: (loc: A.Loc, message: string, code: DiagnosticCode) => void,
 ): void {
   if (!schema.fileDependencies) return;
   const deps = schema.fileDependencies(file);
@@ -109,282 +112,302 @@ function fileCheck(
   }
 }
 
-export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagnostic[]): CheckedExperiment | undefined {
-  const file = exp.loc.file;
-  const start = diags.length;
-  const err = (loc: A.Loc, message: string, code: string) => diags.push(diagnosticAt(loc, message, code));
-  const warn = (loc: A.Loc, message: string, code: string) => diags.push(diagnosticAt(loc, message, code, 'warning'));
+/** Where a check step says what it found: errors and warnings at a location, with their code. */
+export interface Reporter {
+  err(loc: A.Loc, message: string, code: DiagnosticCode): void;
+  warn(loc: A.Loc, message: string, code: DiagnosticCode): void;
+  /** Whether an error was reported since the reporter was made. */
+  failed(): boolean;
+}
 
-  if (!setup.runner) {
-    err(exp.name.loc, `experiment "${exp.name.value}" has no runner: add e.g. "runner mlp_distill" (known runners: ${runnerNames().join(', ')}; your own: ${OWN_RUNNER})`, 'missing-runner');
-    return undefined;
-  }
-  const resolved = runnerSchemaOf(setup.runner, err);
-  if (!resolved) return undefined;
-  const schema = resolved.schema;
+export function reporter(diags: Diagnostic[]): Reporter {
+  const start = diags.length;
+  return {
+    err: (loc, message, code) => void diags.push(diagnosticAt(loc, message, code)),
+    warn: (loc, message, code) => void diags.push(diagnosticAt(loc, message, code, 'warning')),
+    failed: () => diags.slice(start).some((d) => d.severity === 'error'),
+  };
+}
+
+/** The parameters an experiment runs with: resolved values, the sweep axes, names an open runner took. */
+export interface ResolvedParams {
+  params: Record<string, A.Value>;
+  sweeps: { name: string; values: A.Value[] }[];
+  sweepByName: Map<string, A.Value[]>;
+  /** Names an open runner's schema does not list (passed through to the program). */
+  extra: Set<string>;
+}
+
+/** Defaults, then `set`s (inherited first), then sweeps: each name and value checked against the schema. */
+export function resolveParams(schema: RunnerSchema, setup: Setup, r: Reporter): ResolvedParams {
   const specs = new Map(schema.params.map((p) => [p.name, p]));
   const paramNames = schema.params.map((p) => p.name);
-
-  // Parameters: defaults, then `set`s (inherited first).
   const params = record<A.Value>();
   for (const p of schema.params) params[p.name] = p.default;
-  const extra = new Set<string>(); // open runners: names the schema does not list
-  const checkName = (id: A.Ident): ParamSpec | undefined | null => {
+  const extra = new Set<string>();
+  /** The spec; undefined for an open runner's own name; null (reported) for an unknown one. */
+  const specOf = (id: A.Ident): ParamSpec | undefined | null => {
     const spec = specs.get(id.name);
     if (spec) return spec;
     if (schema.open) {
       extra.add(id.name);
       return undefined;
     }
-    err(id.loc, `unknown parameter "${id.name}" for runner ${schema.name}${suggest(id.name, paramNames)}`, 'unknown-parameter');
+    r.err(id.loc, `unknown parameter "${id.name}" for runner ${schema.name}${suggest(id.name, paramNames)}`, 'unknown-parameter');
     return null;
   };
   for (const s of setup.sets) {
-    const spec = checkName(s.name);
+    const spec = specOf(s.name);
     if (spec === null) continue;
-    if (spec) {
-      const e = valueError(spec, s.value);
-      if (e) {
-        err(s.value.loc, e, 'bad-value');
-        continue;
-      }
-    } else if (s.value.kind === 'list') {
-      err(s.value.loc, `"${s.name.name}" takes a single value, not a list (to vary it, write "sweep ${s.name.name} in [...]")`, 'bad-value');
-      continue;
-    }
-    if (s.value.kind !== 'list') params[s.name.name] = literalValue(s.value);
+    const e = spec ? valueError(spec, s.value) : s.value.kind === 'list' ? `"${s.name.name}" takes a single value, not a list (to vary it, write "sweep ${s.name.name} in [...]")` : undefined;
+    if (e) r.err(s.value.loc, e, 'bad-value');
+    else if (s.value.kind !== 'list') params[s.name.name] = literalValue(s.value);
   }
   const sweeps: { name: string; values: A.Value[] }[] = [];
   const sweepByName = new Map<string, A.Value[]>();
   for (const sw of setup.sweeps) {
-    const spec = checkName(sw.name);
+    const spec = specOf(sw.name);
     if (spec === null) continue;
-    if (sw.values.items.length === 0) {
-      err(sw.values.loc, `sweep of "${sw.name.name}" needs at least one value`, 'empty-sweep');
-      continue;
-    }
-    let ok = true;
-    const values: A.Value[] = [];
-    for (const item of sw.values.items) {
-      const e = spec ? valueError(spec, item) : undefined;
-      if (e) {
-        err(item.loc, e, 'bad-value');
-        ok = false;
-        continue;
-      }
-      const v = literalValue(item);
-      if (values.some((x) => sameValue(x, v))) warn(item.loc, `${showLiteral(item)} appears twice in the sweep of "${sw.name.name}"`, 'duplicate-value');
-      else values.push(v);
-    }
-    if (!ok) continue;
+    const values = sweepValues(sw, spec, r);
+    if (!values) continue;
     sweeps.push({ name: sw.name.name, values });
     sweepByName.set(sw.name.name, values);
   }
   for (const n of extra) if (!(n in params)) params[n] = '';
+  return { params, sweeps, sweepByName, extra };
+}
 
-  for (const m of missingRequired(schema, params)) err(setup.runner.loc, m, 'missing-parameter');
-  if (!diags.slice(start).some((d) => d.severity === 'error')) crossCheck(schema, setup, params, sweeps, err);
-  if (!diags.slice(start).some((d) => d.severity === 'error')) fileCheck(schema, setup, file, params, sweeps, err);
+/** A sweep's values, each checked (a repeated one is warned of and dropped); undefined after an error. */
+function sweepValues(sw: A.SweepStmt, spec: ParamSpec | undefined, r: Reporter): A.Value[] | undefined {
+  if (sw.values.items.length === 0) {
+    r.err(sw.values.loc, `sweep of "${sw.name.name}" needs at least one value`, 'empty-sweep');
+    return undefined;
+  }
+  let ok = true;
+  const values: A.Value[] = [];
+  for (const item of sw.values.items) {
+    const e = spec ? valueError(spec, item) : undefined;
+    if (e) {
+      r.err(item.loc, e, 'bad-value');
+      ok = false;
+      continue;
+    }
+    const v = literalValue(item);
+    if (values.some((x) => sameValue(x, v))) r.warn(item.loc, `${showLiteral(item)} appears twice in the sweep of "${sw.name.name}"`, 'duplicate-value');
+    else values.push(v);
+  }
+  return ok ? values : undefined;
+}
 
-  // Seeds, alpha, correction.
+/** `seeds` (1 for a deterministic runner), the run-count limit and the base seeds' range. */
+export function checkSeeds(schema: RunnerSchema, setup: Setup, p: ResolvedParams, r: Reporter): number {
   let seeds = DEFAULT_SEEDS;
   if (setup.seeds) {
     const c = setup.seeds.count;
-    if (!Number.isInteger(c.value) || c.value < 1) err(c.loc, `seeds must be a whole number >= 1 but is ${c.text}`, 'bad-seeds');
+    if (!Number.isInteger(c.value) || c.value < 1) r.err(c.loc, `seeds must be a whole number >= 1 but is ${c.text}`, 'bad-seeds');
     else seeds = c.value;
-    if (!schema.seeded) warn(setup.seeds.loc, `runner ${schema.name} is deterministic: seeds has no effect (one run per sweep point)`, 'seeds-ignored');
+    if (!schema.seeded) r.warn(setup.seeds.loc, `runner ${schema.name} is deterministic: seeds has no effect (one run per sweep point)`, 'seeds-ignored');
   }
   if (!schema.seeded) seeds = 1;
-  {
-    // The same limit the planner enforces, said at check time (with the `seeds` line).
-    const points = sweeps.reduce((n, sw) => n * sw.values.length, 1);
-    const tooMany = runCountProblem(points, seeds);
-    if (tooMany) err(setup.seeds?.count.loc ?? setup.runner.loc, tooMany, 'too-many-runs');
-    if (schema.seeded) {
-      const bases = sweepByName.get('seed') ?? [params.seed];
-      for (const b of bases) {
-        const bad = typeof b === 'number' ? seedProblem(b, seeds) : undefined;
-        const at = setup.sweeps.find((x) => x.name.name === 'seed') ?? setup.sets.find((x) => x.name.name === 'seed');
-        if (bad) {
-          err(at?.loc ?? setup.runner.loc, bad, 'bad-seed');
-          break;
-        }
+  // The same limit the planner enforces, said at check time (with the `seeds` line).
+  const points = p.sweeps.reduce((n, sw) => n * sw.values.length, 1);
+  const tooMany = runCountProblem(points, seeds);
+  if (tooMany) r.err(setup.seeds?.count.loc ?? setup.runner!.loc, tooMany, 'too-many-runs');
+  if (schema.seeded) {
+    const at = setup.sweeps.find((x) => x.name.name === 'seed') ?? setup.sets.find((x) => x.name.name === 'seed');
+    for (const b of p.sweepByName.get('seed') ?? [p.params.seed]) {
+      const bad = typeof b === 'number' ? seedProblem(b, seeds) : undefined;
+      if (bad) {
+        r.err(at?.loc ?? setup.runner!.loc, bad, 'bad-seed');
+        break;
       }
     }
   }
-  let alpha = DEFAULT_ALPHA;
-  if (setup.alpha) {
-    const a = setup.alpha.value;
-    if (!(a.value > 0 && a.value < 1)) err(a.loc, `alpha must be between 0 and 1 (exclusive) but is ${a.text}`, 'bad-alpha');
-    else alpha = a.value;
-  }
-  const correction = setup.correction?.method ?? DEFAULT_CORRECTION;
+  return seeds;
+}
 
-  // Metrics.
+export function checkAlpha(setup: Setup, r: Reporter): number {
+  const a = setup.alpha?.value;
+  if (!a) return DEFAULT_ALPHA;
+  if (a.value > 0 && a.value < 1) return a.value;
+  r.err(a.loc, `alpha must be between 0 and 1 (exclusive) but is ${a.text}`, 'bad-alpha');
+  return DEFAULT_ALPHA;
+}
+
+/** The metrics to tabulate: the `measure` lines' (each a metric of the runner), else all the runner's. */
+export function checkMeasures(schema: RunnerSchema, setup: Setup, exp: A.ExperimentAst, r: Reporter): string[] {
   const runnerMetrics = schema.metrics.map((m) => m.name);
   const measured: string[] = [];
-  for (const m of setup.measures) {
-    for (const id of m.metrics) {
-      if (!schema.open && !runnerMetrics.includes(id.name)) {
-        err(id.loc, `unknown metric "${id.name}" for runner ${schema.name}${suggest(id.name, runnerMetrics)}`, 'unknown-metric');
-        continue;
-      }
-      if (!measured.includes(id.name)) measured.push(id.name);
-    }
+  for (const id of setup.measures.flatMap((m) => m.metrics)) {
+    if (!schema.open && !runnerMetrics.includes(id.name)) r.err(id.loc, `unknown metric "${id.name}" for runner ${schema.name}${suggest(id.name, runnerMetrics)}`, 'unknown-metric');
+    else if (!measured.includes(id.name)) measured.push(id.name);
   }
   if (schema.open && setup.measures.length === 0 && exp.predictions.length > 0) {
-    err(setup.runner.loc, `runner ${schema.name} has no fixed metrics: name the ones your program prints with "measure a, b"`, 'missing-measure');
+    r.err(setup.runner!.loc, `runner ${schema.name} has no fixed metrics: name the ones your program prints with "measure a, b"`, 'missing-measure');
   }
-  const measures = measured.length > 0 || schema.open ? measured : runnerMetrics;
-  const keys = (schema.keys ?? []).map((k) => k.name);
-  const allParams = [...paramNames, ...extra];
-  /**
-   * An open runner's program prints its own key columns (strings, booleans): a name in `where` or
-   * `for each` that is neither a parameter nor a measured metric is one of those, known only after
-   * the run. Said when it looks like a misspelt parameter; a column no row has makes the
-   * prediction untestable ("no column named ...").
-   */
-  const programKey = (id: A.Ident): boolean => {
-    if (!schema.open || allParams.includes(id.name) || measures.includes(id.name)) return false;
-    const near = suggest(id.name, allParams);
-    if (near) warn(id.loc, `"${id.name}" is not a parameter: taken as a column your program prints${near}`, 'program-key');
-    return true;
+  return measured.length > 0 || schema.open ? measured : runnerMetrics;
+}
+
+/** What a prediction is checked against: the runner, the resolved parameters, the measured metrics. */
+export interface PredictionScope {
+  schema: RunnerSchema;
+  p: ResolvedParams;
+  measures: string[];
+  runnerMetrics: string[];
+  allParams: string[];
+  keys: string[];
+}
+
+export function predictionScope(schema: RunnerSchema, p: ResolvedParams, measures: string[]): PredictionScope {
+  return {
+    schema, p, measures,
+    runnerMetrics: schema.metrics.map((m) => m.name),
+    allParams: [...schema.params.map((x) => x.name), ...p.extra],
+    keys: (schema.keys ?? []).map((k) => k.name),
   };
+}
 
-  const checkMetric = (id: A.Ident) => {
-    if (measures.includes(id.name)) return;
-    if (runnerMetrics.includes(id.name)) {
-      err(id.loc, `metric "${id.name}" is not measured: add it to a measure line`, 'unmeasured-metric');
-    } else if (schema.open) {
-      err(id.loc, `metric "${id.name}" is not measured: runner ${schema.name} reports only the metrics named by "measure"${suggest(id.name, measures)}`, 'unknown-metric');
-    } else {
-      const hint = allParams.includes(id.name) ? ` ("${id.name}" is a parameter)` : suggest(id.name, runnerMetrics);
-      err(id.loc, `unknown metric "${id.name}" for runner ${schema.name}${hint}`, 'unknown-metric');
-    }
+/**
+ * An open runner's program prints its own key columns (strings, booleans): a name in `where` or
+ * `for each` that is neither a parameter nor a measured metric is one of those, known only after
+ * the run. Said when it looks like a misspelt parameter; a column no row has makes the
+ * prediction untestable ("no column named ...").
+ */
+function programKey(s: PredictionScope, id: A.Ident, r: Reporter): boolean {
+  if (!s.schema.open || s.allParams.includes(id.name) || s.measures.includes(id.name)) return false;
+  const near = suggest(id.name, s.allParams);
+  if (near) r.warn(id.loc, `"${id.name}" is not a parameter: taken as a column your program prints${near}`, 'program-key');
+  return true;
+}
+
+export function checkMetric(s: PredictionScope, id: A.Ident, r: Reporter): void {
+  const { schema, measures, runnerMetrics } = s;
+  if (measures.includes(id.name)) return;
+  if (runnerMetrics.includes(id.name)) {
+    r.err(id.loc, `metric "${id.name}" is not measured: add it to a measure line`, 'unmeasured-metric');
+  } else if (schema.open) {
+    r.err(id.loc, `metric "${id.name}" is not measured: runner ${schema.name} reports only the metrics named by "measure"${suggest(id.name, measures)}`, 'unknown-metric');
+  } else {
+    const hint = s.allParams.includes(id.name) ? ` ("${id.name}" is a parameter)` : suggest(id.name, runnerMetrics);
+    r.err(id.loc, `unknown metric "${id.name}" for runner ${schema.name}${hint}`, 'unknown-metric');
+  }
+}
+
+/** Values a parameter takes over the plan: its sweep, else its fixed value. */
+function valuesOf(p: ResolvedParams, name: string): { values: A.Value[]; swept: boolean } {
+  const swept = p.sweepByName.get(name);
+  return swept ? { values: swept, swept: true } : { values: [p.params[name]!], swept: false };
+}
+
+function describeValues(p: ResolvedParams, name: string): string {
+  const { values, swept } = valuesOf(p, name);
+  return swept ? `"${name}" is swept over [${values.map(showValue).join(', ')}]` : `"${name}" is fixed at ${showValue(values[0]!)}`;
+}
+
+function conditionHolds(v: A.Value, op: A.ConditionOp, target: A.Value): boolean {
+  switch (op) {
+    case '=': return v === target;
+    case '!=': return v !== target;
+    case '<': return (v as number) < (target as number);
+    case '<=': return (v as number) <= (target as number);
+    case '>': return (v as number) > (target as number);
+    case '>=': return (v as number) >= (target as number);
+  }
+}
+
+/** A `where` or `at` condition: a known name, an operator that fits its values, some sweep point selected. */
+export function checkCondition(s: PredictionScope, c: A.Condition, where: 'where' | 'at', r: Reporter): void {
+  const name = c.param.name;
+  if (where === 'where' && (s.keys.includes(name) || programKey(s, c.param, r))) return; // key values are known only after the run
+  if (!s.allParams.includes(name)) {
+    const known = where === 'where' ? [...s.allParams, ...s.keys] : s.allParams;
+    const what = where === 'where' && s.keys.length ? 'parameter or key' : 'parameter';
+    const hint = s.runnerMetrics.includes(name) || s.measures.includes(name) ? ` ("${name}" is a metric; ${where} selects sweep points by parameter)` : suggest(name, known);
+    r.err(c.param.loc, `unknown ${what} "${name}" in ${where}${hint}`, 'unknown-parameter');
+    return;
+  }
+  if (where === 'at' && c.op !== '=') {
+    r.err(c.loc, `"at" picks one sweep point: write "${name} = value", not "${c.op}"`, 'bad-at');
+    return;
+  }
+  const target = literalValue(c.value);
+  const { values } = valuesOf(s.p, name);
+  if (c.op !== '=' && c.op !== '!=' && (typeof target !== 'number' || values.some((v) => typeof v !== 'number'))) {
+    r.err(c.loc, `"${c.op}" needs a numeric parameter and a number, but ${describeValues(s.p, name)}`, 'bad-condition');
+    return;
+  }
+  if (!values.some((v) => conditionHolds(v, c.op, target))) {
+    r.err(c.value.loc, `${name} ${c.op} ${showLiteral(c.value)} selects no runs: ${describeValues(s.p, name)}`, 'empty-selection');
+  }
+}
+
+/** A parameter a form compares across (`phrase`, e.g. "peaks in"): swept over ≥ minValues numbers. */
+export function checkSweptNumeric(s: PredictionScope, param: A.Ident, phrase: string, minValues: number, r: Reporter): void {
+  const name = param.name;
+  if (!s.allParams.includes(name)) {
+    r.err(param.loc, `unknown parameter "${name}"${suggest(name, s.allParams)}: "${phrase}" needs a swept parameter`, 'unknown-parameter');
+    return;
+  }
+  const values = s.p.sweepByName.get(name);
+  if (!values) r.err(param.loc, `"${name}" is not swept: "${phrase}" needs "sweep ${name} in [...]"`, 'not-swept');
+  else if (values.some((v) => typeof v !== 'number')) r.err(param.loc, `"${name}" is not numeric: "${phrase}" needs a sweep over numbers`, 'not-numeric');
+  else if (values.length < minValues) r.err(param.loc, `"${phrase}" needs at least ${minValues} values of "${name}" but the sweep has ${values.length}`, 'too-few-values');
+}
+
+/** One prediction: its form's own checks (through its module), then `where` and `for each`. */
+export function checkPrediction(s: PredictionScope, pred: A.Prediction, r: Reporter): void {
+  const checker: FormChecker = {
+    metric: (id) => checkMetric(s, id, r),
+    sweptNumeric: (param, phrase, min) => checkSweptNumeric(s, param, phrase, min, r),
+    atCondition: (c) => checkCondition(s, c, 'at', r),
+    error: (loc, message, code) => r.err(loc, message, code),
   };
-
-  /** Values a parameter takes over the plan: its sweep, else its fixed value. */
-  const valuesOf = (name: string): { values: A.Value[]; swept: boolean } =>
-    sweepByName.has(name) ? { values: sweepByName.get(name)!, swept: true } : { values: [params[name]!], swept: false };
-
-  const describeValues = (name: string): string => {
-    const { values, swept } = valuesOf(name);
-    return swept ? `"${name}" is swept over [${values.map(showValue).join(', ')}]` : `"${name}" is fixed at ${showValue(values[0]!)}`;
-  };
-
-  const holds = (v: A.Value, op: A.ConditionOp, target: A.Value): boolean => {
-    switch (op) {
-      case '=': return v === target;
-      case '!=': return v !== target;
-      case '<': return (v as number) < (target as number);
-      case '<=': return (v as number) <= (target as number);
-      case '>': return (v as number) > (target as number);
-      case '>=': return (v as number) >= (target as number);
-    }
-  };
-
-  const checkCondition = (c: A.Condition, where: 'where' | 'at') => {
-    const name = c.param.name;
-    if (where === 'where' && (keys.includes(name) || programKey(c.param))) return; // key values are known only after the run
-    if (!allParams.includes(name)) {
-      const known = where === 'where' ? [...allParams, ...keys] : allParams;
-      const what = where === 'where' && keys.length ? 'parameter or key' : 'parameter';
-      const hint = runnerMetrics.includes(name) || measures.includes(name) ? ` ("${name}" is a metric; ${where} selects sweep points by parameter)` : suggest(name, known);
-      err(c.param.loc, `unknown ${what} "${name}" in ${where}${hint}`, 'unknown-parameter');
-      return;
-    }
-    if (where === 'at' && c.op !== '=') {
-      err(c.loc, `"at" picks one sweep point: write "${name} = value", not "${c.op}"`, 'bad-at');
-      return;
-    }
-    const target = literalValue(c.value);
-    const { values } = valuesOf(name);
-    if (c.op !== '=' && c.op !== '!=') {
-      if (typeof target !== 'number' || values.some((v) => typeof v !== 'number')) {
-        err(c.loc, `"${c.op}" needs a numeric parameter and a number, but ${describeValues(name)}`, 'bad-condition');
-        return;
-      }
-    }
-    if (!values.some((v) => holds(v, c.op, target))) {
-      err(c.value.loc, `${name} ${c.op} ${showLiteral(c.value)} selects no runs: ${describeValues(name)}`, 'empty-selection');
-    }
-  };
-
-  const checkSweptNumeric = (param: A.Ident, form: string, minValues: number) => {
-    const name = param.name;
-    if (!allParams.includes(name)) {
-      err(param.loc, `unknown parameter "${name}"${suggest(name, allParams)}: "${form}" needs a swept parameter`, 'unknown-parameter');
-      return;
-    }
-    const values = sweepByName.get(name);
-    if (!values) {
-      err(param.loc, `"${name}" is not swept: "${form}" needs "sweep ${name} in [...]"`, 'not-swept');
-      return;
-    }
-    if (values.some((v) => typeof v !== 'number')) {
-      err(param.loc, `"${name}" is not numeric: "${form}" needs a sweep over numbers`, 'not-numeric');
-      return;
-    }
-    if (values.length < minValues) err(param.loc, `"${form}" needs at least ${minValues} values of "${name}" but the sweep has ${values.length}`, 'too-few-values');
-  };
-
-  for (const p of exp.predictions) {
-    const f = p.form;
-    switch (f.kind) {
-      case 'trend':
-        checkMetric(f.metric);
-        checkSweptNumeric(f.param, `${f.direction} with`, 2);
-        break;
-      case 'peak':
-        checkMetric(f.metric);
-        checkSweptNumeric(f.param, 'peaks in', 3);
-        break;
-      case 'flat':
-        checkMetric(f.metric);
-        checkSweptNumeric(f.param, 'is flat in', 2);
-        if (!(f.tolerance.value >= 0)) err(f.tolerance.loc, `the tolerance of "is flat" must be >= 0 but is ${f.tolerance.text}`, 'bad-tolerance');
-        break;
-      case 'correlates':
-        checkMetric(f.metric);
-        checkMetric(f.other);
-        if (f.metric.name === f.other.name) err(f.other.loc, `"${f.metric.name}" correlates with itself: name two different metrics`, 'self-correlation');
-        break;
-      case 'compare':
-        if (f.left.kind === 'const' && f.right.kind === 'const') {
-          err(f.loc, `compares two numbers: at least one side must be a metric`, 'constant-comparison');
-        }
-        for (const side of [f.left, f.right]) {
-          if (side.kind !== 'metric') continue;
-          checkMetric(side.metric);
-          for (const c of side.at) checkCondition(c, 'at');
-        }
-        break;
-    }
-    for (const c of p.where) checkCondition(c, 'where');
-    for (const id of p.forEach) {
-      if (keys.includes(id.name) || programKey(id)) continue;
-      if (!allParams.includes(id.name)) {
-        const what = keys.length ? 'parameter or key' : 'parameter';
-        err(id.loc, `unknown ${what} "${id.name}" in "for each"${suggest(id.name, [...allParams, ...keys])}`, 'unknown-parameter');
-      } else if (!sweepByName.has(id.name)) {
-        warn(id.loc, `"${id.name}" is not swept: "for each ${id.name}" makes a single group`, 'for-each-fixed');
-      }
+  formModule(pred.form).check(pred.form, checker);
+  for (const c of pred.where) checkCondition(s, c, 'where', r);
+  for (const id of pred.forEach) {
+    if (s.keys.includes(id.name) || programKey(s, id, r)) continue;
+    if (!s.allParams.includes(id.name)) {
+      const what = s.keys.length ? 'parameter or key' : 'parameter';
+      r.err(id.loc, `unknown ${what} "${id.name}" in "for each"${suggest(id.name, [...s.allParams, ...s.keys])}`, 'unknown-parameter');
+    } else if (!s.p.sweepByName.has(id.name)) {
+      r.warn(id.loc, `"${id.name}" is not swept: "for each ${id.name}" makes a single group`, 'for-each-fixed');
     }
   }
+}
 
-  if (diags.slice(start).some((d) => d.severity === 'error')) return undefined;
+/** Semantic checks of one experiment, step by step; the checked experiment, or undefined after an error. */
+export function checkExperiment(exp: A.ExperimentAst, setup: Setup, diags: Diagnostic[]): CheckedExperiment | undefined {
+  const file = exp.loc.file;
+  const r = reporter(diags);
+  if (!setup.runner) {
+    r.err(exp.name.loc, `experiment "${exp.name.value}" has no runner: add e.g. "runner mlp_distill" (known runners: ${runnerNames().join(', ')}; your own: ${OWN_RUNNER})`, 'missing-runner');
+    return undefined;
+  }
+  const resolved = runnerSchemaOf(setup.runner, r.err);
+  if (!resolved) return undefined;
+  const schema = resolved.schema;
+  const p = resolveParams(schema, setup, r);
+  for (const m of missingRequired(schema, p.params)) r.err(setup.runner.loc, m, 'missing-parameter');
+  if (!r.failed()) crossCheck(schema, setup, p.params, p.sweeps, r.err);
+  if (!r.failed()) fileCheck(schema, setup, file, p.params, p.sweeps, r.err);
+  const seeds = checkSeeds(schema, setup, p, r);
+  const alpha = checkAlpha(setup, r);
+  const measures = checkMeasures(schema, setup, exp, r);
+  const scope = predictionScope(schema, p, measures);
+  for (const pred of exp.predictions) checkPrediction(scope, pred, r);
+  if (r.failed()) return undefined;
   return {
     file,
     name: exp.name.value,
     ast: exp,
     runner: schema,
     ...(resolved.module ? { runnerModule: resolved.module } : {}),
-    params,
+    params: p.params,
     explicit: setup.sets.map((s) => s.name.name),
-    sweeps,
+    sweeps: p.sweeps,
     seeds,
     alpha,
-    correction,
+    correction: setup.correction?.method ?? DEFAULT_CORRECTION,
     measures,
     predictions: exp.predictions,
     extendsChain: setup.chain,
@@ -398,14 +421,14 @@ const OWN_RUNNER = 'runner "./path/to/module.ts"';
  * The schema a `runner` line names: a built-in by name, or the user's module by path, which the
  * caller loaded before compiling (compileWithRunners); undefined after reporting why not.
  */
-function runnerSchemaOf(stmt: A.RunnerStmt, err: (loc: A.Loc, message: string, code: string) => void): { schema: RunnerSchema; module?: string } | undefined {
+function runnerSchemaOf(stmt: A.RunnerStmt, err: (loc: A.Loc, message: string, code: DiagnosticCode) => void): { schema: RunnerSchema; module?: string } | undefined {
   if (stmt.name) {
     const schema = getSchema(stmt.name.name);
     if (!schema) err(stmt.name.loc, `unknown runner "${stmt.name.name}"${suggest(stmt.name.name, runnerNames())}; known runners: ${runnerNames().join(', ')} (your own: ${OWN_RUNNER})`, 'unknown-runner');
     return schema && { schema };
   }
   const lit = stmt.module!;
-  const cannot = (why: string, code: string) => err(lit.loc, `cannot use runner ${JSON.stringify(lit.value)}: ${why}`, code);
+  const cannot = (why: string, code: DiagnosticCode) => err(lit.loc, `cannot use runner ${JSON.stringify(lit.value)}: ${why}`, code);
   if (lit.value.trim() === '') return void cannot('the path is empty (e.g. runner "./runners/toy.ts")', 'bad-runner-module');
   if (getSchema(lit.value)) return void cannot(`a built-in runner is named without quotes: runner ${lit.value}`, 'bad-runner-module');
   const file = runnerModulePath(lit.loc.file, lit.value);

@@ -1,5 +1,6 @@
 // Errors are values with a location until the edge of the program prints them.
 import type { Loc } from './ast.ts';
+import { diagnosticId, type DiagnosticCode } from './diagnostic-codes.ts';
 
 export type Severity = 'error' | 'warning';
 
@@ -12,11 +13,11 @@ export interface Diagnostic {
   /** Length of the offending span on its line (for the caret underline); at least 1. */
   length: number;
   message: string;
-  /** Stable machine-readable kind, e.g. "unknown-parameter", "parse". */
-  code: string;
+  /** Stable machine-readable kind, e.g. "unknown-parameter", "parse": one of DIAGNOSTIC_CODES. */
+  code: DiagnosticCode;
 }
 
-export function diagnosticAt(loc: Loc, message: string, code: string, severity: Severity = 'error'): Diagnostic {
+export function diagnosticAt(loc: Loc, message: string, code: DiagnosticCode, severity: Severity = 'error'): Diagnostic {
   const length = loc.line === loc.endLine ? Math.max(1, loc.endColumn - loc.column + 1) : 1;
   return { severity, file: loc.file, line: loc.line, column: loc.column, length, message, code };
 }
@@ -92,6 +93,11 @@ export function formatDiagnostic(d: Diagnostic, source?: string): string {
   const caretPad = lineText.slice(0, Math.max(0, column - 1)).replace(/[^\t]/g, ' ');
   const span = Math.max(1, Math.min(d.length, lineText.length - column + 1));
   return `${head}\n${gutter}${lineText}\n${pad}${caretPad}${'^'.repeat(span)}`;
+}
+
+/** A diagnostic as `--json` prints it: its code and the code's number (SL####) with the rest. */
+export function diagnosticJson(d: Diagnostic): Diagnostic & { id: string } {
+  return { severity: d.severity, code: d.code, id: diagnosticId(d.code), file: d.file, line: d.line, column: d.column, length: d.length, message: d.message };
 }
 
 export function hasErrors(ds: readonly Diagnostic[]): boolean {

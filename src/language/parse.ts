@@ -2,7 +2,7 @@
 import type { IToken } from 'chevrotain';
 import { chevrotain } from '../../grammar/chevrotain.ts';
 import { ExpLexer, StringLit, UnterminatedString } from '../../grammar/tokens.ts';
-import { parser } from '../../grammar/parser.ts';
+import { currentParser } from '../../grammar/parser.ts';
 import type { FileCstNode } from '../../grammar/cst.d.ts';
 import type { FileAst } from './ast.ts';
 import type { Diagnostic } from './diagnostics.ts';
@@ -36,6 +36,7 @@ export function parseSource(text: string, file: string): { ast: FileAst; diagnos
       unterminated.add(fixed);
       return fixed;
     });
+    const parser = currentParser();
     parser.input = tokens;
     const cst = parser.file() as FileCstNode;
     for (const e of parser.errors) {

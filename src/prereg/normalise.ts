@@ -7,6 +7,8 @@ import type { Condition, Operand, Prediction, PredictionForm, Scalar, Value } fr
 import type { CheckedExperiment } from '../language/checked.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { atAddedDefault } from '../runners/schema.ts';
+import { formModule } from '../verdict/forms/index.ts';
+import type { Canon } from '../verdict/forms/module.ts';
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -43,19 +45,11 @@ function operand(o: Operand): string {
   return o.at.length ? `${o.metric.name} at ${conditions(o.at)}` : o.metric.name;
 }
 
+const canon: Canon = { number: canonicalNumber, operand };
+
+/** The form's canonical text, spelt by its module. */
 function form(f: PredictionForm): string {
-  switch (f.kind) {
-    case 'trend':
-      return `${f.metric.name} ${f.direction} with ${f.param.name}`;
-    case 'peak':
-      return `${f.metric.name} peaks in ${f.param.name}`;
-    case 'flat':
-      return `${f.metric.name} is flat in ${f.param.name} within ${canonicalNumber(f.tolerance.value)}`;
-    case 'compare':
-      return `${operand(f.left)} ${f.op} ${operand(f.right)}`;
-    case 'correlates':
-      return `${f.metric.name} correlates ${f.direction === 'any' ? '' : f.direction + ' '}with ${f.other.name}`;
-  }
+  return formModule(f).normalise(f, canon);
 }
 
 /**

@@ -177,24 +177,22 @@ const shortStatus: Record<string, string> = {
 /**
  * What a verdict carries beyond its reason, where the verdict engine provides it: the
  * standardised effect, rows it could not use, and for an inconclusive verdict the minimum
- * detectable effect and the seeds it would need. Read defensively (older verdicts and verdicts
- * made by hand have none of it); anything the reason already says is not repeated.
+ * detectable effect and the seeds it would need. Each is optional in `Verdict` (verdicts made by
+ * hand have none of it); anything the reason already says is not repeated.
  */
 export function verdictExtra(v: Verdict): string {
-  const x = v as unknown as Record<string, unknown>;
   const parts: string[] = [];
-  const std = x.standardized ?? x.standardised;
-  if (std && typeof std === 'object' && typeof (std as { value?: unknown }).value === 'number') {
-    const s = std as { name?: string; value: number };
-    const text = `${s.name ?? 'standardised effect'} = ${formatNumber(s.value)}`;
-    if (!v.reason.includes(s.name ?? text)) parts.push(text);
+  const std = v.standardized;
+  if (std) {
+    const text = `${std.name} = ${formatNumber(std.value)}`;
+    if (!v.reason.includes(std.name)) parts.push(text);
   }
-  if (typeof x.rowsNote === 'string' && x.rowsNote && !v.reason.includes(x.rowsNote)) parts.push(x.rowsNote);
-  const power = x.power as { text?: unknown; mde?: unknown; nNeeded?: unknown } | null | undefined;
-  if (power && typeof power === 'object') {
-    if (typeof power.text === 'string' && power.text) {
+  if (v.rowsNote && !v.reason.includes(v.rowsNote)) parts.push(v.rowsNote);
+  const power = v.power;
+  if (power) {
+    if (power.text) {
       if (!v.reason.includes(power.text)) parts.push(power.text);
-    } else if (typeof power.mde === 'number') {
+    } else {
       parts.push(`MDE at 80% power ${formatNumber(power.mde)}${typeof power.nNeeded === 'number' ? `, about ${Math.ceil(power.nNeeded)} seeds needed` : ''}`);
     }
   }

@@ -1,7 +1,7 @@
 // What every prediction form shares: the decision it hands the judge, the context it judges in,
 // row accounting ("3 of 10 rows NaN at lr = 0.01"), blocking rows by seed, and small helpers.
 import { has } from '../util/records.ts';
-import type { PredictionForm, Value } from '../language/ast.ts';
+import type { Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import { column, type FailedRun, type ResultRow } from '../results/types.ts';
 import type { Outcome, PointRows, PowerInfo, TestName, Verdict } from './types.ts';
@@ -61,22 +61,6 @@ export interface Ctx {
   scope: string[];
   /** Failed runs whose parameters match the prediction's selection (where, group). */
   failed: FailedRun[];
-}
-
-/** A prediction form's module: its tests, its decision on the rows, and its rule in words. */
-export interface FormModule<F extends PredictionForm = PredictionForm> {
-  kind: F['kind'];
-  /** Form as written in .exp files, for docs. */
-  syntax: string;
-  /** Every test this form can use, for the docs table and the typed test names. */
-  tests: readonly TestName[];
-  /** One line for the docs' table of forms: the test, and when each variant is used. */
-  rule: string;
-  /** The test a prediction of this form would use when it cannot be tested at all. */
-  defaultTest(form: F): TestName;
-  /** Metric columns the form reads (their unusable values are counted per sweep point). */
-  metrics(form: F): string[];
-  decide(form: F, rows: readonly ResultRow[], ctx: Ctx): Decision;
 }
 
 export function untestable(test: TestName, reason: string, n = 0): Fixed {

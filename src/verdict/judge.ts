@@ -10,7 +10,7 @@ import { column, failureText, type FailedRun, type ResultRow, type ResultTable }
 import type { Outcome, Verdict } from './types.ts';
 import { formatPClause, correctionName, groupSuffix } from './format.ts';
 import { conditionText, formatValue, groupBy, rowMatches, valueMatches } from './rows.ts';
-import { adjustP } from './stats.ts';
+import { adjustP, Untestable } from './stats.ts';
 import { accountRows, at, rowsNote, untestable, usability, type Ctx, type Decision, type Tested } from './common.ts';
 import { formModule } from './forms/index.ts';
 
@@ -56,8 +56,10 @@ function safeDecide0(pred: Prediction, rows: readonly ResultRow[], ctx: Ctx, tab
   try {
     return decide(pred, rows, ctx);
   } catch (e) {
-    // Data problems are Untestable and handled above; anything else is a bug, but a verdict
-    // must still come back so the other predictions are reported.
+    // A form words its own untestable data (with its context, through `attempt`); one that lets an
+    // Untestable escape still gets an inconclusive verdict with the test's reason. Anything else
+    // is a bug, but a verdict must still come back so the other predictions are reported.
+    if (e instanceof Untestable) return untestable(testNameOf(pred), `${e.message}${at(ctx.scope)}`);
     const msg = e instanceof Error ? e.message : String(e);
     return untestable(testNameOf(pred), `internal error while judging (please report): ${msg}`);
   }

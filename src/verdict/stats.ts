@@ -9,11 +9,25 @@ import { mean, sampleRankCorrelation, sampleVariance } from 'simple-statistics';
 import { studentTCdf, studentTQuantile, studentTTwoSided, studentTUpper, Z_975 } from './distributions.ts';
 import { spearmanPermutationP } from './permutation.ts';
 
-/** Thrown when data cannot support a test; the judge turns it into an inconclusive verdict. */
+/**
+ * Thrown by a test when the data cannot support it (too few values, no variance). A form runs its
+ * tests through `attempt` and words the reason with its context; one that escapes a form is worded
+ * by the judge.
+ */
 export class Untestable extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'Untestable';
+  }
+}
+
+/** The test's result, or the Untestable it threw (anything else is a bug and propagates). */
+export function attempt<T>(test: () => T): T | Untestable {
+  try {
+    return test();
+  } catch (e) {
+    if (e instanceof Untestable) return e;
+    throw e;
   }
 }
 

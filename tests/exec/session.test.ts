@@ -1,17 +1,17 @@
 // session.ts: the one route from a file to runs, runners and shares (run, worker, submit, the pool,
-// Vitest). The ids and shares of a committed experiment are pinned: they feed the cache and the
-// committed reports, and every process must cut the same shares.
+// Vitest). The ids and shares of a fixed experiment (tests/exec/fixtures/session.exp) are pinned:
+// ids feed the cache and the committed reports, and every process must cut the same shares.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LanguageError } from '../../src/language/errors.ts';
 import { openSession, planFile, PlanError } from '../../src/exec/session.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const ablated = path.join(root, 'experiments/superposition/ablated.exp');
+const fixture = path.join(import.meta.dirname, 'fixtures/session.exp');
 
 describe('session', () => {
-  it('plans a committed experiment to the same run ids, batches and shares', async () => {
-    const s = await openSession(ablated);
+  it('plans a fixed experiment to the same run ids, batches and shares', async () => {
+    const s = await openSession(fixture);
     expect(s.plans).toHaveLength(1);
     const runs = s.plans[0]!.runs;
     expect(runs).toHaveLength(50);
@@ -26,7 +26,7 @@ describe('session', () => {
 
   it('one error class per failure: LanguageError for a file that does not compile, PlanError for a bad override', () => {
     expect(() => planFile(path.join(root, 'tests/cli-run/fixtures/bad.exp'))).toThrow(LanguageError);
-    expect(() => planFile(ablated, { overrides: { nonexistent: '1' } })).toThrow(PlanError);
-    expect(() => planFile(ablated, { overrides: { nonexistent: '1' } })).toThrow(/ablated\.exp: experiment "[^"]+": unknown parameter "nonexistent"/);
+    expect(() => planFile(fixture, { overrides: { nonexistent: '1' } })).toThrow(PlanError);
+    expect(() => planFile(fixture, { overrides: { nonexistent: '1' } })).toThrow(/session\.exp: experiment "[^"]+": unknown parameter "nonexistent"/);
   });
 });

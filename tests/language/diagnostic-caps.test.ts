@@ -31,7 +31,7 @@ describe('diagnostic caps', () => {
   });
 
   it('a short line is echoed whole, as before', () => {
-    const d = { severity: 'error' as const, file: 'f.exp', line: 1, column: 5, length: 3, message: 'm', code: 'c' };
+    const d = { severity: 'error' as const, file: 'f.exp', line: 1, column: 5, length: 3, message: 'm', code: 'parse' as const };
     expect(formatDiagnostic(d, 'abc xyz def')).toBe('f.exp:1:5: error: m\n   1 | abc xyz def\n     |     ^^^');
   });
 });

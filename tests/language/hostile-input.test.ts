@@ -79,7 +79,7 @@ describe('terminal and encodings', () => {
     const text = formatDiagnostics(compileFile(f));
     expect(text).not.toMatch(/[\x1b\x07]/);
     expect(escapeControl('a\x1b[31mb\u202e')).toBe('a\\x1b[31mb\\u202e');
-    const d = formatDiagnostic({ severity: 'error', file: 'f', line: 1, column: 3, length: 1, message: 'm\x1b', code: 'x' }, '\x1bab');
+    const d = formatDiagnostic({ severity: 'error', file: 'f', line: 1, column: 3, length: 1, message: 'm\x1b', code: 'parse' }, '\x1bab');
     expect(d.split('\n')).toEqual(['f:1:3: error: m\\x1b', '   1 | \ufffdab', '     |   ^']);
   });
 

@@ -1,12 +1,16 @@
 // `A > B`, `A > 0.2`, `Y at X = a > Y at X = b`: t tests. Two metrics on the same rows are paired
 // by row and `A > c` is a one-sample t, each tested at every selected sweep point; two row sets
 // (`at` clauses) are paired on matched seeds when they share seeds, else compared by Welch's t.
+import type { CstNode, IToken } from 'chevrotain';
+import type { CompareFormCstNode } from '../../../grammar/cst.d.ts';
 import type { CompareForm, Operand } from '../../language/ast.ts';
+import { compareOps, locOf, opToken, operand, tokenEnd } from '../../language/cst-build.ts';
+import { tTestFloor } from '../floors.ts';
 import type { ResultRow } from '../../results/types.ts';
 import { formatNumber, formatPClause } from '../format.ts';
 import { mdeStandardized, nNeeded } from '../power.ts';
 import { conditionText, groupBy, rowMatches } from '../rows.ts';
-import { oneSampleT, pairedT, Untestable, welchT, type TTestResult } from '../stats.ts';
+import { attempt, oneSampleT, pairedT, Untestable, welchT, type TTestResult } from '../stats.ts';
 import type { PowerInfo, TestName } from '../types.ts';
 import { appendAll } from '../../util/arrays.ts';
 import {
@@ -25,9 +29,9 @@ import {
   usability,
   type Ctx,
   type Decision,
-  type FormModule,
   type Side,
 } from '../common.ts';
+import type { FormModule } from './module.ts';
 
 type MetricOperand = Extract<Operand, { kind: 'metric' }>;
 
@@ -116,12 +120,9 @@ function perPoint(
       const need = test === 'paired t' ? `a paired t needs ≥ 2 ${seedsWord(ctx)}` : `a one-sample t needs ≥ 2 ${seedsWord(ctx)}`;
       return { ...untestable(test, `only ${rowsWord(n)}${at(sc)}; ${need}`, total), used };
     }
-    try {
-      tested.push({ label, res: run(values) });
-    } catch (e) {
-      if (!(e instanceof Untestable)) throw e;
-      return { ...untestable(test, `${e.message}${at(sc)}`, total), used };
-    }
+    const res = attempt(() => run(values));
+    if (res instanceof Untestable) return { ...untestable(test, `${res.message}${at(sc)}`, total), used };
+    tested.push({ label, res });
   }
   if (tested.length === 0) {
     return { ...exact(true, exactHeld.length, `exact, n = 1: ${exactHeld.join('; ')}, so ${claim}`), used };
@@ -192,12 +193,9 @@ function twoRowSets(lm: MetricOperand, rm: MetricOperand, lrows: ResultRow[], rr
     const a = blocks.map((b) => num(b[0]!, lName));
     const b = blocks.map((bl) => num(bl[1]!, rName));
     const used = blocks.flat();
-    let res: TTestResult;
-    try {
-      res = pairedT(a, b);
-    } catch (e) {
-      if (!(e instanceof Untestable)) throw e;
-      return { ...untestable('paired t', `${e.message} (${operandText(lm)} vs ${operandText(rm)}, ${blocks.length} matched seeds)`, used.length), considered, rows: account(used) };
+    const res = attempt(() => pairedT(a, b));
+    if (res instanceof Untestable) {
+      return { ...untestable('paired t', `${res.message} (${operandText(lm)} vs ${operandText(rm)}, ${blocks.length} matched seeds)`, used.length), considered, rows: account(used) };
     }
     const sd = res.se * Math.sqrt(res.n);
     const dz = res.estimate / sd;
@@ -223,12 +221,9 @@ function twoRowSets(lm: MetricOperand, rm: MetricOperand, lrows: ResultRow[], rr
     const [few, sc] = x.length < 2 ? [x.length, lScope] : [y.length, rScope];
     return { ...untestable(test, `only ${rowsWord(few)}${at(sc)}; a Welch t needs ≥ 2 ${seedsWord(ctx)} on each side`, x.length + y.length), considered, rows: account([...lok, ...rok]) };
   }
-  let res: TTestResult;
-  try {
-    res = welchT(x, y);
-  } catch (e) {
-    if (!(e instanceof Untestable)) throw e;
-    return { ...untestable(test, `${e.message} (${operandText(lm)} vs ${operandText(rm)})`, x.length + y.length), considered, rows: account([...lok, ...rok]) };
+  const res = attempt(() => welchT(x, y));
+  if (res instanceof Untestable) {
+    return { ...untestable(test, `${res.message} (${operandText(lm)} vs ${operandText(rm)})`, x.length + y.length), considered, rows: account([...lok, ...rok]) };
   }
   const sp = Math.sqrt(((x.length - 1) * sdOf(x) ** 2 + (y.length - 1) * sdOf(y) ** 2) / (x.length + y.length - 2));
   const dObs = res.estimate / sp;
@@ -319,6 +314,39 @@ function decideCompare(f: CompareForm, rows: readonly ResultRow[], ctx: Ctx): De
 export const compareForm: FormModule<CompareForm> = {
   kind: 'compare',
   syntax: '`A > B`, `A < 0.2`, `Y at X = a > Y at X = b`',
+  noun: 'a comparison',
+  grammar: {
+    rule: 'compareForm',
+    define(g) {
+      g.subrule(0, 'operand', 'left');
+      g.subrule(0, 'compareOp');
+      g.subrule(2, 'operand', 'right');
+    },
+  },
+  build(node: CstNode, ctx) {
+    const t = (node as CompareFormCstNode).children;
+    const left = operand(ctx, t.left?.[0]);
+    const right = operand(ctx, t.right?.[0]);
+    const opTok = opToken((t.compareOp?.[0]?.children ?? {}) as Record<string, IToken[]>);
+    const op = opTok ? compareOps[opTok.tokenType.name] : undefined;
+    if (!left || !right || !op) return undefined;
+    return { kind: 'compare', left, op, right, loc: locOf(ctx, tokenEnd(left.loc), tokenEnd(right.loc)) };
+  },
+  check(f, c) {
+    if (f.left.kind === 'const' && f.right.kind === 'const') c.error(f.loc, `compares two numbers: at least one side must be a metric`, 'constant-comparison');
+    for (const side of [f.left, f.right]) {
+      if (side.kind !== 'metric') continue;
+      c.metric(side.metric);
+      for (const cond of side.at) c.atCondition(cond);
+    }
+  },
+  normalise: (f, canon) => `${canon.operand(f.left)} ${f.op} ${canon.operand(f.right)}`,
+  floor(f, rows, ctx) {
+    if (!ctx.seeded) return null;
+    // Two `at` row sets are compared with each other; otherwise each sweep point is tested.
+    const sides = [f.left, f.right].flatMap((o) => (o.kind === 'metric' && o.at.length ? [rows.filter((r) => o.at.every((c) => rowMatches(r, c)))] : []));
+    return tTestFloor(sides.length ? sides : groupBy(rows, (r) => [r.point]).map((g) => g.rows));
+  },
   tests: ['paired t', 'one-sample t', 'Welch t', 'exact'],
   rule:
     'two metrics on the same rows: paired t at every selected sweep point; a metric against a constant: one-sample t at every point; two row sets (`at`): paired t on matched seeds when they share seeds, else Welch t',

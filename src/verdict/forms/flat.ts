@@ -2,18 +2,55 @@
 // difference beyond d) is tested at alpha / 2, so the chance of any wrong verdict is at most alpha
 // at the boundary (a difference of exactly d); the interval reported is the 1 − alpha interval
 // the equivalence test uses (docs/verdicts.md, "Flat within d").
+import type { CstNode } from 'chevrotain';
+import type { FlatFormCstNode } from '../../../grammar/cst.d.ts';
+import * as T from '../../../grammar/tokens.ts';
 import type { FlatForm } from '../../language/ast.ts';
+import { first, ident, locOf, numberLit } from '../../language/cst-build.ts';
+import { tTestFloor } from '../floors.ts';
 import { formatNumber, formatP, formatPClause } from '../format.ts';
-import { formatValue } from '../rows.ts';
-import { pairedTost, tost, Untestable, type TostResult } from '../stats.ts';
+import { formatValue, groupByColumn } from '../rows.ts';
+import { attempt, pairedTost, tost, Untestable, type TostResult } from '../stats.ts';
 import type { PowerInfo, TestName } from '../types.ts';
-import { at, exact, hedgesCorrection, sdOf, untestable, type FormModule } from '../common.ts';
+import { at, exact, hedgesCorrection, sdOf, untestable } from '../common.ts';
+import type { FormModule } from './module.ts';
 import { allSingle, checkLevels, comparer, detectable, seedBlocks, tooFew } from './levels.ts';
 import { maxOf, minOf } from '../../util/arrays.ts';
+
+/** Flatness compares at least one pair of values. */
+const FLAT = { min: 2, noun: 'flatness' };
 
 export const flatForm: FormModule<FlatForm> = {
   kind: 'flat',
   syntax: '`Y is flat in X within d`',
+  noun: FLAT.noun,
+  grammar: {
+    rule: 'flatForm',
+    define(g) {
+      g.consume(0, T.Name, 'metric');
+      g.consume(0, T.Is);
+      g.consume(0, T.Flat);
+      g.consume(0, T.In);
+      g.consume(2, T.Name, 'param');
+      g.consume(0, T.Within);
+      g.consume(0, T.NumberLit);
+    },
+  },
+  build(node: CstNode, ctx) {
+    const t = (node as FlatFormCstNode).children;
+    const metric = first(t.metric);
+    const param = first(t.param);
+    const tol = first(t.NumberLit);
+    if (!metric || !param || !tol) return undefined;
+    return { kind: 'flat', metric: ident(ctx, metric), param: ident(ctx, param), tolerance: numberLit(ctx, tol), loc: locOf(ctx, metric, tol) };
+  },
+  check(f, c) {
+    c.metric(f.metric);
+    c.sweptNumeric(f.param, 'is flat in', FLAT.min);
+    if (!(f.tolerance.value >= 0)) c.error(f.tolerance.loc, `the tolerance of "is flat" must be >= 0 but is ${f.tolerance.text}`, 'bad-tolerance');
+  },
+  normalise: (f, canon) => `${f.metric.name} is flat in ${f.param.name} within ${canon.number(f.tolerance.value)}`,
+  floor: (f, rows, ctx) => (ctx.seeded ? tTestFloor(groupByColumn(rows, f.param.name).map((g) => g.rows)) : null),
   tests: ['paired TOST', 'TOST', 'exact'],
   rule:
     'TOST on every pair of values of X (confirm: every pair equivalent; refute: some pair beyond d), each side at alpha / 2; paired on matched seeds when the rows share seeds across every value of X, else Welch',
@@ -23,7 +60,7 @@ export const flatForm: FormModule<FlatForm> = {
     const x = f.param.name;
     const y = f.metric.name;
     const d = f.tolerance.value;
-    const lv0 = checkLevels(f, rows, ctx, 'TOST', 2);
+    const lv0 = checkLevels(f, rows, ctx, 'TOST', FLAT);
     if (!Array.isArray(lv0)) return lv0;
     const lv = lv0;
     const k = lv.length;
@@ -51,16 +88,16 @@ export const flatForm: FormModule<FlatForm> = {
     const pairs: { i: number; j: number; r: TostResult }[] = [];
     for (let i = 0; i < k; i++) {
       for (let j = i + 1; j < k; j++) {
-        try {
-          pairs.push({ i, j, r: paired ? pairedTost(vals[i]!, vals[j]!, d, level) : tost(vals[i]!, vals[j]!, d, level) });
-        } catch (e) {
-          if (!(e instanceof Untestable)) throw e;
-          // No variance in the comparison: the difference is known exactly.
-          const diff = means[i]! - means[j]!;
-          const inside = Math.abs(diff) < d;
-          const t = inside ? Infinity : -Infinity;
-          pairs.push({ i, j, r: { diff, se: 0, df: 1, ci: [diff, diff], ciLevel: level, tLower: t, pLower: inside ? 0 : 1, tUpper: -t, pUpper: inside ? 0 : 1, pEquivalent: inside ? 0 : 1, pBeyond: inside ? 1 : 0 } });
+        const r = attempt(() => (paired ? pairedTost(vals[i]!, vals[j]!, d, level) : tost(vals[i]!, vals[j]!, d, level)));
+        if (!(r instanceof Untestable)) {
+          pairs.push({ i, j, r });
+          continue;
         }
+        // No variance in the comparison: the difference is known exactly.
+        const diff = means[i]! - means[j]!;
+        const inside = Math.abs(diff) < d;
+        const t = inside ? Infinity : -Infinity;
+        pairs.push({ i, j, r: { diff, se: 0, df: 1, ci: [diff, diff], ciLevel: level, tLower: t, pLower: inside ? 0 : 1, tUpper: -t, pUpper: inside ? 0 : 1, pEquivalent: inside ? 0 : 1, pBeyond: inside ? 1 : 0 } });
       }
     }
     const largest = pairs.reduce((a, b) => (Math.abs(b.r.diff) > Math.abs(a.r.diff) ? b : a));

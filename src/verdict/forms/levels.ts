@@ -4,7 +4,7 @@ import type { FlatForm, PeakForm, Value } from '../../language/ast.ts';
 import type { ResultRow } from '../../results/types.ts';
 import { studentTQuantile } from '../distributions.ts';
 import { formatValue, groupByColumn } from '../rows.ts';
-import { pairedT, Untestable, welchT, type TTestResult } from '../stats.ts';
+import { attempt, pairedT, Untestable, welchT, type TTestResult } from '../stats.ts';
 import type { TestName } from '../types.ts';
 import { at, completeBlocks, meanOf, missingColumn, num, rowsWord, seedsWord, untestable, usability, type Ctx, type Fixed } from '../common.ts';
 
@@ -23,14 +23,15 @@ export function levelsOf(rows: readonly ResultRow[], x: string, y: string): Leve
   return out;
 }
 
-export function checkLevels(f: PeakForm | FlatForm, rows: readonly ResultRow[], ctx: Ctx, test: TestName, minLevels: number): Level[] | Fixed {
+/** The levels of X, or untestable when fewer than the form's `min` have usable rows (`noun`: its words). */
+export function checkLevels(f: PeakForm | FlatForm, rows: readonly ResultRow[], ctx: Ctx, test: TestName, need: { min: number; noun: string }): Level[] | Fixed {
   const x = f.param.name;
   const y = f.metric.name;
   const miss = missingColumn(rows, x, 'column') ?? missingColumn(rows, y, 'metric');
   if (miss) return untestable(test, miss + at(ctx.scope));
   const lv = levelsOf(rows, x, y);
-  if (lv.length < minLevels) {
-    return untestable(test, `only ${lv.length} value${lv.length === 1 ? '' : 's'} of ${x}${at(ctx.scope)}; ${f.kind === 'peak' ? 'a peak' : 'flatness'} needs ≥ ${minLevels}`, lv.reduce((a, l) => a + l.values.length, 0));
+  if (lv.length < need.min) {
+    return untestable(test, `only ${lv.length} value${lv.length === 1 ? '' : 's'} of ${x}${at(ctx.scope)}; ${need.noun} needs ≥ ${need.min}`, lv.reduce((a, l) => a + l.values.length, 0));
   }
   return lv;
 }
@@ -61,13 +62,8 @@ export function comparer(lv: Level[], y: string, blocks: ResultRow[][] | null) {
   const means = vals.map(meanOf);
   /** One-sided p for mean(i) > mean(j); p = 1 when untestable (no variance). */
   const greater = (i: number, j: number): { p: number; res: TTestResult | null } => {
-    try {
-      const res = blocks ? pairedT(vals[i]!, vals[j]!) : welchT(vals[i]!, vals[j]!);
-      return { p: res.pGreater, res };
-    } catch (e) {
-      if (!(e instanceof Untestable)) throw e;
-      return { p: 1, res: null };
-    }
+    const res = attempt(() => (blocks ? pairedT(vals[i]!, vals[j]!) : welchT(vals[i]!, vals[j]!)));
+    return res instanceof Untestable ? { p: 1, res: null } : { p: res.pGreater, res };
   };
   return { vals, means, greater, used: blocks ? blocks.flat() : lv.flatMap((l) => l.rows) };
 }

@@ -1,12 +1,18 @@
 // `Y peaks in X`: an interior value of X whose mean is above both ends. Each side (peak confirmed,
 // peak refuted by an end above every interior value) is tested at alpha / 2, so that the chance of
 // any wrong verdict is at most alpha whatever the means (docs/verdicts.md, "Peak").
+import type { CstNode } from 'chevrotain';
+import type { PeakFormCstNode } from '../../../grammar/cst.d.ts';
+import * as T from '../../../grammar/tokens.ts';
 import type { PeakForm } from '../../language/ast.ts';
+import { first, ident, locOf } from '../../language/cst-build.ts';
+import { tTestFloor } from '../floors.ts';
 import { formatNumber, formatPClause } from '../format.ts';
-import { formatValue } from '../rows.ts';
+import { formatValue, groupByColumn } from '../rows.ts';
 import type { TTestResult } from '../stats.ts';
 import type { PowerInfo, TestName } from '../types.ts';
-import { at, exact, hedgesCorrection, sdOf, untestable, type FormModule } from '../common.ts';
+import { at, exact, hedgesCorrection, sdOf, untestable } from '../common.ts';
+import type { FormModule } from './module.ts';
 import { allSingle, checkLevels, comparer, detectable, seedBlocks, tooFew } from './levels.ts';
 
 function standardized(r: TTestResult, paired: boolean, a: number[], b: number[]) {
@@ -15,9 +21,35 @@ function standardized(r: TTestResult, paired: boolean, a: number[], b: number[])
   return { name: "Hedges' g", value: (r.estimate / sp) * hedgesCorrection(a.length + b.length - 2) };
 }
 
+/** A peak needs an interior value: both ends and one between. */
+const PEAK = { min: 3, noun: 'a peak' };
+
 export const peakForm: FormModule<PeakForm> = {
   kind: 'peak',
   syntax: '`Y peaks in X`',
+  noun: PEAK.noun,
+  grammar: {
+    rule: 'peakForm',
+    define(g) {
+      g.consume(0, T.Name, 'metric');
+      g.consume(0, T.Peaks);
+      g.consume(0, T.In);
+      g.consume(2, T.Name, 'param');
+    },
+  },
+  build(node: CstNode, ctx) {
+    const t = (node as PeakFormCstNode).children;
+    const metric = first(t.metric);
+    const param = first(t.param);
+    if (!metric || !param) return undefined;
+    return { kind: 'peak', metric: ident(ctx, metric), param: ident(ctx, param), loc: locOf(ctx, metric, param) };
+  },
+  check(f, c) {
+    c.metric(f.metric);
+    c.sweptNumeric(f.param, 'peaks in', PEAK.min);
+  },
+  normalise: (f) => `${f.metric.name} peaks in ${f.param.name}`,
+  floor: (f, rows, ctx) => (ctx.seeded ? tTestFloor(groupByColumn(rows, f.param.name).map((g) => g.rows)) : null),
   tests: ['paired t (peak)', 'Welch t (peak)', 'exact'],
   rule:
     'one-sided t of the interior candidates against both ends (confirm) or of an end against every interior value (refute), each side at alpha / 2; paired on matched seeds when the rows share seeds across every value of X, else Welch',
@@ -26,7 +58,7 @@ export const peakForm: FormModule<PeakForm> = {
   decide(f, rows, ctx) {
     const x = f.param.name;
     const y = f.metric.name;
-    const lv0 = checkLevels(f, rows, ctx, 'Welch t (peak)', 3);
+    const lv0 = checkLevels(f, rows, ctx, 'Welch t (peak)', PEAK);
     if (!Array.isArray(lv0)) return lv0;
     const lv = lv0;
     const k = lv.length;

@@ -2,16 +2,25 @@
 // A trend over seeded rows that share seeds across the values of X is tested within seed (Page's
 // L), since seed s starts from the same initialisation at every sweep point; otherwise, and for
 // correlations, Spearman's rho over the rows (permutation p conditional on ties).
+import type { CstNode, IToken } from 'chevrotain';
+import type { CorrelationFormCstNode, TrendFormCstNode } from '../../../grammar/cst.d.ts';
+import * as T from '../../../grammar/tokens.ts';
 import type { CorrelationForm, TrendForm } from '../../language/ast.ts';
+import { first, ident, locOf, opToken } from '../../language/cst-build.ts';
+import { pooledFloor, type Floor } from '../floors.ts';
+import { EXACT_SPEARMAN_MAX_N } from '../stats.ts';
+import { pageMinP } from '../permutation.ts';
+import { maxOf } from '../../util/arrays.ts';
 import type { ResultRow } from '../../results/types.ts';
 import { formatNumber, formatPClause } from '../format.ts';
 import { pageBlocksNeeded, pageMde, rhoMde, rhoRowsNeeded } from '../power.ts';
 import { pageL } from '../permutation.ts';
 import { groupByColumn } from '../rows.ts';
-import { spearman, Untestable } from '../stats.ts';
+import { attempt, spearman, Untestable } from '../stats.ts';
 import { studentTQuantile } from '../distributions.ts';
 import type { PowerInfo } from '../types.ts';
-import { at, completeBlocks, missingColumn, num, rowsWord, untestable, usability, type Ctx, type Decision, type FormModule, type Side } from '../common.ts';
+import { at, completeBlocks, missingColumn, num, rowsWord, untestable, usability, type Ctx, type Decision, type Side } from '../common.ts';
+import type { FloorCtx, FormModule } from './module.ts';
 
 function pooledSpearman(
   xName: string,
@@ -27,12 +36,9 @@ function pooledSpearman(
   const usable = rows.filter((r) => usability(r, [xName, yName]) === 'ok');
   const xs = usable.map((r) => num(r, xName));
   const ys = usable.map((r) => num(r, yName));
-  let s;
-  try {
-    s = spearman(xs, ys);
-  } catch (e) {
-    if (!(e instanceof Untestable)) throw e;
-    let why = e.message.replace('the first variable', `'${xName}'`).replace('the second variable', `'${yName}'`);
+  const s = attempt(() => spearman(xs, ys));
+  if (s instanceof Untestable) {
+    let why = s.message.replace('the first variable', `'${xName}'`).replace('the second variable', `'${yName}'`);
     if (xs.length < 3) why = `only ${rowsWord(xs.length)}${at(ctx.scope)}; Spearman's rho needs ≥ 3`;
     else why += at(ctx.scope);
     return { ...untestable(test, why, xs.length), used: usable };
@@ -143,9 +149,88 @@ function checkColumns(xName: string, yName: string, rows: readonly ResultRow[], 
   return null;
 }
 
+/**
+ * The trend's floor: Page's L over complete seed blocks, else the pooled Spearman rho over the
+ * rows, with what would bring it under the target.
+ */
+function trendFloor(f: TrendForm, rows: readonly ResultRow[], { seeded, target }: FloorCtx): Floor | null {
+  const x = f.param.name;
+  const levels = groupByColumn(rows, x);
+  if (levels.length < 2) return null;
+  const k = levels.length;
+  if (seeded) {
+    const { blocks, duplicates } = completeBlocks(levels.map((l) => l.rows), [x]);
+    if (!duplicates && blocks.length >= 2) {
+      const p = pageMinP(k, blocks.length);
+      let need = blocks.length;
+      while (pageMinP(k, need) > target && need < 1000) need++;
+      return { minP: p, test: `Page's L over ${blocks.length} seeds × ${k} values of ${x}`, change: `with ≥ ${need} seeds the smallest p is ${formatNumber(pageMinP(k, need), 2)}` };
+    }
+  }
+  const sizes = levels.map((l) => l.rows.length);
+  const n = rows.length;
+  const p = pooledFloor(sizes, false);
+  if (p === 0) return null;
+  const per = maxOf(sizes);
+  let change: string;
+  if (seeded) {
+    let s = per;
+    const floorAt = (s: number) => (s >= 2 ? pageMinP(k, s) : pooledFloor(levels.map(() => s), false));
+    while (floorAt(s) > target && s < 1000) s++;
+    change = `with ≥ ${s} seeds per point the smallest p is ${formatNumber(floorAt(s), 2)}`;
+  } else {
+    let kk = k;
+    const fact = (m: number) => pooledFloor(Array.from({ length: m }, () => 1), false);
+    while (fact(kk) > target && kk < 20) kk++;
+    change = `with ≥ ${kk} values of ${x} the smallest p is ${formatNumber(fact(kk), 2)}`;
+  }
+  return { minP: p, test: `Spearman rho over ${n} row${n === 1 ? '' : 's'} (${k} values of ${x})`, change };
+}
+
+/** A correlation's floor: the exact Spearman rho over untied rows (none past the exact range). */
+function correlationFloor(rows: readonly ResultRow[], target: number): Floor | null {
+  const n = rows.length;
+  if (n > EXACT_SPEARMAN_MAX_N || n < 3) return null;
+  const untied = (m: number) => pooledFloor(Array.from({ length: m }, () => 1), true);
+  let m = n;
+  while (untied(m) > target && m <= EXACT_SPEARMAN_MAX_N) m++;
+  return { minP: untied(n), test: `Spearman rho over ${n} rows`, change: `with ≥ ${m} rows the smallest p is ${formatNumber(untied(m), 2)}` };
+}
+
+function direction(node: CstNode | undefined): IToken | undefined {
+  return opToken((node?.children ?? {}) as Record<string, IToken[]>);
+}
+
 export const trendForm: FormModule<TrendForm> = {
   kind: 'trend',
   syntax: '`Y increases with X` / `Y decreases with X`',
+  noun: 'a trend',
+  grammar: {
+    rule: 'trendForm',
+    define(g) {
+      g.consume(0, T.Name, 'metric');
+      g.subrule(0, 'trendDirection');
+      g.consume(0, T.With);
+      g.consume(2, T.Name, 'param');
+    },
+  },
+  build(node: CstNode, ctx) {
+    const t = (node as TrendFormCstNode).children;
+    const metric = first(t.metric);
+    const param = first(t.param);
+    const dir = direction(t.trendDirection?.[0]);
+    if (!metric || !param || !dir) return undefined;
+    return {
+      kind: 'trend', metric: ident(ctx, metric), param: ident(ctx, param),
+      direction: dir.image === 'increases' ? 'increases' : 'decreases', loc: locOf(ctx, metric, param),
+    };
+  },
+  check(f, c) {
+    c.metric(f.metric);
+    c.sweptNumeric(f.param, `${f.direction} with`, 2);
+  },
+  normalise: (f) => `${f.metric.name} ${f.direction} with ${f.param.name}`,
+  floor: trendFloor,
   tests: ["Page's L", 'Spearman rho'],
   rule:
     "Page's L within seed when the rows share seeds across the values of X (≥ 2 seeds with one row at every value); otherwise Spearman rho over the rows",
@@ -166,6 +251,36 @@ export const trendForm: FormModule<TrendForm> = {
 export const correlatesForm: FormModule<CorrelationForm> = {
   kind: 'correlates',
   syntax: '`Y correlates [positively\\|negatively] with Z`',
+  noun: 'a correlation',
+  grammar: {
+    rule: 'correlationForm',
+    define(g) {
+      g.consume(0, T.Name, 'metric');
+      g.consume(0, T.Correlates);
+      g.option(0, () => g.subrule(0, 'correlationDirection'));
+      g.consume(0, T.With);
+      g.consume(2, T.Name, 'other');
+    },
+  },
+  build(node: CstNode, ctx) {
+    const t = (node as CorrelationFormCstNode).children;
+    const metric = first(t.metric);
+    const other = first(t.other);
+    if (!metric || !other) return undefined;
+    const dir = direction(t.correlationDirection?.[0]);
+    return {
+      kind: 'correlates', metric: ident(ctx, metric), other: ident(ctx, other),
+      direction: dir ? (dir.image === 'positively' ? 'positively' : 'negatively') : 'any',
+      loc: locOf(ctx, metric, other),
+    };
+  },
+  check(f, c) {
+    c.metric(f.metric);
+    c.metric(f.other);
+    if (f.metric.name === f.other.name) c.error(f.other.loc, `"${f.metric.name}" correlates with itself: name two different metrics`, 'self-correlation');
+  },
+  normalise: (f) => `${f.metric.name} correlates ${f.direction === 'any' ? '' : f.direction + ' '}with ${f.other.name}`,
+  floor: (_f, rows, ctx) => correlationFloor(rows, ctx.target),
   tests: ['Spearman rho'],
   rule: 'Spearman rho across the rows (never refuted when no direction is given)',
   defaultTest: () => 'Spearman rho',
