@@ -5,10 +5,10 @@
 // From the run's context (RunContext), not its parameters: `expDir`, what a relative `cwd` is
 // resolved against (the process's working directory when absent), and `measures`, the metrics
 // every row must carry as numbers, else the run fails with "missing metric".
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import type { Value } from '../../language/ast.ts';
 import type { Runner, RunContext, RunOutput, RunOutputRow } from '../schema.ts';
 import type { TypedRunSpec } from '../define.ts';
@@ -181,42 +181,74 @@ class RowError extends Error {
   }
 }
 
-async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext, stageStore: () => StageStore): Promise<RunOutput> {
-  // The message is the raw error: the edges (CLI, Vitest, reports) name the run (failureText).
-  const fail = (kind: CommandErrorKind, msg: string, stderr?: string): CommandRunError => new CommandRunError(msg, kind, spec.id, spec.seed, stderr);
+/** What the program did: exit, its output (bounded), and why it was stopped, if it was. */
+interface ProgramResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  overflow: boolean;
+  lingered: boolean;
+}
 
-  const p = spec.params;
-  const command = p.command;
-  if (splitCommand(command).length === 0) {
-    throw fail('config', 'parameter "command" is empty: set command = "python3 train.py" (program and arguments, no shell)');
-  }
-  const [program, ...args] = splitCommand(command);
-  const cwdParam = p.cwd;
-  const cwd = path.resolve(ctx.expDir ?? process.cwd(), cwdParam);
-  const timeoutS = p.timeout;
-  const measures = ctx.measures ?? [];
-  const input = JSON.stringify(programInput(p, spec.seed)) + '\n';
-  // PYTHONPATH (`import sublab`), the helpers' location, the protocol version, the run.
-  const env = programEnv(process.env, spec);
-  const started = performance.now();
+interface Launch {
+  program: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  input: string;
+  timeoutS: number;
+  maxOutput: number;
+}
 
-  try {
-    const st = statSync(cwd);
-    if (!st.isDirectory()) throw fail('config', `cwd ${cwd} is not a directory (parameter cwd = ${JSON.stringify(cwdParam)}, relative to the .exp file)`);
-  } catch (e) {
-    if (e instanceof CommandRunError) throw e;
-    throw fail('config', `cwd ${cwd} does not exist (parameter cwd = ${JSON.stringify(cwdParam)}, relative to the .exp file)`);
-  }
-  const maxOutput = outputLimitBytes(p);
-  // The program's stages (sublab.stage(...)), asked for on fd 3: keys, store, recording.
-  const stages = new StageChannel({ id: spec.id, command, cwd, inputs: p.inputs }, stageStore, { name: commandSchema.name, version: commandSchema.version }, ctx.onStage);
+/** stdout up to the limit (then `onOverflow`), stderr as roughly its head and a generous tail. */
+function collectOutput(child: ChildProcessByStdio<Writable, Readable, Readable>, maxOutput: number, onOverflow: () => void) {
+  const out: Buffer[] = [];
+  let outLen = 0;
+  const err: Buffer[] = [];
+  let errLen = 0;
+  let overflow = false;
+  child.stdout.on('data', (d: Buffer) => {
+    if (overflow) return;
+    outLen += d.length;
+    if (outLen > maxOutput) {
+      // Bounded memory: stop reading and end the run.
+      overflow = true;
+      onOverflow();
+      return;
+    }
+    out.push(d);
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err.push(d);
+    errLen += d.length;
+    // Bound memory for chatty programs: keep roughly the head and a generous tail.
+    if (errLen > 8 * (STDERR_HEAD + STDERR_TAIL) && err.length > 2) {
+      const all = Buffer.concat(err).toString('utf8');
+      err.length = 0;
+      const kept = truncateMiddle(all);
+      err.push(Buffer.from(kept));
+      errLen = kept.length;
+    }
+  });
+  return {
+    stdout: () => Buffer.concat(out).toString('utf8'),
+    stderr: () => Buffer.concat(err).toString('utf8'),
+    overflowed: () => overflow,
+  };
+}
 
-  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean; overflow: boolean; lingered: boolean }>((resolve, reject) => {
-    // Own process group (detached), so a timeout, a cancel or the end of the run reaches every
-    // process the program started, not just the program itself.
-    // The run's token in its environment reaches what leaves the group (exec/reaper.ts).
+/**
+ * Runs the program in its own process group (detached), so a timeout, a cancel or the end of the
+ * run reaches every process it started, not just the program itself; the run's token in its
+ * environment reaches what leaves the group (exec/reaper.ts).
+ */
+function runProgram(l: Launch, ctx: RunContext, stages: StageChannel, fail: (kind: CommandErrorKind, msg: string) => CommandRunError): Promise<ProgramResult> {
+  return new Promise<ProgramResult>((resolve, reject) => {
     const runToken = newToken();
-    const child = spawn(program!, args, { cwd, shell: false, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true, env: { ...env, [STAGE_FD_VAR]: '3', [TOKEN_VAR]: runTokenEnv(runToken) } });
+    const child = spawn(l.program, l.args, { cwd: l.cwd, shell: false, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true, env: { ...l.env, [STAGE_FD_VAR]: '3', [TOKEN_VAR]: runTokenEnv(runToken) } });
     const control = child.stdio[3] as Duplex | null;
     if (control) stages.attach(control);
     const group = child.pid;
@@ -233,13 +265,8 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext, stageS
       killRunLeftovers(runToken);
       liveTokens.delete(runToken);
     };
-    const out: Buffer[] = [];
-    let outLen = 0;
-    const err: Buffer[] = [];
-    let errLen = 0;
     let timedOut = false;
     let cancelled = false;
-    let overflow = false;
     let lingered = false;
     let settled = false;
     let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -262,18 +289,21 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext, stageS
         finish();
       }, KILL_GRACE_MS);
     };
-    const timer = timeoutS > 0 ? setTimeout(() => { timedOut = true; kill(); }, timeoutS * 1000) : undefined;
+    const output = collectOutput(child, l.maxOutput, () => kill());
+    const timer = l.timeoutS > 0 ? setTimeout(() => { timedOut = true; kill(); }, l.timeoutS * 1000) : undefined;
     // Ctrl-C: the program is in its own process group, so the terminal's SIGINT no longer reaches
     // it; forward it, then escalate as on a timeout.
     const onAbort = (): void => { cancelled = true; kill('SIGINT'); };
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
-    const finish = (): void => {
-      if (settled) return;
+    const settle = (): boolean => {
+      if (settled) return false;
       settled = true;
-      if (timer) clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
-      if (pipeTimer) clearTimeout(pipeTimer);
+      for (const t of [timer, killTimer, pipeTimer]) if (t) clearTimeout(t);
       ctx.signal?.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const finish = (): void => {
+      if (!settle()) return;
       // Whatever the program left behind in its group ends with the run.
       killGroup('SIGKILL');
       forget();
@@ -281,44 +311,16 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext, stageS
       child.stderr.destroy();
       control?.destroy();
       const info = exitInfo ?? { code: child.exitCode, signal: child.signalCode };
-      resolve({ ...info, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, cancelled, overflow, lingered });
+      resolve({ ...info, stdout: output.stdout(), stderr: output.stderr(), timedOut, cancelled, overflow: output.overflowed(), lingered });
     };
-
-    child.stdout.on('data', (d: Buffer) => {
-      if (overflow) return;
-      outLen += d.length;
-      if (outLen > maxOutput) {
-        // Bounded memory: stop reading and end the run.
-        overflow = true;
-        kill();
-        return;
-      }
-      out.push(d);
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err.push(d);
-      errLen += d.length;
-      // Bound memory for chatty programs: keep roughly the head and a generous tail.
-      if (errLen > 8 * (STDERR_HEAD + STDERR_TAIL) && err.length > 2) {
-        const all = Buffer.concat(err).toString('utf8');
-        err.length = 0;
-        const kept = truncateMiddle(all);
-        err.push(Buffer.from(kept));
-        errLen = kept.length;
-      }
-    });
     // A program that never reads stdin closes the pipe: not an error of the run.
     child.stdin.on('error', () => {});
     child.on('error', (e: NodeJS.ErrnoException) => {
-      if (settled) return;
-      settled = true;
-      if (timer) clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
-      ctx.signal?.removeEventListener('abort', onAbort);
+      if (!settle()) return;
       forget();
       control?.destroy();
-      const hint = e.code === 'ENOENT' ? ` (is "${program}" installed and on PATH?)` : e.code === 'EACCES' ? ' (is it executable?)' : '';
-      reject(fail('spawn', `could not start "${program}": ${e.code ?? e.message}${hint}`));
+      const hint = e.code === 'ENOENT' ? ` (is "${l.program}" installed and on PATH?)` : e.code === 'EACCES' ? ' (is it executable?)' : '';
+      reject(fail('spawn', `could not start "${l.program}": ${e.code ?? e.message}${hint}`));
     });
     child.on('exit', (code, signal) => {
       exitInfo = { code, signal };
@@ -329,8 +331,46 @@ async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext, stageS
       }, PIPE_GRACE_MS);
     });
     child.on('close', () => finish());
-    child.stdin.end(input);
-  }).finally(() => stages.close());
+    child.stdin.end(l.input);
+  });
+}
+
+/** The run's working directory: `cwd` relative to the .exp file, which must be a directory. */
+function runDirectory(cwdParam: string, ctx: RunContext, fail: (kind: CommandErrorKind, msg: string) => CommandRunError): string {
+  const cwd = path.resolve(ctx.expDir ?? process.cwd(), cwdParam);
+  try {
+    const st = statSync(cwd);
+    if (!st.isDirectory()) throw fail('config', `cwd ${cwd} is not a directory (parameter cwd = ${JSON.stringify(cwdParam)}, relative to the .exp file)`);
+  } catch (e) {
+    if (e instanceof CommandRunError) throw e;
+    throw fail('config', `cwd ${cwd} does not exist (parameter cwd = ${JSON.stringify(cwdParam)}, relative to the .exp file)`);
+  }
+  return cwd;
+}
+
+async function runOne(spec: TypedRunSpec<CommandParams>, ctx: RunContext, stageStore: () => StageStore): Promise<RunOutput> {
+  // The message is the raw error: the edges (CLI, Vitest, reports) name the run (failureText).
+  const fail = (kind: CommandErrorKind, msg: string, stderr?: string): CommandRunError => new CommandRunError(msg, kind, spec.id, spec.seed, stderr);
+
+  const p = spec.params;
+  const command = p.command;
+  if (splitCommand(command).length === 0) {
+    throw fail('config', 'parameter "command" is empty: set command = "python3 train.py" (program and arguments, no shell)');
+  }
+  const [program, ...args] = splitCommand(command);
+  const cwd = runDirectory(p.cwd, ctx, fail);
+  const timeoutS = p.timeout;
+  const measures = ctx.measures ?? [];
+  const maxOutput = outputLimitBytes(p);
+  const started = performance.now();
+  // The program's stages (sublab.stage(...)), asked for on fd 3: keys, store, recording.
+  const stages = new StageChannel({ id: spec.id, command, cwd, inputs: p.inputs }, stageStore, { name: commandSchema.name, version: commandSchema.version }, ctx.onStage);
+  const result = await runProgram({
+    program: program!, args, cwd, timeoutS, maxOutput,
+    input: JSON.stringify(programInput(p, spec.seed)) + '\n',
+    // PYTHONPATH (`import sublab`), the helpers' location, the protocol version, the run.
+    env: programEnv(process.env, spec),
+  }, ctx, stages, fail).finally(() => stages.close());
 
   const wallS = (performance.now() - started) / 1000;
   const stderr = truncateMiddle(result.stderr);
