@@ -45,7 +45,7 @@ The table shows the metrics the predictions and \`measure\` lines use (--all-met
         return Number(t);
       },
     },
-    'all-metrics': flag('tabulate every metric the runner reports, not only the predicted ones'),
+    'all-metrics': common['all-metrics'],
     'no-progress': flag('no progress bar or progress lines'),
     'progress-json': flag('progress as JSON lines on stderr (at most one a second, and the last)'),
   },
@@ -330,6 +330,7 @@ export async function runCommand(args: string[]): Promise<number> {
           fresh: parsed.fresh,
           cacheDir: parsed.cacheDir,
           retries: parsed.retries,
+          ...(parsed.allMetrics ? { metrics: 'all' as const } : {}),
           jobs: parsed.jobs === undefined ? undefined : resolveJobs(parsed.jobs),
           signal: controller.signal,
           onProgress: bar ? (p) => bar.update(p) : undefined,

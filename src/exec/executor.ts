@@ -10,7 +10,8 @@ import type { Runner, RunOutput, RunSpec } from '../runners/schema.ts';
 import { runnerFor } from '../runners/registry.ts';
 import { gitInfo } from '../prereg/lock.ts';
 import os from 'node:os';
-import type { CacheEntry, ClaimInfo, EntryGit, ResultCache } from './cache.ts';
+import { holdsParts, mergeParts, type CacheEntry, type ClaimInfo, type EntryGit, type ResultCache } from './cache.ts';
+import { missingParts } from '../plan/needs.ts';
 import type { ExecProgress } from './progress.ts';
 import { batches, byPoint, maxGroupOf } from './shard.ts';
 import { claimWaitNotice } from './claim-notice.ts';
@@ -218,7 +219,14 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
   };
 
   const cutoff = opts.fresh ? (opts.freshSince ?? startedIso) : undefined;
-  const acceptable = (e: CacheEntry | undefined) => e && (cutoff === undefined || e.finishedAt >= cutoff);
+  // An entry lacking a part the plan needs (src/plan/needs.ts) is computed again for what it lacks.
+  const acceptable = (e: CacheEntry | undefined) => e && (cutoff === undefined || e.finishedAt >= cutoff) && holdsParts(e, plan.needs?.parts);
+  /** The entry a run's missing parts are merged into (not with --fresh: that recomputes whole). */
+  const partialEntry = (r: PlannedRun): CacheEntry | undefined => {
+    if (!cache || opts.fresh || !plan.needs?.parts) return undefined;
+    const x = cache.inspect(r.id);
+    return x.status === 'hit' && x.entry.parts ? x.entry : undefined;
+  };
 
   // 1. What the cache already holds.
   let pending: PlannedRun[] = [];
@@ -239,6 +247,9 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
     const r0 = group[0]!;
     const rn = await getRunner();
     const specs: RunSpec[] = group.map((r) => ({ id: r.id, params: r.params, seed: r.seed }));
+    // The parts the group computes: what its runs' entries lack (all the plan needs, for a new run).
+    const partial = new Map(group.map((r) => [r.id, partialEntry(r)]));
+    const parts = plan.needs?.parts && [...new Set(group.flatMap((r) => missingParts(plan.needs, partial.get(r.id)?.parts ?? [])))];
     const ids = group.map((r) => r.id);
     const refresh = cache ? setInterval(() => cache.refreshClaims(ids), Math.max(1000, cache.claimTtlMs / 3)) : undefined;
     refresh?.unref();
@@ -262,6 +273,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
             // they never enter run ids.
             expDir: path.dirname(path.resolve(exp.file)),
             measures: exp.measures,
+            ...(parts ? { parts } : {}),
           });
           if (!Array.isArray(outs) || outs.length !== specs.length) {
             throw new Error(`runner ${exp.runner.name} returned ${Array.isArray(outs) ? outs.length : 'no'} outputs for ${specs.length} runs`);
@@ -285,16 +297,19 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
             counts.failed++;
             opts.onRun?.(r.id, 'failed', bad);
           } else {
-            // --fresh recomputes, but the first result of this run stays on record.
-            const prev = cache && opts.fresh ? cache.inspect(r.id) : undefined;
+            // --fresh recomputes, and missing parts are merged in, but the first result of this run stays on record.
+            const old = partial.get(r.id);
+            const prev = old ? ({ status: 'hit', entry: old } as const) : cache && opts.fresh ? cache.inspect(r.id) : undefined;
             const first = prev?.status === 'hit' ? (prev.entry.first ?? { finishedAt: prev.entry.finishedAt, ...(prev.entry.git ? { git: prev.entry.git } : {}) }) : undefined;
+            const merged = parts ? (old ? mergeParts(old, markNonFinite(out), parts) : { output: markNonFinite(out), parts: [...parts].sort() }) : undefined;
             const input = {
               id: r.id,
               runner: r.runner,
               params: r.params,
               seed: r.seed,
-              output: markNonFinite(out),
-              wallMs: ms / group.length,
+              output: merged?.output ?? markNonFinite(out),
+              ...(merged ? { parts: merged.parts } : {}),
+              wallMs: ms / group.length + (old?.wallMs ?? 0),
               finishedAt,
               git: gitNow(),
               ...(first ? { first } : {}),

@@ -18,6 +18,11 @@ export interface GroupOptions {
   onTeachers?: (trained: { index: number; teacher: TeacherEntry }[]) => void;
   /** Appended to progress details (the stage's counts). */
   note?: string;
+  /**
+   * The parts to compute (the schema's `parts`: arms, evaluations, curves); absent: all. The
+   * TensorFlow.js engine, the cross-check, computes all of them always.
+   */
+  parts?: readonly string[];
 }
 
 export interface ModelResult {
