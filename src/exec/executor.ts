@@ -11,7 +11,7 @@ import { runnerFor } from '../runners/registry.ts';
 import { gitInfo } from '../prereg/lock.ts';
 import os from 'node:os';
 import { holdsParts, mergeParts, type CacheEntry, type ClaimInfo, type EntryGit, type ResultCache } from './cache.ts';
-import { missingParts } from '../plan/needs.ts';
+import { partsToCompute } from '../plan/needs.ts';
 import type { ExecProgress } from './progress.ts';
 import { batches, byPoint, maxGroupOf } from './shard.ts';
 import { claimWaitNotice } from './claim-notice.ts';
@@ -249,7 +249,7 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
     const specs: RunSpec[] = group.map((r) => ({ id: r.id, params: r.params, seed: r.seed }));
     // The parts the group computes: what its runs' entries lack (all the plan needs, for a new run).
     const partial = new Map(group.map((r) => [r.id, partialEntry(r)]));
-    const parts = plan.needs?.parts && [...new Set(group.flatMap((r) => missingParts(plan.needs, partial.get(r.id)?.parts ?? [])))];
+    const parts = plan.needs?.parts && [...new Set(group.flatMap((r) => partsToCompute(exp.runner, plan.needs, partial.get(r.id)?.parts ?? [])))];
     const ids = group.map((r) => r.id);
     const refresh = cache ? setInterval(() => cache.refreshClaims(ids), Math.max(1000, cache.claimTtlMs / 3)) : undefined;
     refresh?.unref();

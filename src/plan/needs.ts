@@ -48,10 +48,23 @@ export function allParts(schema: Pick<RunnerSchema, 'parts'>): string[] {
   return (schema.parts ?? []).map((p) => p.name);
 }
 
-/** Parts `needs` asks for that `held` lacks (held undefined: a whole entry, nothing lacks). */
-export function missingParts(needs: Pick<RunNeeds, 'parts'> | undefined, held: readonly string[] | undefined): string[] {
+/**
+ * The parts to compute for a run whose entry holds `held` (undefined: a whole entry; [] for a new
+ * run): every part of each needed metric that lacks one (an evaluation of an arm needs the arm
+ * trained again), and every needed part when the curves are missing (they are taken per epoch
+ * of the arms' training).
+ */
+export function partsToCompute(schema: Pick<RunnerSchema, 'parts' | 'metrics'>, needs: RunNeeds | undefined, held: readonly string[] | undefined): string[] {
   if (!needs?.parts || held === undefined) return [];
-  return needs.parts.filter((p) => !held.includes(p));
+  const missing = needs.parts.filter((p) => !held.includes(p));
+  if (!missing.length) return [];
+  if ((schema.parts ?? []).some((p) => p.kind === 'curves' && missing.includes(p.name))) return [...needs.parts];
+  const out = new Set<string>();
+  for (const m of schema.metrics) {
+    const by = m.computedBy ?? [];
+    if (needs.metrics.includes(m.name) && by.some((p) => missing.includes(p))) by.forEach((p) => out.add(p));
+  }
+  return needs.parts.filter((p) => out.has(p));
 }
 
 /** The metrics an entry holding `held` parts has (held undefined: every metric). */
