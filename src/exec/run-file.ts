@@ -72,6 +72,7 @@ export async function runFile(file: string, opts: RunFileOptions = {}): Promise<
         source: opts.source,
         overrides: opts.overrides,
         seeds: opts.seeds,
+        ...(opts.metrics ? { metrics: opts.metrics } : {}),
         cache,
         fresh: opts.fresh,
         retries: opts.retries,
