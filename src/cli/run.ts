@@ -137,7 +137,9 @@ export function formatResultTable(r: ExperimentResult, all = false): string {
   const line = (cells: string[]) => '  ' + cells.map((c, i) => pad(c, widths[i]!, i >= (sweeps.length || 1))).join('  │  ');
   const table = [line(head), '  ' + widths.map((w) => '─'.repeat(w)).join('──┼──'), ...body.map(line)];
   const hidden = r.experiment.measures.length - metrics.length;
-  if (hidden > 0) table.push(`  (${hidden} more metric${hidden === 1 ? '' : 's'} not shown: --all-metrics, --json or sublab report)`);
+  // Metrics the runs did not compute (src/plan/needs.ts) are not in --json either.
+  const computed = r.experiment.measures.some((m) => !metrics.includes(m) && r.table.rows.some((x) => m in x.metrics));
+  if (hidden > 0) table.push(`  (${hidden} more metric${hidden === 1 ? '' : 's'} ${computed ? 'not shown: --all-metrics, --json or sublab report' : 'not computed for these predictions: --all-metrics or sublab report computes them'})`);
   return table.join('\n');
 }
 
