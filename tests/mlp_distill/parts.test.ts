@@ -6,6 +6,8 @@ import { trainGroupOnnx } from '../../src/runners/mlp_distill/onnx/engine.ts';
 import { mlpDistillSchema } from '../../src/runners/mlp_distill/schema.ts';
 import { metricsHeld, partsFor } from '../../src/plan/needs.ts';
 import type { ModelResult } from '../../src/runners/mlp_distill/model.ts';
+import { trainGroup } from '../../src/runners/mlp_distill/engine-tfjs.ts';
+import { initBackend } from '../../src/backend/index.ts';
 
 // Two distillation epochs: the epochs before the last take the CKA's cached teacher side, and the
 // teacher's logits are reused; 600 test images: two CKA chunks, the second partial.
@@ -47,6 +49,21 @@ describe('mlp_distill parts', () => {
       for (const [k, v] of Object.entries(r.curves)) expect(v, k).toEqual(all[i]!.curves[k]);
       expect(r.curves.student_acc).toHaveLength(cfg.epochs_distill);
       expect(r.metrics.hidden_cka).toBe(all[i]!.metrics.hidden_cka);
+    }
+  });
+
+  it('the TensorFlow.js engine (the cross-check) computes only the parts asked for too, the same numbers as with everything', { timeout: 180_000 }, async () => {
+    const { tf } = await initBackend('wasm');
+    const small = mlpDistillSchema.resolve({ ...cfg, hidden: 8, noise_size: 128 });
+    const lim = { trainLimit: 256, testLimit: 300 };
+    const all = trainGroup(tf, small, seeds, lim);
+    for (const parts of [['student', 'cross'], ['cross', 'cross_cka'], ['student', 'cka', 'curves']]) {
+      const got = trainGroup(tf, small, seeds, { ...lim, parts });
+      for (const [i, r] of got.entries()) {
+        expect(Object.keys(r.metrics).sort(), parts.join(',')).toEqual(metricsHeld(mlpDistillSchema, parts).sort());
+        for (const [k, v] of Object.entries(r.metrics)) expect(Object.is(v, all[i]!.metrics[k]), `${k} (parts ${parts.join(',')})`).toBe(true);
+        for (const [k, v] of Object.entries(r.curves)) expect(v, k).toEqual(all[i]!.curves[k]);
+      }
     }
   });
 });

@@ -8,8 +8,8 @@ import { Rng } from '../../../util/random.ts';
 import { IMAGE_SIZE } from '../../../data/mnist.ts';
 import { cachedSession as session, ort, releaseOutputs, type SessionConfig } from '../../../backend/onnxruntime.ts';
 import {
-  ARMS, ARM_METRIC, controlSeed, dynamicsMetrics, groupSetup, initParams, push, withNoise,
-  type Arm, type GroupOptions, type ModelResult, type Progress,
+  ARM_METRIC, controlSeed, dynamicsMetrics, groupSetup, initParams, push, wantedOf, withNoise,
+  type Arm, type GroupOptions, type ModelResult, type Progress, type Wanted,
 } from '../model.ts';
 import type { MlpDistillParams } from '../schema.ts';
 import { groupTeachers } from '../teacher-stage.ts';
@@ -47,23 +47,6 @@ export interface EngineProfile {
   run_s: number;
   adam_s: number;
   steps: { teacher: number; distill: number };
-}
-
-/** Which arms, evaluations and curves a group computes (from GroupOptions.parts; absent: all). */
-export interface Wanted {
-  arms: Arm[];
-  /** The student's CKA against the teacher (hidden_cka, hidden_cka_l1). */
-  cka: boolean;
-  /** The cross-model control's CKA against the teacher (cross_model_cka). */
-  crossCka: boolean;
-  /** Per-epoch evaluation of the arms (the curves); else only after the last epoch. */
-  curves: boolean;
-}
-
-export function wantedOf(parts: readonly string[] | undefined): Wanted {
-  const has = (p: string) => !parts || parts.includes(p);
-  const arms = ARMS.filter(has);
-  return { arms, cka: has('cka') && arms.includes('student'), crossCka: has('cross_cka') && arms.includes('cross'), curves: has('curves') };
 }
 
 /** Everything a group's phases share: sizes, sessions, the test set, the arena and its slabs. */
