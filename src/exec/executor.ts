@@ -5,14 +5,15 @@ import { has, record } from '../util/records.ts';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { PlannedRun, ExperimentPlan } from '../plan/types.ts';
-import { describeRun, type FailedRun, type ResultRow, type ResultTable } from '../results/types.ts';
+import { describeRun, type ResultRow, type ResultTable } from '../results/types.ts';
 import type { Runner, RunOutput, RunSpec } from '../runners/schema.ts';
 import { runnerFor } from '../runners/registry.ts';
 import { gitInfo } from '../prereg/lock.ts';
 import os from 'node:os';
-import { holdsParts, mergeParts, type CacheEntry, type ClaimInfo, type EntryGit, type ResultCache } from './cache.ts';
-import { partsToCompute } from '../plan/needs.ts';
+import { holdsParts, type CacheEntry, type ClaimInfo, type EntryGit, type ResultCache } from './cache.ts';
+import { groupParts, stored, type GroupParts } from './partial.ts';
 import type { ExecProgress } from './progress.ts';
+import { RunOutcomes } from './outcomes.ts';
 import { batches, byPoint, maxGroupOf } from './shard.ts';
 import { claimWaitNotice } from './claim-notice.ts';
 import { StageStore, type StageEvent } from './stages.ts';
@@ -127,327 +128,325 @@ export function toRows(run: PlannedRun, e: Pick<CacheEntry, 'output' | 'wallMs' 
   }));
 }
 
-export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}): Promise<ResultTable> {
+/**
+ * One call of executePlan: its plan, options resolved, the outcomes, and what it loads at most once.
+ * The steps below take it and are exported so each can be tested alone.
+ */
+export interface Execution {
+  plan: ExperimentPlan;
+  opts: ExecOptions;
+  cache: ResultCache | undefined;
+  outcomes: RunOutcomes;
+  retries: number;
+  pollMs: number;
+  warn: (msg: string) => void;
+  /** With --fresh: only entries finished at or after this time count. */
+  cutoff: string | undefined;
+  stageStore: StageStore | undefined;
+  runner(): Promise<Runner>;
+  /** The commit results are computed at (looked up once, only when something is computed). */
+  git(): EntryGit;
+}
+
+const interrupted = () => new Error('interrupted');
+
+export function startExecution(plan: ExperimentPlan, opts: ExecOptions): Execution {
   const exp = plan.experiment;
   const cache = opts.cache;
-  const retries = Math.max(0, Math.floor(opts.retries ?? 0));
   const pollMs = opts.pollMs ?? 250;
   const warn = opts.warn ?? ((m: string) => process.stderr.write(`sublab: warning: ${m}\n`));
-  const sweepNames = exp.sweeps.map((s) => s.name);
-  const startedIso = new Date().toISOString();
-
-  // Runs with the same id (e.g. a sweep over an execution-only parameter) are computed once.
-  const byId = new Map<string, PlannedRun[]>();
-  for (const r of plan.runs) {
-    const list = byId.get(r.id);
-    if (list) list.push(r);
-    else byId.set(r.id, [r]);
-  }
-  const unique = [...byId.values()].map((l) => l[0]!);
-
-  const rowsById = new Map<string, ResultRow[]>();
-  const failedById = new Map<string, string>();
-  const extras: Record<string, Record<string, unknown>> = {};
-  const counts = { done: 0, cached: 0, failed: 0 };
-  let computeMs = 0;
-  let runnerLine: ExecProgress['runner'];
-  // Stage artifacts (src/exec/stages.ts) live beside the run cache; each run records the keys it used.
-  const stageStore = cache
-    ? new StageStore(path.join(cache.dir, 'stages'), { warn, claimTtlMs: cache.claimTtlMs, pollMs, claimNoticeMs: opts.claimNoticeMs, ownPids: opts.ownPids, signal: opts.signal })
-    : undefined;
-  const stagesById = new Map<string, Record<string, string>>();
-  const stageCounts: Record<string, { computed: number; reused: number; corrupt: number }> = {};
-  const onStage = (e: StageEvent) => {
-    const c = (stageCounts[e.stage] ??= { computed: 0, reused: 0, corrupt: 0 });
-    c[e.outcome]++;
-    if (e.corrupt) c.corrupt++;
-    for (const id of e.runIds) {
-      const m = stagesById.get(id) ?? {};
-      m[e.stage] = e.key;
-      stagesById.set(id, m);
-    }
-    opts.onStage?.(e);
-    emit();
-  };
-
-  const emit = (finished = false) => {
-    if (!opts.onProgress) return;
-    const settled = counts.done + counts.cached + counts.failed;
-    const remaining = unique.length - settled;
-    opts.onProgress({
-      experiment: exp.name,
-      total: unique.length,
-      ...counts,
-      remaining,
-      etaMs: counts.done > 0 ? (computeMs / counts.done) * remaining : remaining === 0 ? 0 : null,
-      runner: finished ? undefined : runnerLine,
-      ...(Object.keys(stageCounts).length ? { stages: structuredClone(stageCounts) } : {}),
-      finished,
-    });
-  };
-
-  const accept = (id: string, e: CacheEntry | Omit<CacheEntry, 'checksum'>, cached: boolean) => {
-    const runs = byId.get(id)!;
-    let rows: ResultRow[];
-    try {
-      rows = [];
-      for (const r of runs) appendAll(rows, toRows(r, e, cached));
-    } catch (err) {
-      // An entry this sublab cannot turn into rows fails its run, never the whole call: the entry
-      // stays for a fixed sublab (or `--fresh`), instead of crashing every try after.
-      const why = `its ${cached ? 'cached' : 'computed'} result cannot be read (${errorText(err)})${cache ? `: ${cache.entryPath(id)}` : ''}`;
-      failedById.set(id, why);
-      counts.failed++;
-      opts.onRun?.(id, 'failed', why);
-      return;
-    }
-    rowsById.set(id, rows);
-    if (e.output.extras) extras[id] = e.output.extras;
-    if (cached) counts.cached++;
-    else counts.done++;
-    opts.onRun?.(id, cached ? 'cached' : 'computed');
-  };
-
-  /** Record `r` failed when it already failed elsewhere in this session; true if so. */
-  const failedEarlier = (r: PlannedRun): boolean => {
-    const err = opts.failedBefore?.get(r.id);
-    if (err === undefined) return false;
-    failedById.set(r.id, err);
-    counts.failed++;
-    opts.onRun?.(r.id, 'failed', err);
-    return true;
-  };
-
-  const cutoff = opts.fresh ? (opts.freshSince ?? startedIso) : undefined;
-  // An entry lacking a part the plan needs (src/plan/needs.ts) is computed again for what it lacks.
-  const acceptable = (e: CacheEntry | undefined) => e && (cutoff === undefined || e.finishedAt >= cutoff) && holdsParts(e, plan.needs?.parts);
-  /** The entry a run's missing parts are merged into (not with --fresh: that recomputes whole). */
-  const partialEntry = (r: PlannedRun): CacheEntry | undefined => {
-    if (!cache || opts.fresh || !plan.needs?.parts) return undefined;
-    const x = cache.inspect(r.id);
-    return x.status === 'hit' && x.entry.parts ? x.entry : undefined;
-  };
-
-  // 1. What the cache already holds.
-  let pending: PlannedRun[] = [];
-  for (const r of unique) {
-    const e = cache && (!opts.fresh || opts.freshSince) ? cache.read(r.id) : undefined;
-    if (acceptable(e)) accept(r.id, e!, true);
-    else if (!failedEarlier(r)) pending.push(r);
-  }
-  emit();
-
-  let runner: Runner | undefined = opts.runner;
-  // The commit results are computed at (once per call, only when something is computed).
+  const outcomes = new RunOutcomes(plan, opts);
+  let runner = opts.runner;
   let git: EntryGit | undefined;
-  const gitNow = (): EntryGit => (git ??= gitInfo(path.dirname(path.resolve(exp.file))));
-  const getRunner = async () => (runner ??= await runnerFor(exp));
+  return {
+    plan,
+    opts,
+    cache,
+    outcomes,
+    retries: Math.max(0, Math.floor(opts.retries ?? 0)),
+    pollMs,
+    warn,
+    cutoff: opts.fresh ? (opts.freshSince ?? new Date().toISOString()) : undefined,
+    // Stage artifacts (src/exec/stages.ts) live beside the run cache; each run records the keys it used.
+    stageStore: cache
+      ? new StageStore(path.join(cache.dir, 'stages'), { warn, claimTtlMs: cache.claimTtlMs, pollMs, claimNoticeMs: opts.claimNoticeMs, ownPids: opts.ownPids, signal: opts.signal })
+      : undefined,
+    runner: async () => (runner ??= await runnerFor(exp)),
+    git: () => (git ??= gitInfo(path.dirname(path.resolve(exp.file)))),
+  };
+}
 
-  const computeGroup = async (group: PlannedRun[]): Promise<void> => {
-    const r0 = group[0]!;
-    const rn = await getRunner();
-    const specs: RunSpec[] = group.map((r) => ({ id: r.id, params: r.params, seed: r.seed }));
-    // The parts the group computes: what its runs' entries lack (all the plan needs, for a new run).
-    const partial = new Map(group.map((r) => [r.id, partialEntry(r)]));
-    const parts = plan.needs?.parts && [...new Set(group.flatMap((r) => partsToCompute(exp.runner, plan.needs, partial.get(r.id)?.parts ?? [])))];
-    const ids = group.map((r) => r.id);
-    const refresh = cache ? setInterval(() => cache.refreshClaims(ids), Math.max(1000, cache.claimTtlMs / 3)) : undefined;
-    refresh?.unref();
+/** The cache's entry for `id` when this call may use it (with --fresh: one finished since the cutoff). */
+function cacheHit(x: Execution, id: string): CacheEntry | undefined {
+  const e = x.cache?.read(id);
+  // An entry lacking a part the plan needs (src/plan/needs.ts) is computed again for what it lacks.
+  return e && (x.cutoff === undefined || e.finishedAt >= x.cutoff) && holdsParts(e, x.plan.needs?.parts) ? e : undefined;
+}
+
+/** Settle `id` with an entry's rows; an entry this sublab cannot turn into rows fails the run. */
+function accept(x: Execution, id: string, e: CacheEntry | Omit<CacheEntry, 'checksum'>, cached: boolean): void {
+  let rows: ResultRow[];
+  try {
+    rows = [];
+    for (const r of x.outcomes.byId.get(id)!) appendAll(rows, toRows(r, e, cached));
+  } catch (err) {
+    // Never the whole call: the entry stays for a fixed sublab (or `--fresh`), instead of crashing every try after.
+    x.outcomes.fail(id, `its ${cached ? 'cached' : 'computed'} result cannot be read (${errorText(err)})${x.cache ? `: ${x.cache.entryPath(id)}` : ''}`);
+    return;
+  }
+  x.outcomes.succeed(id, rows, e.output.extras, cached);
+}
+
+/** Record `r` failed when it already failed elsewhere in this session; true if so. */
+function failedEarlier(x: Execution, r: PlannedRun): boolean {
+  const err = x.opts.failedBefore?.get(r.id);
+  if (err === undefined) return false;
+  x.outcomes.fail(r.id, err);
+  return true;
+}
+
+/** Settle `r` if another process finished it (its entry is in the cache) or it failed elsewhere; true if so. */
+function settledElsewhere(x: Execution, r: PlannedRun): boolean {
+  const e = cacheHit(x, r.id);
+  if (!e) return failedEarlier(x, r);
+  accept(x, r.id, e, true);
+  return true;
+}
+
+/** Step 1: settle what the cache already holds (and what failed elsewhere); return the rest. */
+export function settleFromCache(x: Execution): PlannedRun[] {
+  // With --fresh and no shared start, nothing written before this call counts: no need to read.
+  const reading = !x.opts.fresh || Boolean(x.opts.freshSince);
+  const pending: PlannedRun[] = [];
+  for (const r of x.outcomes.unique) {
+    const e = reading ? cacheHit(x, r.id) : undefined;
+    if (e) accept(x, r.id, e, true);
+    else if (!failedEarlier(x, r)) pending.push(r);
+  }
+  x.outcomes.emit();
+  return pending;
+}
+
+/** Claim the runs of one sweep point: `mine` to compute, `held` by another process. */
+export function claimRuns(x: Execution, group: readonly PlannedRun[]): { mine: PlannedRun[]; held: PlannedRun[] } {
+  const { cache, outcomes } = x;
+  const mine: PlannedRun[] = [];
+  const held: PlannedRun[] = [];
+  for (const r of group) {
+    let claimed: boolean;
     try {
-      let lastError = '';
-      for (let attempt = 0; attempt <= retries; attempt++) {
-        if (opts.signal?.aborted) throw new Error('interrupted');
-        const t0 = performance.now();
-        let outs: RunOutput[];
-        try {
-          outs = await rn.run(specs, {
-            progress: (m) => {
-              runnerLine = m;
-              emit();
-            },
-            signal: opts.signal,
-            cacheDir: cache ? path.join(cache.dir, 'stages', exp.runner.name) : undefined,
-            ...(stageStore ? { stageStore } : {}),
-            onStage,
-            // Where the experiment lives and what it measures travel beside the parameters, so
-            // they never enter run ids.
-            expDir: path.dirname(path.resolve(exp.file)),
-            measures: exp.measures,
-            ...(parts ? { parts } : {}),
-          });
-          if (!Array.isArray(outs) || outs.length !== specs.length) {
-            throw new Error(`runner ${exp.runner.name} returned ${Array.isArray(outs) ? outs.length : 'no'} outputs for ${specs.length} runs`);
-          }
-        } catch (e) {
-          // Cancelled by Ctrl-C: the run did not fail, the user stopped it.
-          if (opts.signal?.aborted) throw new Error('interrupted');
-          lastError = errorText(e);
-          if (attempt < retries) warn(`${describeRun(r0, sweepNames)}${group.length > 1 ? ` and ${group.length - 1} more` : ''} failed (${lastError}); retrying (${attempt + 1}/${retries})`);
-          continue;
-        }
-        const ms = performance.now() - t0;
-        const finishedAt = new Date().toISOString();
-        computeMs += ms;
-        for (const [i, r] of group.entries()) {
-          const out = outs[i]!;
-          // Closed runners may leave a metric out on purpose (e.g. token_probe without geometry).
-          const bad = validateOutput(out, exp.runner.open ? exp.measures : []);
-          if (bad) {
-            failedById.set(r.id, bad);
-            counts.failed++;
-            opts.onRun?.(r.id, 'failed', bad);
-          } else {
-            // --fresh recomputes, and missing parts are merged in, but the first result of this run stays on record.
-            const old = partial.get(r.id);
-            const prev = old ? ({ status: 'hit', entry: old } as const) : cache && opts.fresh ? cache.inspect(r.id) : undefined;
-            const first = prev?.status === 'hit' ? (prev.entry.first ?? { finishedAt: prev.entry.finishedAt, ...(prev.entry.git ? { git: prev.entry.git } : {}) }) : undefined;
-            const merged = parts ? (old ? mergeParts(old, markNonFinite(out), parts) : { output: markNonFinite(out), parts: [...parts].sort() }) : undefined;
-            const input = {
-              id: r.id,
-              runner: r.runner,
-              params: r.params,
-              seed: r.seed,
-              output: merged?.output ?? markNonFinite(out),
-              ...(merged ? { parts: merged.parts } : {}),
-              wallMs: ms / group.length + (old?.wallMs ?? 0),
-              finishedAt,
-              git: gitNow(),
-              ...(first ? { first } : {}),
-              ...(stagesById.has(r.id) ? { stages: stagesById.get(r.id)! } : {}),
-            };
-            let entry: CacheEntry | typeof input = input;
-            try {
-              if (cache) entry = cache.write(input);
-            } catch (e) {
-              // This run is lost (its result cannot be kept), not the whole sweep.
-              const why =
-                e instanceof DiskFullError
-                  ? `computed, but its cache entry cannot be stored: ${e.message}`
-                  : `computed, but its cache entry cannot be written (${(e as NodeJS.ErrnoException).code ?? errorText(e)}): ${cache!.entryPath(r.id)}`;
-              failedById.set(r.id, why);
-              counts.failed++;
-              opts.onRun?.(r.id, 'failed', why);
-              cache?.release(r.id);
-              continue;
-            }
-            accept(r.id, entry, false);
-          }
-          cache?.release(r.id);
-        }
-        runnerLine = undefined;
-        emit();
-        return;
+      claimed = !cache || cache.claim(r.id);
+    } catch (e) {
+      // E.g. a full disk: this run cannot be claimed (nor its result stored), the rest go on.
+      outcomes.fail(r.id, e instanceof DiskFullError ? e.message : `cannot claim it in the cache (${(e as NodeJS.ErrnoException).code ?? errorText(e)}): ${cache!.claimPath(r.id)}`);
+      outcomes.emit();
+      continue;
+    }
+    if (!claimed) {
+      held.push(r);
+      continue;
+    }
+    // Someone may have finished it between our first look and the claim.
+    if (settledElsewhere(x, r)) {
+      cache?.release(r.id);
+      outcomes.emit();
+    } else mine.push(r);
+  }
+  return { mine, held };
+}
+
+/** Claim what can be claimed and compute it point by point, in runner batches; return the runs others hold. */
+async function computeClaimable(x: Execution, runs: PlannedRun[]): Promise<PlannedRun[]> {
+  const held: PlannedRun[] = [];
+  for (const group of byPoint(runs)) {
+    if (x.opts.signal?.aborted) throw interrupted();
+    const claimed = claimRuns(x, group);
+    appendAll(held, claimed.held);
+    if (claimed.mine.length === 0) continue;
+    for (const batch of batches(claimed.mine, maxGroupOf(await x.runner()))) await computeGroup(x, batch);
+  }
+  return held;
+}
+
+/** The runner's outputs for a group, one per run, and how long they took; or the last error after every attempt. */
+export type Attempt = { outs: RunOutput[]; ms: number } | { error: string };
+
+/** Call the runner on `group`, retrying a throw up to `retries` times. Ctrl-C is not a failure: it throws. */
+export async function runGroup(x: Execution, group: readonly PlannedRun[], parts?: readonly string[]): Promise<Attempt> {
+  const exp = x.plan.experiment;
+  const { opts, cache } = x;
+  const specs: RunSpec[] = group.map((r) => ({ id: r.id, params: r.params, seed: r.seed }));
+  const rn = await x.runner();
+  let error = '';
+  for (let attempt = 0; attempt <= x.retries; attempt++) {
+    if (opts.signal?.aborted) throw interrupted();
+    const t0 = performance.now();
+    try {
+      const outs = await rn.run(specs, {
+        progress: (m) => {
+          x.outcomes.runnerLine = m;
+          x.outcomes.emit();
+        },
+        signal: opts.signal,
+        cacheDir: cache ? path.join(cache.dir, 'stages', exp.runner.name) : undefined,
+        ...(x.stageStore ? { stageStore: x.stageStore } : {}),
+        onStage: (e) => x.outcomes.stage(e),
+        // Where the experiment lives and what it measures travel beside the parameters, so
+        // they never enter run ids.
+        expDir: path.dirname(path.resolve(exp.file)),
+        measures: exp.measures,
+        ...(parts ? { parts } : {}),
+      });
+      if (!Array.isArray(outs) || outs.length !== specs.length) {
+        throw new Error(`runner ${exp.runner.name} returned ${Array.isArray(outs) ? outs.length : 'no'} outputs for ${specs.length} runs`);
       }
+      return { outs, ms: performance.now() - t0 };
+    } catch (e) {
+      if (opts.signal?.aborted) throw interrupted();
+      error = errorText(e);
+      if (attempt < x.retries) {
+        const more = group.length > 1 ? ` and ${group.length - 1} more` : '';
+        x.warn(`${describeRun(group[0]!, exp.sweeps.map((s) => s.name))}${more} failed (${error}); retrying (${attempt + 1}/${x.retries})`);
+      }
+    }
+  }
+  return { error };
+}
+
+/** The first result of run `id` on record, which --fresh and a merge of missing parts keep. */
+function firstOnRecord(x: Execution, id: string, before?: CacheEntry): CacheEntry['first'] {
+  const prev = before ? ({ status: 'hit', entry: before } as const) : x.cache && x.opts.fresh ? x.cache.inspect(id) : undefined;
+  if (prev?.status !== 'hit') return undefined;
+  return prev.entry.first ?? { finishedAt: prev.entry.finishedAt, ...(prev.entry.git ? { git: prev.entry.git } : {}) };
+}
+
+/**
+ * Validate one computed run's output, write it to the cache and settle the run (its claim is
+ * released). With `gp`, the parts computed are recorded, merged into the run's partial entry.
+ */
+export function storeRun(x: Execution, r: PlannedRun, out: RunOutput, wallMs: number, finishedAt: string, gp?: GroupParts): void {
+  const { cache, outcomes } = x;
+  const exp = x.plan.experiment;
+  try {
+    // Closed runners may leave a metric out on purpose (e.g. token_probe without geometry).
+    const bad = validateOutput(out, exp.runner.open ? exp.measures : []);
+    if (bad) return outcomes.fail(r.id, bad);
+    const kept = stored(gp, r.id, markNonFinite(out));
+    const first = firstOnRecord(x, r.id, kept.before);
+    const stages = outcomes.stagesOf(r.id);
+    const input = {
+      id: r.id,
+      runner: r.runner,
+      params: r.params,
+      seed: r.seed,
+      output: kept.output,
+      ...(kept.parts ? { parts: kept.parts } : {}),
+      wallMs: wallMs + (kept.before?.wallMs ?? 0),
+      finishedAt,
+      git: x.git(),
+      ...(first ? { first } : {}),
+      ...(stages ? { stages } : {}),
+    };
+    let entry: CacheEntry | typeof input = input;
+    try {
+      if (cache) entry = cache.write(input);
+    } catch (e) {
+      // This run is lost (its result cannot be kept), not the whole sweep.
+      return outcomes.fail(
+        r.id,
+        e instanceof DiskFullError
+          ? `computed, but its cache entry cannot be stored: ${e.message}`
+          : `computed, but its cache entry cannot be written (${(e as NodeJS.ErrnoException).code ?? errorText(e)}): ${cache!.entryPath(r.id)}`,
+      );
+    }
+    accept(x, r.id, entry, false);
+  } finally {
+    cache?.release(r.id);
+  }
+}
+
+/** Compute one batch of claimed runs (keeping their claims fresh meanwhile) and settle each. */
+async function computeGroup(x: Execution, group: PlannedRun[]): Promise<void> {
+  const { cache, outcomes } = x;
+  const ids = group.map((r) => r.id);
+  const refresh = cache ? setInterval(() => cache.refreshClaims(ids), Math.max(1000, cache.claimTtlMs / 3)) : undefined;
+  refresh?.unref();
+  try {
+    const gp = groupParts(x.plan, cache, Boolean(x.opts.fresh), group);
+    const got = await runGroup(x, group, gp.parts);
+    if ('error' in got) {
       for (const r of group) {
-        failedById.set(r.id, lastError);
-        counts.failed++;
-        opts.onRun?.(r.id, 'failed', lastError);
+        outcomes.fail(r.id, got.error);
         cache?.release(r.id);
       }
-      runnerLine = undefined;
-      emit();
-    } finally {
-      if (refresh) clearInterval(refresh);
+    } else {
+      outcomes.timed(got.ms);
+      const finishedAt = new Date().toISOString();
+      for (const [i, r] of group.entries()) storeRun(x, r, got.outs[i]!, got.ms / group.length, finishedAt, gp);
     }
-  };
-
-  /** Claim what can be claimed, compute it point by point; return the runs others hold. */
-  const work = async (runs: PlannedRun[]): Promise<PlannedRun[]> => {
-    const held: PlannedRun[] = [];
-    for (const group of byPoint(runs)) {
-      if (opts.signal?.aborted) throw new Error('interrupted');
-      const mine: PlannedRun[] = [];
-      for (const r of group) {
-        let claimed = true;
-        try {
-          claimed = !cache || cache.claim(r.id);
-        } catch (e) {
-          // E.g. a full disk: this run cannot be claimed (nor its result stored), the rest go on.
-          const why = e instanceof DiskFullError ? e.message : `cannot claim it in the cache (${(e as NodeJS.ErrnoException).code ?? errorText(e)}): ${cache!.claimPath(r.id)}`;
-          failedById.set(r.id, why);
-          counts.failed++;
-          opts.onRun?.(r.id, 'failed', why);
-          emit();
-          continue;
-        }
-        if (!claimed) {
-          held.push(r);
-          continue;
-        }
-        // Someone may have finished it between our first look and the claim.
-        const e = cache ? cache.read(r.id) : undefined;
-        if (acceptable(e)) {
-          accept(r.id, e!, true);
-          cache!.release(r.id);
-          emit();
-        } else if (failedEarlier(r)) {
-          cache?.release(r.id);
-          emit();
-        } else mine.push(r);
-      }
-      if (mine.length === 0) continue;
-      for (const batch of batches(mine, maxGroupOf(await getRunner()))) await computeGroup(batch);
-    }
-    return held;
-  };
-
-  // A run held by another live process is waited for; after a few seconds, say by whom and how to
-  // take it over, once per holder.
-  const waitStart = Date.now();
-  const noticed = new Set<string>();
-  const noticeMs = opts.claimNoticeMs ?? 5000;
-  const noticeClaim = (r: PlannedRun, c: ClaimInfo) => {
-    if (Date.now() - waitStart < noticeMs || noticed.has(c.token)) return;
-    if (c.host === os.hostname() && opts.ownPids?.has(c.pid)) return;
-    noticed.add(c.token);
-    const others = pending.filter((p) => p !== r && cache!.readClaim(p.id)?.token === c.token).length;
-    warn(claimWaitNotice(describeRun(r, sweepNames), c, cache!.claimTtlMs, cache!.claimPath(r.id), others));
-  };
-
-  try {
-    pending = await work(pending);
-    // 2. Runs another live process holds: wait for its entries; take over when its claim lapses.
-    while (pending.length > 0) {
-      if (opts.signal?.aborted) throw new Error('interrupted');
-      await sleep(pollMs);
-      const still: PlannedRun[] = [];
-      const free: PlannedRun[] = [];
-      for (const r of pending) {
-        const e = cache!.read(r.id);
-        if (acceptable(e)) {
-          accept(r.id, e!, true);
-          emit();
-          continue;
-        }
-        if (failedEarlier(r)) {
-          emit();
-          continue;
-        }
-        const c = cache!.readClaim(r.id);
-        if (!c || cache!.claimStaleReason(c, cache!.claimPath(r.id))) free.push(r);
-        else {
-          still.push(r);
-          noticeClaim(r, c);
-        }
-      }
-      pending = [...still, ...(free.length ? await work(free) : [])];
-    }
+    outcomes.runnerLine = undefined;
+    outcomes.emit();
   } finally {
-    for (const r of unique) cache?.release(r.id);
+    if (refresh) clearInterval(refresh);
   }
-  emit(true);
+}
 
-  const rows: ResultRow[] = [];
-  const failed: FailedRun[] = [];
-  // Rows in plan order, whatever order they finished in.
-  for (const r of unique) {
-    const rs = rowsById.get(r.id);
-    if (rs) appendAll(rows, rs);
-    const err = failedById.get(r.id);
-    if (err !== undefined) for (const rr of byId.get(r.id)!) failed.push({ runId: rr.id, point: rr.point, seed: rr.seed, params: rr.params, error: err });
+/**
+ * Says, once per holder and only after `claimNoticeMs` (default 5 s) since `start`, who holds a run
+ * this call waits for and how to take it over. The pool's own children are not worth a notice.
+ */
+function claimNotices(x: Execution, start: number): (r: PlannedRun, c: ClaimInfo, waiting: readonly PlannedRun[]) => void {
+  const cache = x.cache!;
+  const noticed = new Set<string>();
+  const noticeMs = x.opts.claimNoticeMs ?? 5000;
+  const sweepNames = x.plan.experiment.sweeps.map((s) => s.name);
+  return (r, c, waiting) => {
+    if (Date.now() - start < noticeMs || noticed.has(c.token)) return;
+    if (c.host === os.hostname() && x.opts.ownPids?.has(c.pid)) return;
+    noticed.add(c.token);
+    const others = waiting.filter((p) => p !== r && cache.readClaim(p.id)?.token === c.token).length;
+    x.warn(claimWaitNotice(describeRun(r, sweepNames), c, cache.claimTtlMs, cache.claimPath(r.id), others));
+  };
+}
+
+/** Step 3: wait for the runs another live process holds; take one over when its claim lapses. */
+async function awaitHeld(x: Execution, pending: PlannedRun[], notice: ReturnType<typeof claimNotices>): Promise<void> {
+  const cache = x.cache!;
+  while (pending.length > 0) {
+    if (x.opts.signal?.aborted) throw interrupted();
+    await sleep(x.pollMs);
+    const still: PlannedRun[] = [];
+    const free: PlannedRun[] = [];
+    for (const r of pending) {
+      if (settledElsewhere(x, r)) {
+        x.outcomes.emit();
+        continue;
+      }
+      const c = cache.readClaim(r.id);
+      if (!c || cache.claimStaleReason(c, cache.claimPath(r.id))) free.push(r);
+      else {
+        still.push(r);
+        notice(r, c, pending);
+      }
+    }
+    pending = [...still, ...(free.length ? await computeClaimable(x, free) : [])];
   }
-  rows.sort((a, b) => a.point - b.point || a.seed - b.seed);
-  return { experiment: exp.name, file: exp.file, rows, failed, extras };
+}
+
+export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}): Promise<ResultTable> {
+  const x = startExecution(plan, opts);
+  const pending = settleFromCache(x);
+  // A run held by another live process is waited for; the notice clock starts before our own work.
+  const notice = x.cache ? claimNotices(x, Date.now()) : () => {};
+  try {
+    // Step 2: compute what nobody else holds.
+    const held = await computeClaimable(x, pending);
+    await awaitHeld(x, held, notice);
+  } finally {
+    for (const r of x.outcomes.unique) x.cache?.release(r.id);
+  }
+  x.outcomes.emit(true);
+  return x.outcomes.table();
 }
 
 /**
