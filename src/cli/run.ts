@@ -27,7 +27,8 @@ const spec = {
   summary: 'run experiments and judge their predictions',
   description: `Runs every experiment in the files (cached runs are not recomputed), prints a table per
 experiment (sweep point × metrics, mean ± 95% CI half-width (n)) and each prediction's verdict.
-The table shows the metrics the predictions and \`measure\` lines use (--all-metrics: every one).`,
+The runs compute, and the table shows, the metrics the predictions and \`measure\` lines use
+(--all-metrics: every one, with the per-epoch curves; docs/metrics.md).`,
   options: {
     json: text('PATH', 'also write the rows and verdicts as JSON'),
     seeds: common.seeds,
