@@ -4,6 +4,8 @@
 // mlp_distill runs, tiny.
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { runFile } from '../../src/exec/run-file.ts';
@@ -35,6 +37,10 @@ function setup() {
 }
 
 const all = mlpDistillSchema.metrics.map((m) => m.name);
+const bin = fileURLToPath(new URL('../../bin/sublab.mjs', import.meta.url));
+/** `sublab plan`'s line saying what the runs compute (and what the cache holds). */
+const computesLine = (file: string, cacheDir: string, ...args: string[]) =>
+  execFileSync(process.execPath, [bin, 'plan', file, '--cache', cacheDir, ...args], { encoding: 'utf8', env: { ...process.env, SUBLAB_CACHE: '' } }).split('\n').find((l) => l.includes('computes:'));
 const quiet = { warn: () => {} };
 
 describe('cache entries that hold part of a run', () => {
@@ -53,6 +59,8 @@ describe('cache entries that hold part of a run', () => {
     }
     // The same request again: every run cached.
     expect((await runFile(file, { cacheDir, ...quiet })).experiments[0]!.cacheHits).toBe(2);
+    expect(computesLine(file, cacheDir)).toBe('  computes: 2 of 4 arms (student, cross), no optional evaluations, no curves (for student_acc, cross_model_acc; --all-metrics: everything); cached: 2 of 2 runs');
+    expect(computesLine(file, cacheDir, '--all-metrics')).toBe(`  computes: 4 of 4 arms, evaluations: cka, cross_cka, curves (for ${all.join(', ')}); cached: 0 of 2 runs, 2 more in part (the parts they lack are computed and merged)`);
 
     // Everything: the missing arms and evaluations computed, the teacher taken from the stage.
     const every = (await runFile(file, { cacheDir, metrics: 'all', ...quiet })).experiments[0]!;
