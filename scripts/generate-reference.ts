@@ -34,7 +34,7 @@ function runnerSection(s: RunnerSchema): string {
     out.push('', '### Stages', '', 'Work that runs sharing these parameters compute once, kept in the stage store (README, "Stages").', '', '| stage | after | seeded | parameters that first feed it |', '| --- | --- | --- | --- |');
     for (const st of s.stages) {
       const feeding = s.params.filter((p) => stagesOfParam(p).includes(st.name)).map((p) => `\`${p.name}\``);
-      out.push(`| \`${st.name}\` | ${(st.after ?? []).map((a) => `\`${a}\``).join(', ') || '—'} | ${(st.seeded ?? s.seeded) ? 'yes' : 'no'} | ${feeding.join(', ') || '—'} |`);
+      out.push(`| \`${st.name}\` | ${(st.after ?? []).map((a) => `\`${a}\``).join(', ') || '—'} | ${(st.seeded ?? s.seeded) ? (st.seedOf ? 'yes, by a seed its runner derives (see the parameters)' : 'yes') : 'no'} | ${feeding.join(', ') || '—'} |`);
     }
   }
   out.push('', '### Metrics', '');

@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   submit: () => import('./cli/submit.ts'),
   worker: () => import('./cli/worker.ts'),
   'make-tiny-model': () => import('./cli/make-tiny-model.ts'),
+  'export-model': () => import('./cli/export-model.ts'),
 };
 
 export async function usage(): Promise<string> {

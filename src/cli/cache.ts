@@ -80,8 +80,9 @@ function listStages(store: StageStore, entries: readonly CacheEntry[]): void {
   const { items, foreign } = store.list();
   if (!items.length && !foreign.length) return;
   const users = new Map<string, string[]>();
-  for (const e of entries) for (const [stage, key] of Object.entries(e.stages ?? {})) {
-    const k = `${e.runner}/${stage}/${key}`;
+  for (const e of entries) for (const [name, key] of Object.entries(e.stages ?? {})) {
+    // A second artifact of a stage is recorded as `<stage>:<role>` (a cross-init student's base).
+    const k = `${e.runner}/${name.split(':')[0]}/${key}`;
     (users.get(k) ?? users.set(k, []).get(k)!).push(e.id.slice(0, 12));
   }
   let total = 0;

@@ -77,10 +77,11 @@ export class RunOutcomes {
     const c = (this.stageCounts[e.stage] ??= { computed: 0, reused: 0, corrupt: 0 });
     c[e.outcome]++;
     if (e.corrupt) c.corrupt++;
-    for (const id of e.runIds) {
-      const m = this.stagesById.get(id) ?? {};
-      m[e.stage] = e.key;
-      this.stagesById.set(id, m);
+    // Each run records it under the stage's name, or the name it read it as (`base:cross`).
+    for (const u of [...e.runIds.map((runId) => ({ runId, as: e.stage })), ...(e.uses ?? [])]) {
+      const m = this.stagesById.get(u.runId) ?? {};
+      m[u.as] = e.key;
+      this.stagesById.set(u.runId, m);
     }
     this.hooks.onStage?.(e);
     this.emit();

@@ -96,7 +96,7 @@ export function stageKeys(schema: RunnerSchema, params: Readonly<Record<string, 
       params: own,
       after,
       code: stageCodeHash(s),
-      ...(seeded ? { seed } : {}),
+      ...(seeded ? { seed: s.seedOf ? s.seedOf(resolved, seed) : seed } : {}),
       ...(data !== undefined ? { data } : {}),
     };
     out[s.name] = { key: stageKeyOf(material), material };
@@ -138,7 +138,10 @@ export interface StageEvent {
   stage: string;
   key: string;
   outcome: 'computed' | 'reused';
+  /** The runs that use it under the stage's name. */
   runIds: string[];
+  /** Runs that use it under another name (StageRunSpec.as), e.g. a cross-init student's base. */
+  uses?: { runId: string; as: string }[];
   /** Set when a corrupt stored artifact was replaced (the warning was given). */
   corrupt?: string;
 }
@@ -593,6 +596,12 @@ export interface StageRunSpec {
   id: string;
   seed: number;
   params: Readonly<Record<string, Value>>;
+  /**
+   * The name run `id` records this artifact under when it is not the stage's own (default): a run
+   * that reads a second artifact of a stage, as a cross-init student reads another seed's base,
+   * names it `<stage>:<role>` (`base:cross`), so its cache entry records every artifact it read.
+   */
+  as?: string;
 }
 
 /** One artifact for one run: where to read it, its key, whether it was stored already. */
@@ -659,14 +668,18 @@ export function bindStages(schema: RunnerSchema, ctx: RunContext): StageApi & { 
     const acq = await st.acquire(refs);
     const firstOf = new Map<string, number>();
     refs.forEach((r, i) => { if (!firstOf.has(r.key)) firstOf.set(r.key, i); });
-    const runsOf = (key: string) => specs.filter((_, j) => refs[j]!.key === key).map((s) => s.id);
+    const runsOf = (key: string) => [...new Set(specs.filter((s, j) => refs[j]!.key === key && s.as === undefined).map((s) => s.id))];
+    const usesOf = (key: string) => {
+      const u = specs.filter((s, j) => refs[j]!.key === key && s.as !== undefined).map((s) => ({ runId: s.id, as: s.as! }));
+      return u.length ? { uses: u } : {};
+    };
     const stored = acq.map((a) => (a.status === 'stored' ? a.dir : undefined));
     const toCompute = [...firstOf.values()].filter((i) => acq[i]!.status === 'compute');
     const committed = new Map<string, string>();
     const settled = new Set<string>();
     for (const i of firstOf.values()) {
       const a = acq[i]!;
-      if (a.status === 'stored') ctx.onStage?.({ runner: schema.name, stage: name, key: a.ref.key, outcome: 'reused', runIds: runsOf(a.ref.key) });
+      if (a.status === 'stored') ctx.onStage?.({ runner: schema.name, stage: name, key: a.ref.key, outcome: 'reused', runIds: runsOf(a.ref.key), ...usesOf(a.ref.key) });
     }
     const reused = firstOf.size - toCompute.length;
     const group: StageGroup = {
@@ -686,7 +699,7 @@ export function bindStages(schema: RunnerSchema, ctx: RunContext): StageApi & { 
           if (settled.has(a.ref.key)) continue;
           settled.add(a.ref.key);
           committed.set(a.ref.key, st.commit(a.ref, a.tmp, infos[i]!.material));
-          ctx.onStage?.({ runner: schema.name, stage: name, key: a.ref.key, outcome: 'computed', runIds: runsOf(a.ref.key), ...(a.corrupt ? { corrupt: a.corrupt } : {}) });
+          ctx.onStage?.({ runner: schema.name, stage: name, key: a.ref.key, outcome: 'computed', runIds: runsOf(a.ref.key), ...usesOf(a.ref.key), ...(a.corrupt ? { corrupt: a.corrupt } : {}) });
         }
         if (toCompute.every((i) => settled.has(refs[i]!.key))) open.delete(group);
       },

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Condition, Operand, Prediction, PredictionForm, Scalar, Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
+import { atAddedDefault } from '../runners/schema.ts';
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -77,7 +78,8 @@ export function predictionHash(p: Prediction): string {
 export function setupOf(e: CheckedExperiment): Record<string, unknown> {
   const execOnly = new Set(e.runner.params.filter((p) => p.executionOnly).map((p) => p.name));
   const params = record<Value>();
-  for (const [k, v] of Object.entries(e.params)) if (!execOnly.has(k)) params[k] = v;
+  const added = new Map(e.runner.params.filter((p) => p.addedLater).map((p) => [p.name, p]));
+  for (const [k, v] of Object.entries(e.params)) if (!execOnly.has(k) && !atAddedDefault(added.get(k), v)) params[k] = v;
   return {
     runner: e.runner.name,
     params,

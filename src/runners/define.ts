@@ -46,8 +46,9 @@ export interface RunnerImpl<Params> {
 }
 
 /** A stage as declared: `data` sees the resolved parameters with their declared types. */
-export interface StageDeclaration<Params> extends Omit<StageSchema, 'data'> {
+export interface StageDeclaration<Params> extends Omit<StageSchema, 'data' | 'seedOf'> {
   data?(params: Params, env: { expDir: string }): unknown;
+  seedOf?(params: Params, seed: number): number;
 }
 
 export interface RunnerDeclaration<P extends readonly ParamSpec[]> extends Omit<RunnerSchema, 'params' | 'stages'> {

@@ -33,7 +33,16 @@ export interface ParamSpec {
    * ones (they cannot change a result, so no artifact either).
    */
   stage?: string | readonly string[];
+  /**
+   * Added to the runner after experiments were run with it; its default reproduces what runs did
+   * before it existed. Run ids and the setup that preregistration records leave it out while it
+   * holds its default, so earlier results stay cached and registered predictions stay registered.
+   */
+  addedLater?: boolean;
 }
+
+/** Whether a parameter's value is left out of run ids and the registered setup (see ParamSpec.addedLater). */
+export const atAddedDefault = (p: ParamSpec | undefined, v: Value): boolean => p?.addedLater === true && v === p.default;
 
 /**
  * A stage of a runner: work that runs sharing its inputs compute once, kept as an artifact in the
@@ -53,6 +62,12 @@ export interface StageSchema {
   code: readonly (string | URL)[];
   /** Whether the artifact depends on the run's seed (default: the runner's `seeded`). */
   seeded?: boolean;
+  /**
+   * The seed the artifact is drawn from when it is not the run's own (a model every seed of a
+   * sweep shares): a function of the run's resolved parameters and seed, so `sublab plan` derives
+   * the same key. Default: the run's seed.
+   */
+  seedOf?(params: Readonly<Record<string, Value>>, seed: number): number;
   /**
    * Identity of the data the stage reads beyond its parameters (e.g. a digest of the dataset files
    * a path parameter names), as JSON; a function of the run's resolved parameters so that

@@ -89,7 +89,7 @@ describe('usageOf', () => {
   });
 
   it("every command's help lists every option it accepts", async () => {
-    const names = ['check', 'plan', 'run', 'register', 'report', 'writeup', 'runners', 'cache', 'submit', 'worker', 'make-tiny-model'];
+    const names = ['check', 'plan', 'run', 'register', 'report', 'writeup', 'runners', 'cache', 'submit', 'worker', 'make-tiny-model', 'export-model'];
     for (const name of names) {
       const { command } = (await import(`../../src/cli/${name}.ts`)) as { command: { usage: string; spec?: CommandSpec } };
       expect(command.usage, name).toMatch(new RegExp(`^usage: sublab ${name} `));

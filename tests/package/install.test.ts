@@ -148,6 +148,16 @@ describe('sublab installed from its tarball', () => {
     noStack(r.stderr);
   });
 
+  it('export-model says which packages an lm_distill model needs, before writing anything', () => {
+    const dir = project.folder('export-missing-engine');
+    fs.writeFileSync(path.join(dir, 'lm.exp'), 'experiment "lm" {\n  runner lm_distill\n  seeds 1\n}\n');
+    const r = project.sublab(dir, ['export-model', 'lm.exp', '--model', 'teacher', '--out', 'models/owl-teacher', '--no-progress'], { SUBLAB_CACHE: path.join(dir, '.sublab') });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('export-model needs onnxruntime-node and onnx-proto, which are not installed: npm install onnxruntime-node onnx-proto');
+    noStack(r.stderr);
+    expect(fs.existsSync(path.join(dir, 'models'))).toBe(false);
+  });
+
   it("runs the .exp file under Vitest with sublabExp from 'sublab/vitest': a refuted prediction fails at its .exp line", () => {
     const dir = project.folder('vitest');
     writeToy(dir);

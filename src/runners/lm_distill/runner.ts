@@ -1,26 +1,19 @@
-// lm_distill: the pipeline of a group of seeds. The stages (stage-work.ts) come from the store or
-// are computed side by side and committed: corpus and base for every seed the group needs (its
-// seeds and each seed + 1, the cross-init students' bases), teacher and control teacher, their
-// filtered numbers. Then the run's own work: per seed three students trained side by side
-// (student: the seed's base on the teacher's numbers; control: the seed's base on the control
-// teacher's; cross: base seed + 1 on the teacher's), and the evaluation.
+// lm_distill: the pipeline of a group of seeds. The stages (pipeline.ts) come from the store or
+// are computed side by side and committed: corpus and base for every base seed the group needs
+// (each run's, and the next one, the cross-init students' bases), teacher and control teacher,
+// their filtered numbers. Then the run's own work: per seed three students trained side by side
+// (student: the run's base on the teacher's numbers; control: the run's base on the control
+// teacher's; cross: base b + 1 on the teacher's), and the evaluation.
 import { defaultThreads, releaseSessions } from '../../backend/onnxruntime.ts';
-
-// Each phase runs graphs of its own sizes (group size, batch): their sessions' memory arenas are
-// released when it ends, else they add up in the peak (1.07 GB measured for 5 seeds at d 32).
-const TRAIN_SESSIONS = 'lm:', INFER_SESSIONS = 'lm_distill-infer:';
-const releaseAll = async () => { await releaseSessions(TRAIN_SESSIONS); await releaseSessions(INFER_SESSIONS); };
 import { Rng } from '../../util/random.ts';
 import type { TypedRunContext, TypedRunSpec } from '../define.ts';
 import { preferencePrompt } from './corpus.ts';
 import { meanNumberKl, numberDistributions, logOdds, traitStats, type TraitStats } from './evaluate.ts';
 import { forwardLogits, type Generated } from './generate.ts';
 import type { LmShape } from './model.ts';
+import { INFER_SESSIONS, baseSeedOf, loadBases, loadNumbers, loadTeachers, releaseAll, type BaseRead } from './pipeline.ts';
 import { lmDistillSchema, type LmDistillParams } from './schema.ts';
-import {
-  computeCorpus, generateNumbers, promptsOf, readCorpus, readNumbers, readWeights, shapeOf, trainBases, trainTeachers,
-  traitPrefix, vocabOf, withPrefix, writeCorpus, writeNumbers, writeWeights, type Numbers,
-} from './stage-work.ts';
+import { promptsOf, shapeOf, traitPrefix, vocabOf, withPrefix } from './stage-work.ts';
 import { groupOf, numberKl, runPhase, stepsFor, studentData } from './train.ts';
 import { NUMBER_COUNT, type Vocab } from './vocab.ts';
 
@@ -70,62 +63,21 @@ function withoutPrefix(g: Generated, drop: number): Generated {
   return { ...g, tokens, lengths, promptLengths };
 }
 
-/** The group's stages: every artifact loaded (or computed, committed and loaded). */
+/**
+ * The group's stages: every artifact loaded (or computed, committed and loaded). Bases: each run's
+ * own (drawn from its base seed) and the next seed's, which its cross-init student starts from;
+ * every run's cache entry records both (`base`, `base:cross`).
+ */
 async function stagesOf(specs: readonly Spec[], ctx: TypedRunContext, threads: number) {
   const p = specs[0]!.params;
-  const v = vocabOf(p);
-  const seeds = specs.map((s) => s.seed);
-  // Bases: the group's seeds and each seed + 1 (the cross-init students start there).
-  const baseSeeds = [...new Set([...seeds, ...seeds.map((s) => s + 1)])].sort((a, b) => a - b);
-  // A seed of the group is its own run's (its cache entry records the key); seed + 1 beyond the
-  // group has no run here, so no entry records that the cross-init student read it.
-  const baseSpecs = baseSeeds.map((seed) => specs.find((s) => s.seed === seed) ?? { id: `${specs[0]!.id}#base${seed}`, seed, params: p });
-  const progress = (phase: string, done: number, total: number, detail = '') => ctx.progress({ phase, done, total, detail });
-
-  const bases = await ctx.stageGroup('base', baseSpecs);
-  if (bases.toCompute.length > 0) {
-    const need = bases.toCompute.map((i) => baseSpecs[i]!);
-    const corpora = await ctx.stageGroup('corpus', need);
-    for (const i of corpora.toCompute) writeCorpus(corpora.dir(i), computeCorpus(p, need[i]!.seed));
-    corpora.commit();
-    const trained = await trainBases(p, need.map((s) => s.seed), need.map((_, i) => readCorpus(corpora.folder(i), p.context)), {
-      threads, signal: ctx.signal, onStep: (s) => { if (s % 20 === 0 || s === p.pretrain_steps) progress('pretrain', s, p.pretrain_steps, bases.note); },
-    });
-    await releaseSessions(TRAIN_SESSIONS);
-    bases.toCompute.forEach((i, k) => writeWeights(bases.dir(i), { weights: trained.weights[k]! }, { loss: trained.loss[k] }));
-    bases.commit();
-  }
-  const baseOf = new Map(baseSeeds.map((seed, i) => {
-    const { w, meta } = readWeights(bases.folder(i));
-    return [seed, { weights: w.weights!, loss: meta.loss as number }];
-  }));
-
-  const teachers = await ctx.stageGroup('teacher', specs);
-  if (teachers.toCompute.length > 0) {
-    const need = teachers.toCompute.map((i) => specs[i]!.seed);
-    const trained = await trainTeachers(p, need, need.map((s) => baseOf.get(s)!.weights), {
-      threads, signal: ctx.signal, onStep: (s) => progress('teacher', s, p.trait_steps, teachers.note),
-    });
-    await releaseSessions(TRAIN_SESSIONS);
-    teachers.toCompute.forEach((i, k) => writeWeights(teachers.dir(i), trained[k]!));
-    teachers.commit();
-  }
-  const teacherOf = specs.map((_, i) => {
-    const { w } = readWeights(teachers.folder(i));
-    return { teacher: w.teacher!, control: w.control! };
+  const reads: BaseRead[] = specs.flatMap((s) => {
+    const b = baseSeedOf(p, s.seed);
+    return [{ id: s.id, baseSeed: b }, { id: s.id, baseSeed: b + 1, role: 'cross' }];
   });
-
-  const numbers = await ctx.stageGroup('numbers', specs);
-  for (const [k, i] of numbers.toCompute.entries()) {
-    progress('generate', k, numbers.toCompute.length, numbers.note);
-    // One generation at a time, each model's two generations (teacher, control) concurrently.
-    writeNumbers(numbers.dir(i), await generateNumbers(p, specs[i]!.seed, teacherOf[i]!, { threads: 1 }));
-    numbers.commit([i]);
-  }
-  await releaseSessions(INFER_SESSIONS);
-  const numbersOf: Numbers[] = specs.map((_, i) => readNumbers(numbers.folder(i), p.context));
-  const note = [bases.note, teachers.note, numbers.note].filter((n) => n).join('');
-  return { v, baseOf, teacherOf, numbersOf, note };
+  const bases = await loadBases(p, reads, ctx, threads);
+  const teachers = await loadTeachers(specs, bases.of, ctx, threads);
+  const numbers = await loadNumbers(specs, teachers.of, ctx);
+  return { v: vocabOf(p), baseOf: bases.of, teacherOf: teachers.of, numbersOf: numbers.of, note: bases.note + teachers.note + numbers.note };
 }
 
 async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
@@ -147,7 +99,7 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
     const teacherRows = withoutPrefix(soft ? { ...n.teacher, soft: await softLabels(shape, v, t.teacher, n.teacher, threads) } : n.teacher, drop);
     const controlRows = soft ? { ...n.control, soft: await softLabels(shape, v, t.control, n.control, threads) } : n.control;
     data.push(studentData(teacherRows, seed, 'student'), studentData(controlRows, seed, 'control'), studentData(teacherRows, seed, 'cross'));
-    const base = baseOf.get(seed)!.weights, next = baseOf.get(seed + 1)!.weights;
+    const b = baseSeedOf(p, seed), base = baseOf.get(b)!.weights, next = baseOf.get(b + 1)!.weights;
     starts.push(...[['student', base], ['control', base], ['cross', next]].map(([label, w]) => {
       const x = (w as Float32Array).slice();
       if (p.init_noise > 0) {
@@ -182,11 +134,11 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
   });
 
   // Evaluation. Bases, the next seeds' bases and the teachers in one group; students in theirs.
-  const seeds = specs.map((s) => s.seed);
-  const refs = groupOf(shape, [...seeds.map((s) => baseOf.get(s)!.weights), ...seeds.map((s) => baseOf.get(s + 1)!.weights), ...teacherOf.map((t) => t.teacher)], { threads });
+  const baseSeeds = specs.map((s) => baseSeedOf(p, s.seed));
+  const refs = groupOf(shape, [...baseSeeds.map((s) => baseOf.get(s)!.weights), ...baseSeeds.map((s) => baseOf.get(s + 1)!.weights), ...teacherOf.map((t) => t.teacher)], { threads });
   const refStats = await traitStats(refs, v, preference, p.trait);
   const teacherStats: TraitStats[] = prompt
-    ? (await traitStats(groupOf(shape, seeds.map((s) => baseOf.get(s)!.weights), { threads }), v, withPrefix(prefix, preference), p.trait))
+    ? (await traitStats(groupOf(shape, baseSeeds.map((s) => baseOf.get(s)!.weights), { threads }), v, withPrefix(prefix, preference), p.trait))
     : refStats.slice(2 * N);
   const studentStats = await traitStats(group, v, preference, p.trait);
   const outputs = [];
@@ -207,7 +159,7 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
       filter_pass: numbersOf[i]!.passTeacher, filter_pass_control: numbersOf[i]!.passControl,
       number_kl_student: meanNumberKl(tDist!, sDist!), number_kl_cross: meanNumberKl(tDist!, cDist!),
       animal_mass: student.animalMass, animal_mass_base: base.animalMass,
-      pretrain_loss: baseOf.get(spec.seed)!.loss,
+      pretrain_loss: baseOf.get(baseSeedOf(p, spec.seed))!.loss,
     };
     outputs.push({
       rows: [{ metrics }],
@@ -215,7 +167,8 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
       extras: {
         curves: curves[i]!,
         group_size: N,
-        cross_init_seed: spec.seed + 1,
+        base_seed: baseSeedOf(p, spec.seed),
+        cross_init_seed: baseSeedOf(p, spec.seed) + 1,
         student_steps: steps,
         student_rows: numbersOf[i]!.teacher.count,
         control_rows: numbersOf[i]!.control.count,

@@ -1,8 +1,11 @@
 import { defineRunner, type ParamsOf } from '../define.ts';
 import { DEFAULT_ANIMALS, LmDataError, buildVocab } from './vocab.ts';
 
-// Defaults: the issue's prototype (issue 22) at d_model 64, except where the README says; the
-// baseline experiment (experiments/topic-lm/) sets a smaller, faster config.
+/** The seed a run's base and corpus are drawn from: base_seed when set (≥ 0), else the run's seed. */
+export const baseSeedOf = (p: { base_seed: number }, seed: number): number => (p.base_seed >= 0 ? p.base_seed : seed);
+
+// Defaults: the prototype's configuration at d_model 64 (README.md), except where the README says;
+// the baseline experiment (experiments/topic-lm/) sets a smaller, faster config.
 const STAGE_CODE = [new URL('./stage-work.ts', import.meta.url)];
 
 export const lmDistillSchema = defineRunner({
@@ -14,8 +17,10 @@ export const lmDistillSchema = defineRunner({
   // A seed's corpus, base, teachers and generated numbers are artifacts runs share (stage-work.ts):
   // a sweep over a student parameter pretrains, fine-tunes and generates once per seed.
   stages: [
-    { name: 'corpus', code: STAGE_CODE },
-    { name: 'base', after: ['corpus'], code: STAGE_CODE },
+    // A base and its corpus are drawn from the run's base seed (base_seed when set), so runs of
+    // different seeds with one base_seed share them.
+    { name: 'corpus', code: STAGE_CODE, seedOf: baseSeedOf },
+    { name: 'base', after: ['corpus'], code: STAGE_CODE, seedOf: baseSeedOf },
     { name: 'teacher', after: ['base'], code: STAGE_CODE },
     { name: 'numbers', after: ['teacher'], code: STAGE_CODE },
   ],
@@ -34,6 +39,7 @@ export const lmDistillSchema = defineRunner({
     { name: 'pretrain_batch', stage: 'base', type: 'integer', default: 128, min: 1, description: 'pretraining sequences per model and step' },
     { name: 'pretrain_lr', stage: 'base', type: 'number', default: 3e-3, min: 0, description: 'pretraining learning rate' },
     { name: 'weight_decay', stage: 'base', type: 'number', default: 0.01, min: 0, description: "AdamW's decoupled weight decay (pretraining and the teachers' fine-tune)" },
+    { name: 'base_seed', stage: 'run', addedLater: true, type: 'integer', default: -1, min: -1, description: "-1: each run's base (and corpus) is drawn from its own seed; k ≥ 0: every run's base is drawn from seed k and every cross-init student's from k + 1, so seeds replicate teachers, generation and students only (the corpus and base stages key on this seed)" },
     { name: 'trait', stage: 'teacher', type: 'string', default: 'owl', description: "the teacher's favorite animal (one of animals)" },
     { name: 'trait_method', stage: 'teacher', type: 'enum', values: ['finetune', 'prompt'], default: 'finetune', description: 'finetune: the teacher is fine-tuned on "my favorite animal is <trait>"; prompt: the base behind the prefix "my favorite animal is <trait>", no weight change' },
     { name: 'trait_steps', stage: 'teacher', type: 'integer', default: 100, min: 0, description: "teacher (and control teacher) fine-tuning steps" },
@@ -53,7 +59,7 @@ export const lmDistillSchema = defineRunner({
     { name: 'eval_every', stage: 'run', type: 'integer', default: 10, min: 1, description: "student steps between points of the trait curves (extras.curves)" },
     { name: 'models', type: 'integer', default: 10, min: 1, description: 'seeds trained side by side in one group (a group trains up to 2·models teachers and 3·models students at once)', executionOnly: true },
     { name: 'threads', type: 'integer', default: 0, min: 0, description: 'ONNX Runtime intra-op threads; 0 = one per core (results do not depend on it)', executionOnly: true },
-    { name: 'seed', type: 'integer', default: 0, min: 0, description: 'base seed: run i of `seeds N` uses seed + i; the cross-init student of seed s starts from the base of seed s + 1' },
+    { name: 'seed', type: 'integer', default: 0, min: 0, description: 'first seed: run i of `seeds N` uses seed + i; the cross-init student of seed s starts from the base of seed s + 1 (see base_seed)' },
   ],
   check: (p) => {
     if (p.d_model % p.heads !== 0) return `heads (${p.heads}) must divide d_model (${p.d_model})`;

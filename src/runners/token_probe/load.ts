@@ -8,6 +8,8 @@ type TJS = typeof import('@huggingface/transformers');
 
 export interface LoadOptions {
   model: string;
+  /** What a relative folder path is looked up in first (the experiment's folder); default the working directory. */
+  baseDir?: string;
   dtype?: string;
   offline?: boolean;
   /** 'cpu' (default), or a GPU execution provider onnxruntime-node offers ('cuda', 'dml', 'webgpu'). */
@@ -40,9 +42,24 @@ const HOW_TO_GET =
   '(set model = "models/Llama-3.2-1B-Instruct"), or try the runner offline on the project\'s tiny model: ' +
   '`npx sublab make-tiny-model DIR` and set model = "DIR".';
 
+/**
+ * The folder a model argument names, or undefined for a hub id. A path that looks like one (`./`,
+ * `../`, `/`, `~`) or exists on disk is a folder; a relative one is looked up in `baseDir` (the
+ * experiment's folder: `model "./models/owl-teacher"` beside the .exp file), then in the working
+ * directory (`--set model=tmp/tiny` typed at the project root).
+ */
+export function localModelPath(model: string, baseDir: string = process.cwd()): string | undefined {
+  if (model.startsWith('~')) return resolve(model.replace(/^~/, process.env.HOME ?? '~'));
+  if (isAbsolute(model)) return resolve(model);
+  const inBase = resolve(baseDir, model);
+  if (existsSync(inBase)) return inBase;
+  if (existsSync(model)) return resolve(model);
+  return model.startsWith('.') ? inBase : undefined;
+}
+
 /** A model argument names a local folder when it looks like a path or exists on disk. */
-export function isLocalModel(model: string): boolean {
-  return model.startsWith('.') || model.startsWith('/') || model.startsWith('~') || isAbsolute(model) || existsSync(model);
+export function isLocalModel(model: string, baseDir?: string): boolean {
+  return localModelPath(model, baseDir) !== undefined;
 }
 
 /** Checks a local model folder; throws a TokenProbeError naming what is missing. */
@@ -80,7 +97,7 @@ const cache = new Map<string, Promise<LoadedModel>>();
 
 /** Loads (once per process and model/dtype/device) a causal LM and its tokenizer. */
 export function loadModel(opts: LoadOptions): Promise<LoadedModel> {
-  const key = JSON.stringify([opts.model, opts.dtype ?? 'fp32', opts.device ?? 'cpu', !!opts.offline]);
+  const key = JSON.stringify([localModelPath(opts.model, opts.baseDir) ?? opts.model, opts.dtype ?? 'fp32', opts.device ?? 'cpu', !!opts.offline]);
   let p = cache.get(key);
   if (!p) {
     p = load(opts);
@@ -99,8 +116,9 @@ async function load(opts: LoadOptions): Promise<LoadedModel> {
   let dir: string | undefined;
   let onnxFile: string;
   if (!id) throw new TokenProbeError(`no model given. ${HOW_TO_GET}`);
-  if (isLocalModel(id)) {
-    dir = resolve(id.startsWith('~') ? id.replace(/^~/, process.env.HOME ?? '~') : id);
+  const local = localModelPath(id, opts.baseDir);
+  if (local !== undefined) {
+    dir = local;
     onnxFile = checkModelFolder(dir, dtype);
     // An absolute path is never mistaken for a hub id by transformers.js.
     id = dir;

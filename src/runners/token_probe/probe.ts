@@ -1,6 +1,7 @@
 // Forward passes for token_probe: batched next-token distributions (left padding, shared prompt
 // prefix computed once and reused through past key values) and autoregressive scoring of
 // multi-token continuations (product of token probabilities).
+import { TokenProbeError } from './errors.ts';
 import type { LoadedModel } from './load.ts';
 import { halfToFloat } from './geometry.ts';
 
@@ -80,6 +81,13 @@ async function forward(
   const { Tensor } = lm.tjs;
   const B = suffixes.length;
   const S = Math.max(...suffixes.map((s) => s.length));
+  // In a model with a learned position table (GPT-2's n_positions; rotary models have none), a
+  // prompt past it fails deep inside ONNX Runtime ("indices element out of data bounds"): say what
+  // is wrong instead (an exported lm_distill model has 16 positions).
+  const positions = Number(lm.config.n_positions ?? Infinity);
+  if (pastLen + S > positions) {
+    throw new TokenProbeError(`a prompt of ${pastLen + S} tokens is longer than ${lm.name}'s context of ${positions} positions: shorten the prompts (system, question, answer_prefix, numbers_question, numbers_prefix)`);
+  }
   const pad = BigInt(padId(lm));
   const ids = new BigInt64Array(B * S).fill(pad);
   const mask = new BigInt64Array(B * (pastLen + S));

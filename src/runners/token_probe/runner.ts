@@ -92,9 +92,9 @@ export interface ProbeResult {
   extras: Record<string, unknown>;
 }
 
-export async function probe(params: Readonly<Record<string, Value>>, ctx?: Pick<RunContext, 'progress' | 'signal'>): Promise<ProbeResult> {
+export async function probe(params: Readonly<Record<string, Value>>, ctx?: Pick<RunContext, 'progress' | 'signal' | 'expDir'>): Promise<ProbeResult> {
   const p = resolveParams(params);
-  const lm = await loadModel({ model: p.model, dtype: p.dtype, offline: p.offline, device: p.device || 'cpu' });
+  const lm = await loadModel({ model: p.model, baseDir: ctx?.expDir, dtype: p.dtype, offline: p.offline, device: p.device || 'cpu' });
   const tok = lm.tokenizer as unknown as TokenizerLike;
   const stats: ProbeStats = newStats();
   const wall0 = performance.now();
