@@ -8,7 +8,11 @@ Adam (torch defaults) with autograd; digit accuracy on the test set. As in subla
 curves are evaluated each epoch too (teacher accuracy per teacher epoch; each arm's accuracy and
 the student's linear CKA with the teacher per distillation epoch), so both do the same work.
 
-  python3 bench/torch_mlp_distill.py DATA_DIR key=value ...
+With arms=2 it is instead the plain script a user would write for the published experiment: the
+two arms it has (student on the aux logits, cross-model control), accuracy at the end only, no
+per-epoch curves and no CKA.
+
+  python3 bench/torch_mlp_distill.py DATA_DIR key=value ...   (arms=4 default, or arms=2)
 
 DATA_DIR holds train_x.f32 test_x.f32 (pixels in [0, 1], row-major 784 per image) and
 train_y.u8 test_y.u8, written by the TypeScript bench from the same data sublab trains on.
@@ -23,7 +27,7 @@ import time
 import torch
 
 cfg = dict(models=25, hidden=256, layers=2, aux=3, lr=3e-4, batch=128, epochs_teacher=5,
-           epochs_distill=1, noise_size=60000, threads=2, seed=0)
+           epochs_distill=1, noise_size=60000, threads=2, seed=0, arms=4)
 data_dir = sys.argv[1]
 for arg in sys.argv[2:]:
     k, v = arg.split('=')
@@ -44,6 +48,9 @@ train_y = load('train_y.u8', torch.uint8, (n_train,)).long()
 test_y = load('test_y.u8', torch.uint8, (n_test,)).long()
 
 N, H, L, A = cfg['models'], cfg['hidden'], cfg['layers'], cfg['aux']
+if cfg['arms'] not in (2, 4):
+    sys.exit('arms must be 2 or 4')
+curves_too = cfg['arms'] == 4
 dims = [784] + [H] * L + [10 + A]
 B = cfg['batch']
 noise_size = cfg['noise_size'] if cfg['noise_size'] > 0 else n_train
@@ -107,7 +114,8 @@ for e in range(cfg['epochs_teacher']):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    curve_teacher_acc = accuracy(teacher)
+    if curves_too:
+        curve_teacher_acc = accuracy(teacher)
 times['teacher_s'] = time.perf_counter() - t0
 teacher = clone(teacher, requires_grad=False)
 
@@ -116,6 +124,8 @@ derange = torch.roll(torch.arange(N), -1)  # the control of model i starts from 
 other = [(w[derange], b[derange]) for w, b in init0]
 arms = {'student': (clone(init0), False), 'student_all': (clone(init0), True),
         'cross': (clone(other), False), 'cross_all': (clone(other), True)}
+if not curves_too:
+    arms = {k: arms[k] for k in ('student', 'cross')}
 opt = torch.optim.Adam([p for net, _ in arms.values() for p in params(net)], lr=cfg['lr'])
 # Noise "drawn once per model, reshuffled each epoch"; one epoch visits it once, so draw per batch.
 noise = None if cfg['epochs_distill'] == 1 else torch.rand(N, noise_size, 784) * 2 - 1
@@ -139,15 +149,17 @@ for e in range(cfg['epochs_distill']):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    curves = {name: accuracy(net) for name, (net, _) in arms.items()}
-    curve_cka = cka(arms['student'][0], teacher)
+    if curves_too:
+        curves = {name: accuracy(net) for name, (net, _) in arms.items()}
+        curve_cka = cka(arms['student'][0], teacher)
 times['distill_s'] = time.perf_counter() - t0
 
 t0 = time.perf_counter()
 acc = {'teacher_acc': accuracy(teacher)}
 for name, (net, _) in arms.items():
     acc[f'{name}_acc'] = accuracy(net)
-acc['hidden_cka'] = cka(arms['student'][0], teacher)
+if curves_too:
+    acc['hidden_cka'] = cka(arms['student'][0], teacher)
 times['eval_s'] = time.perf_counter() - t0
 print(json.dumps({
     'torch': torch.__version__, 'threads': torch.get_num_threads(), 'config': cfg,

@@ -43,9 +43,16 @@ function runnerSection(s: RunnerSchema): string {
   }
   out.push('', '### Metrics', '');
   if (s.metrics.length === 0) out.push('None fixed: the experiment\'s `measure` lines name the metrics the program prints.');
-  else {
+  else if (s.parts?.length) {
+    out.push('| name | description | unit | computed by |', '| --- | --- | --- | --- |');
+    for (const m of s.metrics) out.push(`| \`${m.name}\` | ${cell(m.description)} | ${cell(m.unit ?? '')} | ${(m.computedBy ?? []).map((p) => `\`${p}\``).join(', ') || 'always'} |`);
+  } else {
     out.push('| name | description | unit |', '| --- | --- | --- |');
     for (const m of s.metrics) out.push(`| \`${m.name}\` | ${cell(m.description)} | ${cell(m.unit ?? '')} |`);
+  }
+  if (s.parts?.length) {
+    out.push('', '### Parts', '', 'Work a run does only when a metric it must compute needs it (docs/metrics.md): the metrics the predictions and the `measure` line use; `sublab report`: every measured metric; `--all-metrics`: everything, with the curves.', '', '| part | kind | what |', '| --- | --- | --- |');
+    for (const p of s.parts) out.push(`| \`${p.name}\` | ${p.kind} | ${cell(p.description)} |`);
   }
   if (s.keys?.length) {
     out.push('', '### Row keys', '', 'Columns of the result rows besides parameters and metrics; usable in `where` and `for each`.', '', '| name | description |', '| --- | --- |');

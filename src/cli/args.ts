@@ -109,6 +109,7 @@ export const common = {
   seeds: whole('N', 1, 'override the number of seeds'),
   set: many<[string, string]>({ arg: 'key=value', help: 'override a parameter (repeatable); value parsed like an .exp literal', parse: (t) => parseSet(t) }),
   retries: whole('N', 0, 'extra attempts for a run that throws (default 0)'),
+  'all-metrics': flag('compute and tabulate every metric the runner reports, with the per-epoch curves\n(default: the metrics the predictions and the measure line use; docs/runners.md)'),
   'allow-uncommitted-lock': flag('run even though registered predictions are not committed in git\n(results computed now make them exploratory: registered after results)'),
   templates: text('DIR', 'your own Handlebars templates: DIR/<format>/<name>.hbs (+ partials *.hbs);\nformats missing there use the built-in ones'),
   'cache-dir': { ...text('DIR', ''), deprecated: { into: 'cache', warning: '--cache-dir is deprecated: use --cache DIR (the same option every command takes)' } },

@@ -58,7 +58,8 @@ function filesLines(files: HashedFile[], list: boolean): string[] {
   return lines;
 }
 
-import { resolveCacheDir } from '../exec/cache.ts';
+import { ResultCache, holdsParts, resolveCacheDir } from '../exec/cache.ts';
+import { describeParts } from '../plan/needs.ts';
 import { StageStore, stageNeeds } from '../exec/stages.ts';
 import { runnerPackages } from '../runners/registry.ts';
 import { missingPackages } from '../util/optional-packages.ts';
@@ -83,12 +84,36 @@ function needsOf(plan: ExperimentPlan, cacheDir: string | undefined): Needs {
   }
 }
 
+/**
+ * What the runs compute (src/plan/needs.ts): "2 of 4 arms (student, cross), evaluations: cka,
+ * no curves", and, where the cache exists, how many runs hold it all and how many only part of it.
+ */
+export function computesLine(plan: ExperimentPlan, cacheDir: string | undefined): string | undefined {
+  const n = plan.needs;
+  if (!n?.parts) return undefined;
+  let held = '';
+  const dir = resolveCacheDir(cacheDir, plan.experiment.file);
+  if (fs.existsSync(dir)) {
+    const cache = new ResultCache(dir, { warn: () => {} });
+    const ids = [...new Set(plan.runs.map((r) => r.id))];
+    let whole = 0, part = 0;
+    for (const id of ids) {
+      const x = cache.inspect(id);
+      if (x.status !== 'hit') continue;
+      if (holdsParts(x.entry, n.parts)) whole++;
+      else part++;
+    }
+    held = `; cached: ${whole} of ${ids.length} runs${part ? `, ${part} more in part (the parts they lack are computed and merged)` : ''}`;
+  }
+  return `  computes: ${describeParts(plan.experiment.runner, n.parts)} (for ${n.metrics.join(', ') || 'no metrics'}${n.scope === 'all' ? '' : '; --all-metrics: everything'})${held}`;
+}
+
 /** "teacher: 10 needed, 4 cached · data: 10 needed, 0 cached" */
 export function stagesLine(needs: Needs['stages']): string {
   return needs.map((n) => `${n.stage}: ${n.needed} needed, ${n.cached} cached`).join(' · ');
 }
 
-function table(plan: ExperimentPlan, needs: Needs, listFiles: boolean): string {
+function table(plan: ExperimentPlan, needs: Needs, listFiles: boolean, cacheDir: string | undefined): string {
   const exp = plan.experiment;
   const axes = exp.sweeps.filter((s) => !has(plan.overrides, s.name)).map((s) => s.name);
   const seedsPerPoint = plan.points.length ? plan.runs.length / plan.points.length : 0;
@@ -102,6 +127,8 @@ function table(plan: ExperimentPlan, needs: Needs, listFiles: boolean): string {
   // Stage artifacts the runs share (src/exec/stages.ts): how many, and how many the store holds.
   if (needs.stages.length) lines.push(`  stages: ${stagesLine(needs.stages)}`);
   else if (needs.problem) lines.push(`  stages: not counted (${needs.problem})`);
+  const computes = computesLine(plan, cacheDir);
+  if (computes) lines.push(computes);
   // Runs grouped by point once (filtering per point was quadratic in the plan size).
   const byPoint = new Map<number, typeof plan.runs>();
   for (const r of plan.runs) {
@@ -131,9 +158,10 @@ export const command = defineCommand(
     summary: 'show the runs an .exp file expands to (sweep grid x seeds, run ids)',
     description: 'Expands each experiment into its runs: the sweep grid x seeds, each run with its content hash.',
     options: {
-      json: flag('print { "experiments": [ { "name", "stages"?, "runs": [ { "id", "runner", "params", "seed", "stages"? } ] } ] } (stages: a staged runner\'s artifacts needed and cached, and each run\'s stage keys;\nwith --files, each experiment also has "files": [ { "file", "bytes", "sizeOnly" } ])'),
+      json: flag('print { "experiments": [ { "name", "stages"?, "computes"?, "runs": [ { "id", "runner", "params", "seed", "stages"? } ] } ] } (stages: a staged runner\'s artifacts needed and cached, and each run\'s stage keys;\nwith --files, each experiment also has "files": [ { "file", "bytes", "sizeOnly" } ])'),
       files: flag("list the files hashed into the run ids (the command runner's program folder and inputs)"),
       seeds: common.seeds,
+      'all-metrics': { ...common['all-metrics'], help: 'plan what `sublab run --all-metrics` computes (every metric, with the curves)' },
       cache: { ...common.cache, help: 'the result cache whose stage store is counted (default $SUBLAB_CACHE, else .sublab/cache in the project)' },
       set: { ...common.set, help: 'override a parameter (repeatable; a swept parameter collapses to the value)' },
     },
@@ -155,7 +183,7 @@ export const command = defineCommand(
       for (const exp of r.experiments) {
         const overrides = overridesOf(values.set);
         try {
-          plans.push(planExperiment(exp, { overrides, ...(seeds !== undefined ? { seeds } : {}) }));
+          plans.push(planExperiment(exp, { overrides, ...(seeds !== undefined ? { seeds } : {}), ...(values['all-metrics'] ? { metrics: 'all' as const } : {}) }));
         } catch (err) {
           throw new PlanError(`${file}: experiment "${exp.name}": ${(err as Error).message}`, exp.name);
         }
@@ -173,7 +201,8 @@ export const command = defineCommand(
         const n = needs[k]!;
         const stages = n.stages.length ? `\n      "stages": ${JSON.stringify(n.stages)},` : n.problem ? `\n      "stagesNotCounted": ${JSON.stringify(n.problem)},` : '';
         const files = values.files ? hashedFiles(p) : undefined;
-        w(`${k ? ',' : ''}\n    {\n      "name": ${JSON.stringify(p.experiment.name)},\n      "file": ${JSON.stringify(p.experiment.file)},${stages}${files ? `\n      "files": ${JSON.stringify(files)},` : ''}\n      "runs": [`);
+        const computes = p.needs?.parts ? `\n      "computes": ${JSON.stringify({ metrics: p.needs.metrics, parts: p.needs.parts, curves: p.needs.curves })},` : '';
+        w(`${k ? ',' : ''}\n    {\n      "name": ${JSON.stringify(p.experiment.name)},\n      "file": ${JSON.stringify(p.experiment.file)},${stages}${computes}${files ? `\n      "files": ${JSON.stringify(files)},` : ''}\n      "runs": [`);
         let chunk: string[] = [];
         p.runs.forEach((r, i) => {
           const keys = n.keysByRun.get(r.id);
@@ -187,7 +216,7 @@ export const command = defineCommand(
       });
       w((plans.length ? '\n  ]' : ']') + '\n}\n');
     } else {
-      process.stdout.write(plans.map((p, k) => table(p, needs[k]!, values.files === true)).join('\n\n') + '\n');
+      process.stdout.write(plans.map((p, k) => table(p, needs[k]!, values.files === true, values.cache)).join('\n\n') + '\n');
     }
     return 0;
   },

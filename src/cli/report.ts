@@ -58,7 +58,8 @@ export async function writeReports(o: ReportOptions, log: (s: string) => void = 
   const results: ExperimentResult[] = [];
   const locks = new Map<string, LockState>();
   for (const f of [...new Set(o.files.map((x) => path.resolve(x)))]) {
-    const r = await runFile(f, { cacheDir: o.cacheDir, warn: (m) => log(`warning: ${m}`) });
+    // A report's sweep table shows every measured metric (src/plan/needs.ts).
+    const r = await runFile(f, { cacheDir: o.cacheDir, metrics: 'report', warn: (m) => log(`warning: ${m}`) });
     results.push(...r.experiments);
     const lp = lockPathFor(f);
     if (!locks.has(lp)) locks.set(lp, readLock(lp));

@@ -27,7 +27,8 @@ const spec = {
   summary: 'run experiments and judge their predictions',
   description: `Runs every experiment in the files (cached runs are not recomputed), prints a table per
 experiment (sweep point × metrics, mean ± 95% CI half-width (n)) and each prediction's verdict.
-The table shows the metrics the predictions and \`measure\` lines use (--all-metrics: every one).`,
+The runs compute, and the table shows, the metrics the predictions and \`measure\` lines use
+(--all-metrics: every one, with the per-epoch curves; docs/metrics.md).`,
   options: {
     json: text('PATH', 'also write the rows and verdicts as JSON'),
     seeds: common.seeds,
@@ -45,7 +46,7 @@ The table shows the metrics the predictions and \`measure\` lines use (--all-met
         return Number(t);
       },
     },
-    'all-metrics': flag('tabulate every metric the runner reports, not only the predicted ones'),
+    'all-metrics': common['all-metrics'],
     'no-progress': flag('no progress bar or progress lines'),
     'progress-json': flag('progress as JSON lines on stderr (at most one a second, and the last)'),
   },
@@ -137,7 +138,9 @@ export function formatResultTable(r: ExperimentResult, all = false): string {
   const line = (cells: string[]) => '  ' + cells.map((c, i) => pad(c, widths[i]!, i >= (sweeps.length || 1))).join('  │  ');
   const table = [line(head), '  ' + widths.map((w) => '─'.repeat(w)).join('──┼──'), ...body.map(line)];
   const hidden = r.experiment.measures.length - metrics.length;
-  if (hidden > 0) table.push(`  (${hidden} more metric${hidden === 1 ? '' : 's'} not shown: --all-metrics, --json or sublab report)`);
+  // Metrics the runs did not compute (src/plan/needs.ts) are not in --json either.
+  const computed = r.experiment.measures.some((m) => !metrics.includes(m) && r.table.rows.some((x) => m in x.metrics));
+  if (hidden > 0) table.push(`  (${hidden} more metric${hidden === 1 ? '' : 's'} ${computed ? 'not shown: --all-metrics, --json or sublab report' : 'not computed for these predictions: --all-metrics or sublab report computes them'})`);
   return table.join('\n');
 }
 
@@ -330,6 +333,7 @@ export async function runCommand(args: string[]): Promise<number> {
           fresh: parsed.fresh,
           cacheDir: parsed.cacheDir,
           retries: parsed.retries,
+          ...(parsed.allMetrics ? { metrics: 'all' as const } : {}),
           jobs: parsed.jobs === undefined ? undefined : resolveJobs(parsed.jobs),
           signal: controller.signal,
           onProgress: bar ? (p) => bar.update(p) : undefined,

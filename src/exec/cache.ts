@@ -31,6 +31,11 @@ export interface CacheEntry {
   first?: { finishedAt: string; git?: EntryGit };
   /** The stage artifacts the run used, stage name → key (src/exec/stages.ts); absent: none. */
   stages?: Record<string, string>;
+  /**
+   * The runner's parts (arms, evaluations, curves) whose metrics the entry holds, for a runner
+   * that declares parts (src/plan/needs.ts); absent: everything the runner computes.
+   */
+  parts?: string[];
   /** sha256 (hex) of the canonical JSON of every other field. */
   checksum: string;
 }
@@ -66,10 +71,39 @@ export type ReadResult =
   | { status: 'corrupt'; file: string; reason: string };
 
 export function entryChecksum(e: CacheEntryInput): string {
-  // git, first and stages are left out when absent, so entries written before they existed still verify.
-  const { id, runner, params, seed, output, wallMs, finishedAt, git, first, stages } = e;
+  // git, first, stages and parts are left out when absent, so entries written before they existed still verify.
+  const { id, runner, params, seed, output, wallMs, finishedAt, git, first, stages, parts } = e;
   // Hashed as the file stores it (a NaN metric as null), so a written entry re-hashes the same.
-  return createHash('sha256').update(canonicalJson(asStoredJson({ id, runner, params, seed, output, wallMs, finishedAt, git, first, stages }))).digest('hex');
+  return createHash('sha256').update(canonicalJson(asStoredJson({ id, runner, params, seed, output, wallMs, finishedAt, git, first, stages, parts }))).digest('hex');
+}
+
+/** Whether an entry holds every part `needed` names (an entry without `parts` holds everything). */
+export function holdsParts(e: Pick<CacheEntry, 'parts'>, needed: readonly string[] | undefined): boolean {
+  return !needed || !e.parts || needed.every((p) => e.parts!.includes(p));
+}
+
+/**
+ * A run's output computed for `parts` merged into its entry holding `prev.parts`: each row's
+ * metrics (and their non-finite marks) and each object in `extras` (the curves) are the union,
+ * the new values winning (they are the same numbers: parts are computed independently). Rows
+ * that do not pair up (another row count) are not merged: the new output stands alone.
+ */
+export function mergeParts(prev: Pick<CacheEntry, 'output' | 'parts'>, out: RunOutput, parts: readonly string[]): { output: RunOutput; parts: string[] } {
+  if (prev.parts === undefined || prev.output.rows.length !== out.rows.length) return { output: out, parts: [...parts] };
+  const rows = out.rows.map((r, i) => {
+    const old = prev.output.rows[i]!;
+    const nonFinite = { ...old.nonFinite, ...r.nonFinite };
+    for (const k of Object.keys(r.metrics)) if (!r.nonFinite?.[k]) delete nonFinite[k];
+    return { ...old, ...r, metrics: { ...old.metrics, ...r.metrics }, ...(Object.keys(nonFinite).length ? { nonFinite } : {}) };
+  });
+  const extras: Record<string, unknown> = { ...prev.output.extras };
+  for (const [k, v] of Object.entries(out.extras ?? {})) {
+    const was = extras[k];
+    const plain = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+    extras[k] = plain(v) && plain(was) ? { ...(was as object), ...(v as object) } : v;
+  }
+  const held = [...new Set([...prev.parts, ...parts])].sort();
+  return { output: { ...out, rows, ...(Object.keys(extras).length ? { extras } : {}) }, parts: held };
 }
 
 /** The nearest directory at or above `from` holding a package.json, else `from` itself. */

@@ -10,7 +10,8 @@ import type { Runner, RunOutput, RunSpec } from '../runners/schema.ts';
 import { runnerFor } from '../runners/registry.ts';
 import { gitInfo } from '../prereg/lock.ts';
 import os from 'node:os';
-import type { CacheEntry, ClaimInfo, EntryGit, ResultCache } from './cache.ts';
+import { holdsParts, type CacheEntry, type ClaimInfo, type EntryGit, type ResultCache } from './cache.ts';
+import { groupParts, stored, type GroupParts } from './partial.ts';
 import type { ExecProgress } from './progress.ts';
 import { RunOutcomes } from './outcomes.ts';
 import { batches, byPoint, maxGroupOf } from './shard.ts';
@@ -178,7 +179,8 @@ export function startExecution(plan: ExperimentPlan, opts: ExecOptions): Executi
 /** The cache's entry for `id` when this call may use it (with --fresh: one finished since the cutoff). */
 function cacheHit(x: Execution, id: string): CacheEntry | undefined {
   const e = x.cache?.read(id);
-  return e && (x.cutoff === undefined || e.finishedAt >= x.cutoff) ? e : undefined;
+  // An entry lacking a part the plan needs (src/plan/needs.ts) is computed again for what it lacks.
+  return e && (x.cutoff === undefined || e.finishedAt >= x.cutoff) && holdsParts(e, x.plan.needs?.parts) ? e : undefined;
 }
 
 /** Settle `id` with an entry's rows; an entry this sublab cannot turn into rows fails the run. */
@@ -270,7 +272,7 @@ async function computeClaimable(x: Execution, runs: PlannedRun[]): Promise<Plann
 export type Attempt = { outs: RunOutput[]; ms: number } | { error: string };
 
 /** Call the runner on `group`, retrying a throw up to `retries` times. Ctrl-C is not a failure: it throws. */
-export async function runGroup(x: Execution, group: readonly PlannedRun[]): Promise<Attempt> {
+export async function runGroup(x: Execution, group: readonly PlannedRun[], parts?: readonly string[]): Promise<Attempt> {
   const exp = x.plan.experiment;
   const { opts, cache } = x;
   const specs: RunSpec[] = group.map((r) => ({ id: r.id, params: r.params, seed: r.seed }));
@@ -293,6 +295,7 @@ export async function runGroup(x: Execution, group: readonly PlannedRun[]): Prom
         // they never enter run ids.
         expDir: path.dirname(path.resolve(exp.file)),
         measures: exp.measures,
+        ...(parts ? { parts } : {}),
       });
       if (!Array.isArray(outs) || outs.length !== specs.length) {
         throw new Error(`runner ${exp.runner.name} returned ${Array.isArray(outs) ? outs.length : 'no'} outputs for ${specs.length} runs`);
@@ -310,30 +313,35 @@ export async function runGroup(x: Execution, group: readonly PlannedRun[]): Prom
   return { error };
 }
 
-/** The first result of run `id` on record, which --fresh keeps when it recomputes. */
-function firstOnRecord(x: Execution, id: string): CacheEntry['first'] {
-  const prev = x.cache && x.opts.fresh ? x.cache.inspect(id) : undefined;
+/** The first result of run `id` on record, which --fresh and a merge of missing parts keep. */
+function firstOnRecord(x: Execution, id: string, before?: CacheEntry): CacheEntry['first'] {
+  const prev = before ? ({ status: 'hit', entry: before } as const) : x.cache && x.opts.fresh ? x.cache.inspect(id) : undefined;
   if (prev?.status !== 'hit') return undefined;
   return prev.entry.first ?? { finishedAt: prev.entry.finishedAt, ...(prev.entry.git ? { git: prev.entry.git } : {}) };
 }
 
-/** Validate one computed run's output, write it to the cache and settle the run (its claim is released). */
-export function storeRun(x: Execution, r: PlannedRun, out: RunOutput, wallMs: number, finishedAt: string): void {
+/**
+ * Validate one computed run's output, write it to the cache and settle the run (its claim is
+ * released). With `gp`, the parts computed are recorded, merged into the run's partial entry.
+ */
+export function storeRun(x: Execution, r: PlannedRun, out: RunOutput, wallMs: number, finishedAt: string, gp?: GroupParts): void {
   const { cache, outcomes } = x;
   const exp = x.plan.experiment;
   try {
     // Closed runners may leave a metric out on purpose (e.g. token_probe without geometry).
     const bad = validateOutput(out, exp.runner.open ? exp.measures : []);
     if (bad) return outcomes.fail(r.id, bad);
-    const first = firstOnRecord(x, r.id);
+    const kept = stored(gp, r.id, markNonFinite(out));
+    const first = firstOnRecord(x, r.id, kept.before);
     const stages = outcomes.stagesOf(r.id);
     const input = {
       id: r.id,
       runner: r.runner,
       params: r.params,
       seed: r.seed,
-      output: markNonFinite(out),
-      wallMs,
+      output: kept.output,
+      ...(kept.parts ? { parts: kept.parts } : {}),
+      wallMs: wallMs + (kept.before?.wallMs ?? 0),
       finishedAt,
       git: x.git(),
       ...(first ? { first } : {}),
@@ -364,7 +372,8 @@ async function computeGroup(x: Execution, group: PlannedRun[]): Promise<void> {
   const refresh = cache ? setInterval(() => cache.refreshClaims(ids), Math.max(1000, cache.claimTtlMs / 3)) : undefined;
   refresh?.unref();
   try {
-    const got = await runGroup(x, group);
+    const gp = groupParts(x.plan, cache, Boolean(x.opts.fresh), group);
+    const got = await runGroup(x, group, gp.parts);
     if ('error' in got) {
       for (const r of group) {
         outcomes.fail(r.id, got.error);
@@ -373,7 +382,7 @@ async function computeGroup(x: Execution, group: PlannedRun[]): Promise<void> {
     } else {
       outcomes.timed(got.ms);
       const finishedAt = new Date().toISOString();
-      for (const [i, r] of group.entries()) storeRun(x, r, got.outs[i]!, got.ms / group.length, finishedAt);
+      for (const [i, r] of group.entries()) storeRun(x, r, got.outs[i]!, got.ms / group.length, finishedAt, gp);
     }
     outcomes.runnerLine = undefined;
     outcomes.emit();

@@ -31,7 +31,7 @@ const cfg = await new Promise<ChildConfig>((resolve) => {
 const send = (e: ChildEvent) => process.stdout.write(EVENT_PREFIX + JSON.stringify(e) + '\n');
 
 try {
-  const session = await openSession(cfg.file, { source: cfg.source, overrides: cfg.overrides, seeds: cfg.seeds });
+  const session = await openSession(cfg.file, { source: cfg.source, overrides: cfg.overrides, seeds: cfg.seeds, ...(cfg.metrics ? { metrics: cfg.metrics } : {}) });
   const { plans } = session;
   const shares = session.share(cfg.task, cfg.tasks);
   const book = new FailureBook(cfg.failDir);

@@ -5,6 +5,7 @@
 // process takes over a slow one's leftovers) and waiting for runs another live process holds. The
 // cache's claims make every run computed once; a child that dies leaves claims with a dead pid,
 // which the parent takes over and computes. The parent then reads everything and judges as usual.
+import type { MetricScope } from '../plan/needs.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,6 +31,7 @@ export interface ChildConfig {
   source?: string;
   overrides?: Record<string, Value>;
   seeds?: number;
+  metrics?: MetricScope;
   cacheDir: string;
   claimTtlMs: number;
   fresh: boolean;
@@ -88,6 +90,8 @@ export interface PoolOptions {
   source?: string;
   overrides?: Record<string, Value>;
   seeds?: number;
+  /** Which metrics the runs compute (src/plan/needs.ts): children plan the same. */
+  metrics?: MetricScope;
   cache: ResultCache;
   fresh?: boolean;
   retries?: number;
@@ -242,6 +246,7 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
       source: o.source,
       overrides: o.overrides,
       seeds: o.seeds,
+      ...(o.metrics ? { metrics: o.metrics } : {}),
       cacheDir: o.cache.dir,
       claimTtlMs: o.cache.claimTtlMs,
       fresh: Boolean(o.fresh),

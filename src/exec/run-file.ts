@@ -5,6 +5,7 @@ import type { Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import type { CompileResult } from '../language/compile.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
+import type { MetricScope } from '../plan/needs.ts';
 import type { ResultTable } from '../results/types.ts';
 import { judgeExperiment } from '../verdict/judge.ts';
 import type { Verdict } from '../verdict/types.ts';
@@ -41,6 +42,8 @@ export interface RunFileOptions {
   signal?: AbortSignal;
   /** Source text instead of reading `file` (the Vitest plugin has it already). */
   source?: string;
+  /** Which metrics the runs compute (src/plan/needs.ts; default 'verdicts'). */
+  metrics?: MetricScope;
   /** Called after each experiment, before the next one starts. */
   onExperiment?: (r: ExperimentResult) => void;
   /**
@@ -69,6 +72,7 @@ export async function runFile(file: string, opts: RunFileOptions = {}): Promise<
         source: opts.source,
         overrides: opts.overrides,
         seeds: opts.seeds,
+        ...(opts.metrics ? { metrics: opts.metrics } : {}),
         cache,
         fresh: opts.fresh,
         retries: opts.retries,

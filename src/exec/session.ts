@@ -8,6 +8,7 @@ import { hasErrors } from '../language/diagnostics.ts';
 import { LanguageError } from '../language/errors.ts';
 import { planExperiment } from '../plan/plan.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
+import type { MetricScope } from '../plan/needs.ts';
 import { runnerFor, runnerKey } from '../runners/registry.ts';
 import type { Runner } from '../runners/schema.ts';
 import { maxGroupOf, shardPlans, workUnits, type MaxGroup, type WorkUnit } from './shard.ts';
@@ -19,6 +20,8 @@ export interface PlanOptions {
   overrides?: Record<string, Value>;
   /** `--seeds`. */
   seeds?: number;
+  /** Which metrics the runs compute (src/plan/needs.ts; default 'verdicts'). */
+  metrics?: MetricScope;
 }
 
 /** A bad `--set` override or seed count for one experiment (a usage error, not a crash). */
@@ -54,7 +57,7 @@ function plansOf(file: string, compile: CompileResult, opts: PlanOptions): { com
   if (hasErrors(compile.diagnostics)) throw new LanguageError(compile);
   const plans = compile.experiments.map((exp) => {
     try {
-      return planExperiment(exp, { overrides: opts.overrides, seeds: opts.seeds });
+      return planExperiment(exp, { overrides: opts.overrides, seeds: opts.seeds, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
     } catch (e) {
       throw new PlanError(`${file}: experiment "${exp.name}": ${(e as Error).message}`, exp.name);
     }

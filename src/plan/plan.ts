@@ -10,6 +10,7 @@ import type { ExperimentPlan, PlannedRun, SweepPoint } from './types.ts';
 import { runCountProblem, seedProblem } from './limits.ts';
 import { gridPoints } from './grid.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
+import { planNeeds, type MetricScope } from './needs.ts';
 
 /** One digest per dependency set: runs sharing it share the object, and it may hold thousands of files. */
 const filesDigests = new WeakMap<Record<string, string>, string>();
@@ -75,7 +76,8 @@ function validateOverrides(exp: CheckedExperiment, overrides: Record<string, Val
   }
 }
 
-export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Record<string, Value>; seeds?: number } = {}): ExperimentPlan {
+/** `metrics`: which metrics the runs must compute (needs.ts; default 'verdicts', what `sublab run` asks). */
+export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Record<string, Value>; seeds?: number; metrics?: MetricScope } = {}): ExperimentPlan {
   // Overrides given as text (the CLI's `--set`, a worker's settings) are typed here, by the one
   // schema, so `run`, `plan`, `worker` and `submit` plan identical runs from the same text.
   const overrides = record<Value>();
@@ -122,5 +124,5 @@ export function planExperiment(exp: CheckedExperiment, opts: { overrides?: Recor
       runs.push({ id: runId(exp.runner, params, seed, fileHashes?.(params)), runner: exp.runner.name, runnerVersion: exp.runner.version, params, seed, point: point.index });
     }
   }
-  return { experiment: exp, points, runs, overrides };
+  return { experiment: exp, points, runs, overrides, needs: planNeeds(exp, opts.metrics ?? 'verdicts') };
 }

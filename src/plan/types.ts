@@ -1,5 +1,6 @@
 import type { Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
+import type { RunNeeds } from './needs.ts';
 
 /** One point of the sweep grid: the swept parameters' values. */
 export interface SweepPoint {
@@ -24,4 +25,6 @@ export interface ExperimentPlan {
   runs: PlannedRun[];
   /** `--set` overrides applied on top of the file (recorded, never silent). */
   overrides: Record<string, Value>;
+  /** What every run must compute (needs.ts), the same for all runs of the experiment; absent: everything. */
+  needs?: RunNeeds;
 }

@@ -10,6 +10,7 @@ import type { GitInfo } from '../prereg/lock.ts';
 import type { PredictionStatus } from '../prereg/status.ts';
 import { asciiChart, chartData, formatValue, svgChart } from './charts.ts';
 import { summarize } from '../exec/summary.ts';
+import { has } from '../util/records.ts';
 import { claimLabel, formatDf } from '../verdict/format.ts';
 import { formatCi, formatDuration, formatMeanCi, formatNumber, formatP } from './format.ts';
 
@@ -107,6 +108,11 @@ export interface ExperimentReport {
   sweepTableParts: SweepTable[];
   /** With a single sweep point (nothing swept): the table transposed, one row per metric. */
   byMetric: { metric: string; cell: string; n: number }[];
+  /**
+   * Metrics shown that no run computed (a runner computes only what was asked: src/plan/needs.ts):
+   * their cells say "not computed" and they get no chart.
+   */
+  notComputed: string[];
   confirmatory: PredictionRow[];
   exploratory: PredictionRow[];
   /** True when some prediction's status comes from a lock that fails verification. */
@@ -279,6 +285,9 @@ function predictionRows(e: CheckedExperiment, verdicts: readonly Verdict[], stat
   return out;
 }
 
+/** The cell of a metric no run computed. */
+export const NOT_COMPUTED = 'not computed';
+
 export async function buildExperimentReport(r: ReportInput, opts: BuildOptions): Promise<ExperimentReport> {
   const e = r.experiment;
   const rows = r.table.rows;
@@ -292,6 +301,8 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
   }
 
   const metrics = opts.metrics ? opts.metrics(e).filter((m) => e.measures.includes(m)) : [...e.measures];
+  // A column no row has is not data: it was not computed (an empty column would read as missing values).
+  const notComputed = rows.length ? metrics.filter((m) => !rows.some((x) => has(x.metrics, m))) : [];
   // Sweep table: one row per grid point, in plan order.
   const axes = e.sweeps.map((s) => s.name);
   const byPoint = new Map<number, typeof rows>();
@@ -307,6 +318,7 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
       values: axes.map((a) => formatValue(rs[0]!.params[a]!)),
       n: rs.length,
       cells: metrics.map((m) => {
+        if (notComputed.includes(m)) return NOT_COMPUTED;
         const s = summarize(rs.map((x) => x.metrics[m] ?? NaN));
         return s.n === 0 ? '—' : formatMeanCi(s.mean, s.half);
       }),
@@ -314,7 +326,7 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
 
   const predRows = predictionRows(e, r.verdicts, opts.statuses(e));
   const charts: ChartReport[] = [];
-  for (const c of chartData(e.sweeps, metrics, rows)) {
+  for (const c of chartData(e.sweeps, metrics.filter((m) => !notComputed.includes(m)), rows)) {
     charts.push({ title: c.title, metric: c.metric, param: c.param, ascii: asciiChart(c), svg: opts.svg ? await svgChart(c) : '' });
   }
   const computed = new Map<string, number>();
@@ -336,6 +348,7 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
     sweepTable: { axes, metrics, rows: tableRows },
     sweepTableParts: splitTable({ axes, metrics, rows: tableRows }, TABLE_METRICS),
     byMetric: tableRows.length === 1 ? metrics.map((m, i) => ({ metric: m, cell: tableRows[0]!.cells[i]!, n: tableRows[0]!.n })) : [],
+    notComputed,
     confirmatory: predRows.filter((x) => !x.exploratory).map((x) => x.row),
     exploratory: predRows.filter((x) => x.exploratory).map((x) => x.row),
     lockTampered: statuses.some((s) => s.status === 'tampered'),

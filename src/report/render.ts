@@ -198,6 +198,7 @@ export const codePaths: readonly string[] = [
   'sweepTableParts.axes',
   'sweepTableParts.metrics',
   'byMetric.metric',
+  'notComputed',
   'charts.metric',
   'charts.param',
   'figures.metric',

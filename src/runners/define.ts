@@ -163,6 +163,27 @@ export function missingRequired(schema: RunnerSchema, params: Readonly<Record<st
 }
 
 /**
+ * What is wrong with a runner's parts and the metrics that name them: a part declared twice, more
+ * than one `curves` part, a metric computed by a part that is not declared (or any part at all
+ * in a runner that declares none).
+ */
+export function partDeclarationProblems(schema: Pick<RunnerSchema, 'parts' | 'metrics'>): string[] {
+  const out: string[] = [];
+  const names = new Set<string>();
+  for (const p of schema.parts ?? []) {
+    if (names.has(p.name)) out.push(`part "${p.name}" is declared twice`);
+    names.add(p.name);
+  }
+  if ((schema.parts ?? []).filter((p) => p.kind === 'curves').length > 1) out.push('more than one part of kind curves');
+  for (const m of schema.metrics) {
+    for (const c of m.computedBy ?? []) {
+      if (!names.has(c)) out.push(`metric "${m.name}" is computed by "${c}", which is not a declared part${suggest(c, [...names])}`);
+    }
+  }
+  return out;
+}
+
+/**
  * Declare a runner: name, version, parameters, metrics. The parameter list is kept with its literal
  * types (`const`), so `ParamsOf<typeof schema>` gives each parameter its type: an enum its values,
  * an integer a number, and so on.
@@ -171,7 +192,7 @@ export function defineRunner<const P extends readonly ParamSpec[]>(decl: RunnerD
   const { check, stages, ...rest } = decl;
   // `data` reads resolved parameters: the declaration types them, the store passes them resolved.
   const schema: Omit<RunnerSchema, 'params'> & { params: P } = { ...rest, ...(stages ? { stages: stages as readonly StageSchema[] } : {}) };
-  const stageProblems = stageDeclarationProblems(schema);
+  const stageProblems = [...stageDeclarationProblems(schema), ...partDeclarationProblems(schema)];
   if (stageProblems.length) throw new Error(`runner ${decl.name}: ${stageProblems.join('; ')}`);
   for (const p of decl.params) {
     const bad = paramProblem(p, p.default);

@@ -81,6 +81,22 @@ export interface MetricSpec {
   description: string;
   /** Unit or range, e.g. "accuracy in [0,1]". */
   unit?: string;
+  /**
+   * In a runner that declares `parts`: the parts that compute this metric (an arm, an evaluation).
+   * A run asked for this metric computes them; none (or absent) = computed whatever is asked.
+   */
+  computedBy?: readonly string[];
+}
+
+/**
+ * Work a runner can leave out when no needed metric asks for it: an arm (a model trained), an
+ * evaluation, or the per-epoch curves (the kind `curves`, which no metric names: asked for by
+ * `--all-metrics`, see docs/runners.md). Runners that declare none compute everything always.
+ */
+export interface PartSpec {
+  name: string;
+  kind: 'arm' | 'evaluation' | 'curves';
+  description: string;
 }
 
 export interface RunnerSchema {
@@ -113,6 +129,8 @@ export interface RunnerSchema {
   fileDependencies?: (expFile: string) => (params: Readonly<Record<string, Value>>) => Record<string, string>;
   /** Stages whose artifacts runs share (declared in defineRunner, reached through ctx.stage). */
   stages?: readonly StageSchema[];
+  /** Work computed only when a needed metric's `computedBy` names it (see PartSpec). */
+  parts?: readonly PartSpec[];
 }
 
 /** One planned run handed to a runner: resolved parameters and one seed. */
@@ -163,6 +181,11 @@ export interface RunContext {
   stageStore?: StageStore;
   /** Told of every stage artifact a group computed or reused, with the runs that use it. */
   onStage?: (e: StageEvent) => void;
+  /**
+   * For a runner that declares `parts`: the parts to compute for this group (src/plan/needs.ts);
+   * metrics whose parts are not here are left out of the rows. Absent: every part.
+   */
+  parts?: readonly string[];
 }
 
 /** What the executor loads; a declared runner gets one from `defineRunner(...).implement(...)`. */

@@ -94,4 +94,29 @@ describe('report model', () => {
     expect(md).toContain('No results: every run failed');
     expect(md).toContain('- sparsity = 0, seed 0; sparsity = 0.5, seed 0: out of memory');
   });
+  it('a metric no run computed is said to be not computed, never shown as an empty column, and gets no chart', async () => {
+    const { buildExperimentReport, NOT_COMPUTED } = await import('../../src/report/model.ts');
+    const { renderReport } = await import('../../src/report/render.ts');
+    const { fixtureInput } = await import('./fixture.ts');
+    const { input } = fixtureInput();
+    // The runs computed transfer_ratio and init_ratio only (a runner asked for part of its metrics).
+    const rows = input.table.rows.map((r) => ({ ...r, metrics: { transfer_ratio: r.metrics.transfer_ratio!, init_ratio: r.metrics.init_ratio! } }));
+    const rep = await buildExperimentReport({ ...input, table: { ...input.table, rows } }, {
+      statuses: () => [], sublabVersion: '0', git: { commit: null, dirty: null }, machine: { os: 'x', cpu: 'y', cores: 1 }, date: 'd',
+    });
+    expect(rep.notComputed).toEqual(['child_loss']);
+    const col = rep.sweepTable.metrics.indexOf('child_loss');
+    expect(rep.sweepTable.rows.map((r) => r.cells[col])).toEqual([NOT_COMPUTED, NOT_COMPUTED, NOT_COMPUTED]);
+    expect(rep.charts.map((c) => c.metric)).not.toContain('child_loss');
+    for (const format of ['md', 'html', 'tex'] as const) {
+      const text = [...renderReport({ sublabVersion: '0', generatedAt: 'd', experiments: [rep] }, format).values()][0]!;
+      expect(text, format).toMatch(/Not computed in these runs: (`|<code>|\\texttt\{)child/);
+    }
+    // A value that is there but NaN is a result (unusable), not "not computed".
+    const nan = input.table.rows.map((r) => ({ ...r, metrics: { ...r.metrics, child_loss: NaN } }));
+    const rep2 = await buildExperimentReport({ ...input, table: { ...input.table, rows: nan } }, {
+      statuses: () => [], sublabVersion: '0', git: { commit: null, dirty: null }, machine: { os: 'x', cpu: 'y', cores: 1 }, date: 'd',
+    });
+    expect(rep2.notComputed).toEqual([]);
+  });
 });

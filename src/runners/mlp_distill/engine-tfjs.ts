@@ -10,8 +10,8 @@ import { fillDistillRows } from '../../data/random.ts';
 import { Rng } from '../../util/random.ts';
 import { IMAGE_SIZE } from '../../data/mnist.ts';
 import {
-  ARMS, ARM_METRIC, B1, B2, EPS, controlSeed, dynamicsMetrics, groupSetup, initParams, push, withNoise,
-  type Arm, type GroupOptions, type ModelResult, type Progress,
+  ARMS, ARM_METRIC, B1, B2, EPS, controlSeed, dynamicsMetrics, groupSetup, initParams, push, wantedOf, withNoise,
+  type Arm, type GroupOptions, type ModelResult, type Progress, type Wanted,
 } from './model.ts';
 import type { MlpDistillParams } from './schema.ts';
 import { groupTeachers } from './teacher-stage.ts';
@@ -161,7 +161,8 @@ export function linearCka(tf: TF, X: T2, Y: T2): number {
 }
 
 type Setup = ReturnType<typeof groupSetup>;
-type Arms = Record<Arm, Net>;
+/** The arms a group trains (GroupOptions.parts). */
+type Arms = Partial<Record<Arm, Net>>;
 
 /** The group's test images on the device and what is measured on them. */
 interface TestSet {
@@ -221,17 +222,18 @@ function teacherEpoch(tf: TF, cfg: MlpDistillParams, { ds, nTrain, B, stepsT }: 
 }
 
 /** One distillation epoch of one model's four arms: same inputs and teacher targets, each its own loss. */
-function distillEpoch(tf: TF, cfg: MlpDistillParams, { noiseSize, pool, BD, stepsD }: Setup, teacher: Net, arms: Arms, seed: number, epoch: number, xBuf: Float32Array): Record<Arm, number> {
+function distillEpoch(tf: TF, cfg: MlpDistillParams, { noiseSize, pool, BD, stepsD }: Setup, teacher: Net, arms: Arms, seed: number, epoch: number, xBuf: Float32Array): Partial<Record<Arm, number>> {
   const perm = Rng.of(seed, 'shuffle-distill', epoch).permutation(noiseSize);
-  const lossSum: Record<Arm, number> = { student: 0, student_all: 0, cross: 0, cross_all: 0 };
+  const trained = ARMS.filter((a) => arms[a]);
+  const lossSum: Partial<Record<Arm, number>> = Object.fromEntries(trained.map((a) => [a, 0]));
   for (let s = 0; s < stepsD; s++) {
     const lo = s * BD, bs = Math.min(BD, noiseSize - lo);
     fillDistillRows(xBuf, cfg.distill_data, seed, perm.subarray(lo, lo + bs), pool);
     const losses = tf.tidy(() => {
       const X = tf.tensor2d(xBuf.subarray(0, bs * IMAGE_SIZE), [bs, IMAGE_SIZE]);
       const tOut = forward(tf, teacher, X).out;
-      return ARMS.map((a) => {
-        const net = arms[a];
+      return trained.map((a) => {
+        const net = arms[a]!;
         const { acts, out } = forward(tf, net, X);
         const { loss, grad } = distillLossGrad(tf, cfg, out, tOut, cfg.aux_logits, a.endsWith('_all'));
         backwardAdam(tf, net, acts, grad, cfg.lr, cfg.weight_decay);
@@ -239,11 +241,25 @@ function distillEpoch(tf: TF, cfg: MlpDistillParams, { noiseSize, pool, BD, step
       });
     });
     const vals = tf.tidy(() => tf.stack(losses).dataSync());
-    ARMS.forEach((a, k) => { lossSum[a] += vals[k]! * bs; });
+    trained.forEach((a, k) => { lossSum[a]! += vals[k]! * bs; });
     tf.dispose(losses);
   }
-  for (const a of ARMS) lossSum[a] /= noiseSize;
+  for (const a of trained) lossSum[a]! /= noiseSize;
   return lossSum;
+}
+
+/** One distillation epoch's point on each curve of the arms trained. */
+function epochCurves(r: ModelResult, arms: Arms, losses: Partial<Record<Arm, number>>, dynamics: () => Record<string, number>, test: TestSet, teacher: Net, want: Wanted): void {
+  for (const a of want.arms) {
+    push(r.curves, `${a}_loss`, losses[a]!);
+    push(r.curves, `${a}_acc`, test.accuracy(arms[a]!));
+  }
+  if (arms.student) {
+    const dyn = dynamics();
+    push(r.curves, 'student_drift', dyn.student_drift!);
+    push(r.curves, 'update_cosine', dyn.update_cosine!);
+  }
+  if (want.cka) push(r.curves, 'hidden_cka', test.cka(arms.student!, teacher, 'last'));
 }
 
 /**
@@ -285,42 +301,38 @@ export function trainGroup(tf: TF, cfg: MlpDistillParams, seeds: readonly number
   tc.store((i) => ({ W: teachers[i]!.W.map((w) => w.dataSync() as Float32Array), b: teachers[i]!.b.map((b) => b.dataSync() as Float32Array) }));
   const teacherW = teachers.map((t) => t.W.map((w) => w.dataSync() as Float32Array));
 
-  // ---- students: four arms per model, fresh Adam, same inputs and teacher targets ----
+  // ---- students: the arms asked for, fresh Adam, same inputs and teacher targets ----
+  const want = wantedOf(opts.parts);
   const students = seeds.map((seed, i): Arms => {
     const noisy = withNoise(inits[i]!, cfg.init_noise, seed);
     const other = initParams(controlSeed(seed), dims);
-    const arms = {} as Arms;
-    for (const a of ARMS) arms[a] = makeNet(tf, dims, a.startsWith('cross') ? other : noisy);
+    const arms: Arms = {};
+    for (const a of want.arms) arms[a] = makeNet(tf, dims, a.startsWith('cross') ? other : noisy);
     return arms;
   });
-  const dynamics = (i: number) => dynamicsMetrics(students[i]!.student.W.map((w) => w.dataSync() as Float32Array), inits[i]!.W, teacherW[i]!);
+  const dynamics = (i: number) => dynamicsMetrics(students[i]!.student!.W.map((w) => w.dataSync() as Float32Array), inits[i]!.W, teacherW[i]!);
   const totalD = cfg.epochs_distill * seeds.length;
-  for (let e = 0; e < cfg.epochs_distill; e++) {
+  for (let e = 0; e < (want.arms.length ? cfg.epochs_distill : 0); e++) {
     for (let i = 0; i < seeds.length; i++) {
       const arms = students[i]!, r = results[i]!;
       const losses = distillEpoch(tf, cfg, setup, teachers[i]!, arms, seeds[i]!, e, xBuf);
-      for (const a of ARMS) {
-        push(r.curves, `${a}_loss`, losses[a]);
-        push(r.curves, `${a}_acc`, test.accuracy(arms[a]));
-      }
-      const dyn = dynamics(i);
-      push(r.curves, 'student_drift', dyn.student_drift!);
-      push(r.curves, 'update_cosine', dyn.update_cosine!);
-      push(r.curves, 'hidden_cka', test.cka(arms.student, teachers[i]!, 'last'));
+      if (want.curves) epochCurves(r, arms, losses, () => dynamics(i), test, teachers[i]!, want);
       progress({ phase: 'distill', done: e * seeds.length + i + 1, total: totalD, detail: `epoch ${e + 1}/${cfg.epochs_distill}${note}` });
     }
   }
 
-  // ---- final metrics ----
+  // ---- final metrics of the arms and evaluations asked for ----
   results.forEach((r, i) => {
     const arms = students[i]!, teacher = teachers[i]!;
-    for (const a of ARMS) r.metrics[ARM_METRIC[a]] = test.accuracy(arms[a]);
-    Object.assign(r.metrics, dynamics(i));
-    r.metrics.hidden_cka = test.cka(arms.student, teacher, 'last');
-    r.metrics.hidden_cka_l1 = test.cka(arms.student, teacher, 'first');
-    r.metrics.cross_model_cka = test.cka(arms.cross, teacher, 'last');
+    for (const a of want.arms) r.metrics[ARM_METRIC[a]] = test.accuracy(arms[a]!);
+    if (arms.student) Object.assign(r.metrics, dynamics(i));
+    if (want.cka) {
+      r.metrics.hidden_cka = test.cka(arms.student!, teacher, 'last');
+      r.metrics.hidden_cka_l1 = test.cka(arms.student!, teacher, 'first');
+    }
+    if (want.crossCka) r.metrics.cross_model_cka = test.cka(arms.cross!, teacher, 'last');
   });
-  students.forEach((arms) => ARMS.forEach((a) => disposeNet(arms[a])));
+  students.forEach((arms) => want.arms.forEach((a) => disposeNet(arms[a]!)));
   teachers.forEach(disposeNet);
   test.dispose();
   return results;

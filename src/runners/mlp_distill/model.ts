@@ -18,6 +18,10 @@ export interface GroupOptions {
   onTeachers?: (trained: { index: number; teacher: TeacherEntry }[]) => void;
   /** Appended to progress details (the stage's counts). */
   note?: string;
+  /**
+   * The parts to compute (the schema's `parts`: arms, evaluations, curves); absent: all.
+   */
+  parts?: readonly string[];
 }
 
 export interface ModelResult {
@@ -54,6 +58,23 @@ export type Arm = (typeof ARMS)[number];
 export const ARM_METRIC: Record<Arm, string> = {
   student: 'student_acc', student_all: 'student_all_acc', cross: 'cross_model_acc', cross_all: 'cross_model_all_acc',
 };
+
+/** Which arms, evaluations and curves a group computes (from GroupOptions.parts; absent: all). */
+export interface Wanted {
+  arms: Arm[];
+  /** The student's CKA against the teacher (hidden_cka, hidden_cka_l1). */
+  cka: boolean;
+  /** The cross-model control's CKA against the teacher (cross_model_cka). */
+  crossCka: boolean;
+  /** Per-epoch evaluation of the arms (the curves); else only after the last epoch. */
+  curves: boolean;
+}
+
+export function wantedOf(parts: readonly string[] | undefined): Wanted {
+  const has = (p: string) => !parts || parts.includes(p);
+  const arms = ARMS.filter(has);
+  return { arms, cka: has('cka') && arms.includes('student'), crossCka: has('cross_cka') && arms.includes('cross'), curves: has('curves') };
+}
 
 /** The seed whose init the cross-model control of `seed` starts from (see README: seed + 1). */
 export function controlSeed(seed: number): number {

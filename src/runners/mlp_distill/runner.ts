@@ -33,19 +33,21 @@ export { resolveEngine };
  * teachers trained here are committed to it as soon as the teacher phase ends.
  */
 export async function trainSeeds(
-  raw: Readonly<Record<string, Value>>, seeds: readonly number[], ctx: Pick<RunContext, 'progress' | 'signal'>, stage?: TeacherStage,
+  raw: Readonly<Record<string, Value>>, seeds: readonly number[], ctx: Pick<RunContext, 'progress' | 'signal' | 'parts'>, stage?: TeacherStage,
 ): Promise<{ results: ModelResult[]; backend: string; rss: number[] }> {
   const params = mlpDistillSchema.resolve(raw);
   const engine = resolveEngine(params.backend);
   // The stage's keys name the engine they were derived for (engineIdentity); a group that loaded
   // another one (a TensorFlow.js package that is installed but fails to load) must not mix them.
+  // The parts asked for (src/plan/needs.ts) travel with the group's options.
+  const parts: GroupOptions = ctx.parts ? { parts: ctx.parts } : {};
   const stageOptions = (loaded: string): GroupOptions => {
-    if (!stage) return {};
+    if (!stage) return parts;
     if (stage.engine !== loaded) {
       console.warn(`mlp_distill: the teacher stage's keys are for ${stage.engine} but ${loaded} was loaded; this group trains its teachers and stores none`);
-      return {};
+      return parts;
     }
-    return { teachers: stage.stored, onTeachers: (trained) => stage.save(trained), note: stage.note };
+    return { ...parts, teachers: stage.stored, onTeachers: (trained) => stage.save(trained), note: stage.note };
   };
   const marked = <T extends { results: ModelResult[] }>(out: T, opts: GroupOptions): T => {
     if (opts.teachers) out.results.forEach((r, i) => { r.teacherStage = opts.teachers![i] ? 'reused' : 'computed'; });
@@ -58,8 +60,8 @@ export async function trainSeeds(
     const opts = stageOptions(`onnxruntime-${device}`);
     // On the CPU the group is split over worker threads, one ONNX Runtime thread each: the
     // halves run with no synchronisation between them, and one half's Adam pass overlaps the
-    // other's products (a 2-thread session leaves a core idle during Adam). Measured 18% faster
-    // than one 2-thread session here. On CUDA one session drives the device.
+    // other's products (a 2-thread session leaves a core idle during Adam; bench/README.md has
+    // the measurement). On CUDA one session drives the device.
     const W = device === 'cuda' ? 1 : workerCount(params, seeds.length);
     if (W === 1) {
       const results = await trainGroupOnnx(params, seeds, { ...opts, device, threads, signal: ctx.signal }, ctx.progress);
