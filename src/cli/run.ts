@@ -15,8 +15,8 @@ import { resolveJobs } from '../exec/pool.ts';
 import { handleStopSignals, signalExitCode } from '../exec/stop-signals.ts';
 import { claimLabel, describeVerdict, formatNumber } from '../verdict/format.ts';
 import type { Outcome, Verdict } from '../verdict/types.ts';
-import { common, errorExit, flag, overridesOf, parseOptions, text, usageOf, type CommandSpec } from './args.ts';
-import { UsageError, type Command } from './command.ts';
+import { common, defineCommand, errorExit, executionOf, executionOptions, flag, overridesOf, parseOptions, text, type CommandSpec, type ExecutionOptions, type Parsed } from './args.ts';
+import { UsageError } from './command.ts';
 import { planFile } from '../exec/session.ts';
 import { statusesForResult, statusTags, type PredictionStatus } from '../prereg/index.ts';
 import { uncommittedMessage, uncommittedRegistrations, type UncommittedRegistration } from '../prereg/run-guard.ts';
@@ -34,7 +34,7 @@ The table shows the metrics the predictions and \`measure\` lines use (--all-met
     set: common.set,
     fresh: flag('ignore cached results (recompute and overwrite them)'),
     cache: common.cache,
-    retries: common.retries,
+    ...executionOptions,
     'allow-uncommitted-lock': common['allow-uncommitted-lock'],
     jobs: {
       arg: 'N|auto',
@@ -59,8 +59,6 @@ exit status: 0 every prediction confirmed; 1 any refuted or inconclusive (or a r
   positionals: { min: 1, missing: 'no .exp file given' },
 } satisfies CommandSpec;
 
-const usage = usageOf(spec);
-
 export interface RunArgs {
   files: string[];
   json?: string;
@@ -68,7 +66,8 @@ export interface RunArgs {
   overrides: Record<string, Value>;
   fresh: boolean;
   cacheDir?: string;
-  retries: number;
+  /** How runs are executed (`--retries`, …): handed whole to runFile. */
+  execution: ExecutionOptions;
   progress: boolean | 'json';
   /** Table every measured metric, not only those the predictions and `measure` lines use. */
   allMetrics?: boolean;
@@ -81,12 +80,15 @@ export interface RunArgs {
 export { parseLiteral } from '../plan/plan.ts';
 
 export function parseRunArgs(args: string[]): RunArgs {
-  const { values: v, positionals: files } = parseOptions(spec, args);
+  return runArgsOf(parseOptions(spec, args));
+}
+
+function runArgsOf({ values: v, positionals: files }: Parsed<typeof spec.options>): RunArgs {
   const out: RunArgs = {
     files,
     overrides: overridesOf(v.set),
     fresh: v.fresh === true,
-    retries: v.retries ?? 0,
+    execution: executionOf(v),
     // --progress-json asks for progress in another form, so it wins over --no-progress.
     progress: v['progress-json'] ? 'json' : v['no-progress'] ? false : true,
   };
@@ -226,8 +228,8 @@ export function experimentJson(r: ExperimentResult) {
       p_adjusted: num(v.pAdjusted),
       n: v.n,
       reason: v.reason,
-      // Issue 11: standardised effect, the CI's level, rows per sweep point (used, and why not),
-      // seeds used, and for inconclusive verdicts the MDE at 80% power and the seeds needed.
+      // The standardised effect, the CI's level, rows per sweep point (used, and why not), seeds
+      // used, and for inconclusive verdicts the MDE at 80% power and the seeds needed.
       ci_level: v.effect ? (v.effect.level ?? 0.95) : null,
       standardized: v.standardized ? num(v.standardized.value) : null,
       standardized_name: v.standardized?.name ?? null,
@@ -276,15 +278,8 @@ function registration(r: ExperimentResult): PredictionStatus[] | undefined {
   }
 }
 
-export async function runCommand(args: string[]): Promise<number> {
-  let parsed: RunArgs;
-  try {
-    parsed = parseRunArgs(args);
-  } catch (e) {
-    const code = errorExit('run', e, usage);
-    if (code === undefined) throw e;
-    return code;
-  }
+/** Run the parsed command; usage errors never reach here (defineCommand prints them). */
+async function runParsed(parsed: RunArgs): Promise<number> {
   // Before anything runs: results computed while registered predictions are not committed would
   // make them exploratory for good.
   if (!parsed.allowUncommittedLock) {
@@ -329,7 +324,7 @@ export async function runCommand(args: string[]): Promise<number> {
           seeds: parsed.seeds,
           fresh: parsed.fresh,
           cacheDir: parsed.cacheDir,
-          retries: parsed.retries,
+          execution: parsed.execution,
           jobs: parsed.jobs === undefined ? undefined : resolveJobs(parsed.jobs),
           signal: controller.signal,
           onProgress: bar ? (p) => bar.update(p) : undefined,
@@ -374,9 +369,9 @@ export async function runCommand(args: string[]): Promise<number> {
   return exit;
 }
 
-export const command: Command & { spec: CommandSpec } = {
-  spec,
-  summary: spec.summary,
-  usage,
-  run: runCommand,
-};
+export const command = defineCommand(spec, (p) => runParsed(runArgsOf(p)));
+
+/** `sublab run ARGS...`: the exit status. */
+export function runCommand(args: string[]): Promise<number> {
+  return command.run(args);
+}

@@ -20,6 +20,7 @@ import { ensureReaper } from './reaper.ts';
 import { signalExitCode } from './stop-signals.ts';
 import type { ExecProgress } from './progress.ts';
 import type { Session } from './session.ts';
+import type { ExecutionOptions } from '../cli/args.ts';
 
 /** Marks a child's event lines on stdout (TensorFlow.js may print its own lines there). */
 export const EVENT_PREFIX = '@@sublab-pool ';
@@ -36,7 +37,8 @@ export interface ChildConfig {
   freshSince: string;
   /** The pool's FailureBook directory. */
   failDir: string;
-  retries: number;
+  /** The execution options, whole, as the parent's executor has them. */
+  execution: Partial<ExecutionOptions>;
   task: number;
   tasks: number;
 }
@@ -90,7 +92,8 @@ export interface PoolOptions {
   seeds?: number;
   cache: ResultCache;
   fresh?: boolean;
-  retries?: number;
+  /** Handed whole to every child's executor (the parent's comes with `execute`). */
+  execution?: Partial<ExecutionOptions>;
   /** Processes in all, the parent included (≥ 2). */
   jobs: number;
   warn?: (msg: string) => void;
@@ -247,7 +250,7 @@ export async function startPool(o: PoolOptions): Promise<Pool> {
       fresh: Boolean(o.fresh),
       freshSince,
       failDir: book.dir,
-      retries: o.retries ?? 0,
+      execution: o.execution ?? {},
       task,
       tasks: o.jobs,
     };

@@ -15,6 +15,7 @@ import { executePlan } from './executor.ts';
 import { poolSize, resolveJobs, startPool, type Pool } from './pool.ts';
 import type { ExecProgress } from './progress.ts';
 import { loadPlan, sessionOf } from './session.ts';
+import type { ExecutionOptions } from '../cli/args.ts';
 
 export interface ExperimentResult {
   experiment: CheckedExperiment;
@@ -35,7 +36,8 @@ export interface RunFileOptions {
   cacheDir?: string;
   /** false: no cache at all (nothing read, nothing written). */
   cache?: boolean;
-  retries?: number;
+  /** How runs are executed (`--retries`, …): handed whole to the executor and the `--jobs` children. */
+  execution?: Partial<ExecutionOptions>;
   onProgress?: (p: ExecProgress) => void;
   warn?: (msg: string) => void;
   signal?: AbortSignal;
@@ -71,7 +73,7 @@ export async function runFile(file: string, opts: RunFileOptions = {}): Promise<
         seeds: opts.seeds,
         cache,
         fresh: opts.fresh,
-        retries: opts.retries,
+        execution: opts.execution,
         jobs: size.jobs,
         warn: opts.warn,
         signal: opts.signal,
@@ -79,7 +81,7 @@ export async function runFile(file: string, opts: RunFileOptions = {}): Promise<
     }
     for (const [k, plan] of plans.entries()) {
       const t0 = performance.now();
-      const execOpts = { cache, fresh: opts.fresh, retries: opts.retries, onProgress: opts.onProgress, warn: opts.warn, signal: opts.signal };
+      const execOpts = { ...opts.execution, cache, fresh: opts.fresh, onProgress: opts.onProgress, warn: opts.warn, signal: opts.signal };
       const table = pool ? await pool.execute(k, execOpts) : await executePlan(plan, execOpts);
       // Results of this setup exist from now on, whatever later happens to the cache.
       const first = firstResultAt(table.rows);
