@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { atomicWriteFileSync } from '../util/atomic-write.ts';
+import { formatValue } from '../util/format-value.ts';
 import { ensureDir } from '../util/ensure-dir.ts';
 import type { Value } from '../language/ast.ts';
 import { formatClock, createEtaEstimator, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
@@ -108,10 +109,6 @@ function runArgsOf({ values: v, positionals: files }: Parsed<typeof spec.options
 
 const mark: Record<Outcome, string> = { confirmed: '✔ confirmed', refuted: '✘ refuted', inconclusive: '? inconclusive' };
 
-function fmtValue(v: Value): string {
-  return typeof v === 'number' ? formatNumber(v) : typeof v === 'string' ? JSON.stringify(v) : String(v);
-}
-
 function pad(s: string, w: number, right = false): string {
   const len = [...s].length;
   return right ? ' '.repeat(Math.max(0, w - len)) + s : s + ' '.repeat(Math.max(0, w - len));
@@ -128,7 +125,7 @@ export function formatResultTable(r: ExperimentResult, all = false): string {
   const summary = summarizeTable(r.plan, r.table, metrics);
   const head = [...(sweeps.length ? sweeps : ['point']), ...metrics];
   const body = summary.map((p) => [
-    ...(sweeps.length ? sweeps.map((s) => fmtValue(p.point.values[s]!)) : ['all']),
+    ...(sweeps.length ? sweeps.map((s) => formatValue(p.point.values[s]!)) : ['all']),
     ...metrics.map((m) => {
       const s = p.metrics[m]!;
       if (s.n === 0) return '—  (0)';
@@ -159,7 +156,7 @@ export function formatExperiment(r: ExperimentResult, relFile: string, seedsOver
   const exp = r.experiment;
   const out: string[] = [];
   out.push(`experiment "${exp.name}"  (${relFile})`);
-  for (const [k, v] of Object.entries(r.plan.overrides)) out.push(`  override: ${k} = ${fmtValue(v)} (from --set)`);
+  for (const [k, v] of Object.entries(r.plan.overrides)) out.push(`  override: ${k} = ${formatValue(v)} (from --set)`);
   const seeds = new Set(r.plan.runs.map((x) => x.seed)).size;
   if (seedsOverride !== undefined && exp.runner.seeded) out.push(`  override: seeds = ${seedsOverride} (from --seeds; the file says ${exp.seeds})`);
   const runs = new Set(r.plan.runs.map((x) => x.id)).size;
