@@ -12,7 +12,6 @@ import { stageSharing } from '../exec/stages.ts';
 import { displayedMetrics, summarizeTable } from '../exec/summary.ts';
 import { escapeControl } from '../language/diagnostics.ts';
 import { unusableRows } from '../exec/executor.ts';
-import { resolveJobs } from '../exec/pool.ts';
 import { handleStopSignals, signalExitCode } from '../exec/stop-signals.ts';
 import { claimLabel, describeVerdict, formatNumber } from '../verdict/format.ts';
 import type { Outcome, Verdict } from '../verdict/types.ts';
@@ -39,7 +38,7 @@ The table shows the metrics the predictions and \`measure\` lines use (--all-met
     'allow-uncommitted-lock': common['allow-uncommitted-lock'],
     jobs: {
       arg: 'N|auto',
-      help: 'processes computing runs at once, each with its own engine\n(default $SUBLAB_JOBS, else 1; auto: one per CPU core). They share the\nwork through the cache, so --jobs needs it.',
+      help: 'processes computing runs at once, each with its own engine\n(default $SUBLAB_JOBS, else 1; auto: as many as the cores hold, e.g. 1 for\nONNX Runtime runners, which use every core, one per core for superposition).\nThey share the work through the cache, so --jobs needs it.',
       parse: (t: string, f: string): number | 'auto' => {
         if (t === 'auto') return 'auto';
         if (!/^\d+$/.test(t) || Number(t) < 1) throw new UsageError(`${f} expects a whole number >= 1 or "auto", got "${t}"`);
@@ -322,7 +321,7 @@ async function runParsed(parsed: RunArgs): Promise<number> {
           fresh: parsed.fresh,
           cacheDir: parsed.cacheDir,
           execution: parsed.execution,
-          jobs: parsed.jobs === undefined ? undefined : resolveJobs(parsed.jobs),
+          jobs: parsed.jobs,
           signal: controller.signal,
           onProgress: bar ? (p) => bar.update(p) : undefined,
           warn: (m) => {

@@ -1,6 +1,6 @@
 // Local parallelism (`sublab run --jobs N`, `SUBLAB_JOBS`): N processes share one file's runs
 // through the result cache. The parent spawns N − 1 children (pool-child.ts), each with its own
-// TensorFlow.js backend; every process first computes its deterministic share (shard.ts, as the
+// engine (ONNX Runtime sessions or a TensorFlow.js backend); every process first computes its deterministic share (shard.ts, as the
 // SLURM workers do), then walks the whole plan, claiming whatever nobody has started (so a fast
 // process takes over a slow one's leftovers) and waiting for runs another live process holds. The
 // cache's claims make every run computed once; a child that dies leaves claims with a dead pid,
@@ -22,7 +22,7 @@ import type { ExecProgress } from './progress.ts';
 import type { Session } from './session.ts';
 import type { ExecutionOptions } from '../cli/args.ts';
 
-/** Marks a child's event lines on stdout (TensorFlow.js may print its own lines there). */
+/** Marks a child's event lines on stdout (a runner or its engine may print its own lines there). */
 export const EVENT_PREFIX = '@@sublab-pool ';
 
 /** What a child reads as the first line of its stdin. */
@@ -54,29 +54,48 @@ export interface ChildEvent {
 }
 
 /**
- * Number of processes: an explicit value, else $SUBLAB_JOBS, else 1. "auto" (or 0) means
- * os.availableParallelism(): the backends sublab uses (cpu, wasm with one thread) are
- * single-threaded per process. The default stays 1 because the machine is often shared (and
- * tfjs-node, when installed, already uses several threads per process).
+ * Processes asked for: an explicit value, else $SUBLAB_JOBS, else 1; "auto" (or 0) stays "auto"
+ * (as many as the cores hold: `autoJobs`). The default stays 1 because the machine is often shared.
  */
-export function resolveJobs(jobs?: number | 'auto', env: string | undefined = process.env.SUBLAB_JOBS): number {
-  const auto = () => Math.max(1, os.availableParallelism());
-  if (jobs === 'auto' || jobs === 0) return auto();
+export function requestedJobs(jobs?: number | 'auto', env: string | undefined = process.env.SUBLAB_JOBS): number | 'auto' {
+  if (jobs === 'auto' || jobs === 0) return 'auto';
   if (jobs !== undefined) {
     if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`jobs must be a whole number >= 1 or "auto", got ${jobs}`);
     return jobs;
   }
   const t = env?.trim();
   if (!t) return 1;
-  if (t === 'auto' || t === '0') return auto();
+  if (t === 'auto' || t === '0') return 'auto';
   if (!/^\d+$/.test(t)) throw new Error(`SUBLAB_JOBS must be a whole number >= 1 or "auto", got "${env}"`);
   return Number(t);
 }
 
+/** requestedJobs with "auto" as one process per core (for runners that use one core a group). */
+export function resolveJobs(jobs?: number | 'auto', env: string | undefined = process.env.SUBLAB_JOBS): number {
+  const r = requestedJobs(jobs, env);
+  return r === 'auto' ? Math.max(1, os.availableParallelism()) : r;
+}
+
+/**
+ * `--jobs auto` for these plans: the cores divided by the cores one group of their runners keeps
+ * busy (`Runner.cores`). ONNX Runtime runners use one thread per core by default, so one process
+ * already fills the machine and auto is 1; a runner that uses one thread (superposition, a
+ * `command` program) gets one process per core.
+ */
+export function autoJobs(session: Pick<Session, 'plans' | 'runnerOf'>, cores: number = os.availableParallelism()): number {
+  let perProcess = 1;
+  for (const p of session.plans) {
+    const first = p.runs[0];
+    const used = first ? session.runnerOf(p)?.cores?.(first.params) : undefined;
+    if (used !== undefined && Number.isFinite(used)) perProcess = Math.max(perProcess, Math.ceil(used));
+  }
+  return Math.max(1, Math.floor(cores / perProcess));
+}
+
 /**
  * Processes worth starting for `left` runs still to compute: never more than the runs (an idle
- * child costs ~90 MB and a second of start-up) nor than the cores (the backends are
- * single-threaded per process, so more processes only contend). `capped`: cores cut it.
+ * child costs ~90 MB and a second of start-up) nor than the cores (more processes than cores only
+ * contend). `capped`: cores cut it.
  */
 export function poolSize(requested: number, left: number, cores: number = os.availableParallelism()): { jobs: number; capped: boolean } {
   const jobs = Math.max(1, Math.min(requested, left, cores));
