@@ -22,11 +22,15 @@ export interface Option<T = unknown> {
   parse?: (text: string, flag: string) => T;
   /** An old spelling of option `into`: accepted with this warning, not listed in the help. */
   deprecated?: { into: string; warning: string };
+  /** The value when the option is not given (its value is then never undefined). */
+  default?: T;
+  /** An execution option (see `executionOptions`): passed whole to every process that executes runs. */
+  execution?: true;
 }
 
 export type Options = Record<string, Option>;
 
-type ValueOf<O> = O extends Option<infer T> ? (O extends { multiple: true } ? T[] : T | undefined) : never;
+type ValueOf<O> = O extends Option<infer T> ? (O extends { multiple: true } ? T[] : O extends { default: T } ? T : T | undefined) : never;
 export type Values<O extends Options> = { [K in keyof O]: ValueOf<O[K]> };
 
 export interface CommandSpec<O extends Options = Options> {
@@ -108,12 +112,41 @@ export const common = {
   cache: text('DIR', 'result cache directory (default $SUBLAB_CACHE or .sublab/cache in the project)'),
   seeds: whole('N', 1, 'override the number of seeds'),
   set: many<[string, string]>({ arg: 'key=value', help: 'override a parameter (repeatable); value parsed like an .exp literal', parse: (t) => parseSet(t) }),
-  retries: whole('N', 0, 'extra attempts for a run that throws (default 0)'),
   'all-metrics': flag('compute and tabulate every metric the runner reports, with the per-epoch curves\n(default: the metrics the predictions and the measure line use; docs/runners.md)'),
   'allow-uncommitted-lock': flag('run even though registered predictions are not committed in git\n(results computed now make them exploratory: registered after results)'),
   templates: text('DIR', 'your own Handlebars templates: DIR/<format>/<name>.hbs (+ partials *.hbs);\nformats missing there use the built-in ones'),
   'cache-dir': { ...text('DIR', ''), deprecated: { into: 'cache', warning: '--cache-dir is deprecated: use --cache DIR (the same option every command takes)' } },
 } satisfies Options;
+
+/**
+ * Options that change how runs are executed, never which runs are planned (no run id depends on
+ * them). Every command that executes runs takes them all, and they travel as one
+ * `ExecutionOptions` object from the command line to the executor (`ExecOptions` extends it), the
+ * `--jobs` children (serialised once in their config) and, through `sublab submit`, every SLURM
+ * worker (`executionArgs`). Adding one is its entry here plus its use in the executor.
+ */
+export const executionOptions = {
+  retries: { ...whole('N', 0, 'extra attempts for a run that throws'), default: 0, execution: true },
+} satisfies Options;
+
+export type ExecutionOptions = Values<typeof executionOptions>;
+
+/** The execution options among a command's parsed values (every one has its default). */
+export function executionOf(values: Readonly<Record<string, unknown>>): ExecutionOptions {
+  return Object.fromEntries(Object.entries(executionOptions).map(([name, o]) => [name, values[name] ?? o.default])) as ExecutionOptions;
+}
+
+/** The command-line words that give these execution options to another sublab command (defaults left out). */
+export function executionArgs(e: Partial<ExecutionOptions>): string[] {
+  const out: string[] = [];
+  for (const [name, o] of Object.entries(executionOptions) as [keyof ExecutionOptions, Option][]) {
+    const v: unknown = e[name];
+    if (v === undefined || v === o.default) continue;
+    if (o.arg) out.push(`--${name}`, String(v));
+    else if (v === true) out.push(`--${name}`);
+  }
+  return out;
+}
 
 // ---- parsing -----------------------------------------------------------------------------
 
@@ -160,6 +193,7 @@ export function parseOptions<O extends Options>(spec: CommandSpec<O>, args: read
     if (target.multiple) ((values[key] ??= []) as unknown[]).push(value);
     else values[key] = value;
   }
+  for (const [name, o] of Object.entries(spec.options)) if (o.default !== undefined && values[name] === undefined) values[name] = o.default;
   const p = spec.positionals ?? {};
   if (positionals.length < (p.min ?? 0)) throw new UsageError(p.missing ?? `missing argument: ${spec.synopsis}`);
   if (p.max !== undefined && positionals.length > p.max) {
@@ -174,7 +208,7 @@ export function parseOptions<O extends Options>(spec: CommandSpec<O>, args: read
 export function usageOf(spec: CommandSpec): string {
   const rows: [string, string][] = Object.entries(spec.options)
     .filter(([, o]) => !o.deprecated)
-    .map(([name, o]) => [`${o.short ? `-${o.short}, ` : ''}--${name}${o.arg ? ` ${o.arg}` : ''}`, o.help]);
+    .map(([name, o]) => [`${o.short ? `-${o.short}, ` : ''}--${name}${o.arg ? ` ${o.arg}` : ''}`, o.default !== undefined && o.arg ? `${o.help} (default ${String(o.default)})` : o.help]);
   rows.push(...(spec.moreHelp ?? []));
   const width = Math.max(0, ...rows.map(([l]) => l.length)) + 2;
   const lines = rows.flatMap(([label, help]) => help.split('\n').map((h, i) => `  ${(i ? '' : label).padEnd(width)} ${h}`.trimEnd()));

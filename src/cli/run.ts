@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { atomicWriteFileSync } from '../util/atomic-write.ts';
+import { formatValue } from '../util/format-value.ts';
 import { ensureDir } from '../util/ensure-dir.ts';
 import type { Value } from '../language/ast.ts';
 import { formatClock, createEtaEstimator, createProgressRenderer, type ProgressRenderer } from '../exec/progress.ts';
@@ -11,12 +12,11 @@ import { stageSharing } from '../exec/stages.ts';
 import { displayedMetrics, summarizeTable } from '../exec/summary.ts';
 import { escapeControl } from '../language/diagnostics.ts';
 import { unusableRows } from '../exec/executor.ts';
-import { resolveJobs } from '../exec/pool.ts';
 import { handleStopSignals, signalExitCode } from '../exec/stop-signals.ts';
 import { claimLabel, describeVerdict, formatNumber } from '../verdict/format.ts';
 import type { Outcome, Verdict } from '../verdict/types.ts';
-import { common, errorExit, flag, overridesOf, parseOptions, text, usageOf, type CommandSpec } from './args.ts';
-import { UsageError, type Command } from './command.ts';
+import { common, defineCommand, errorExit, executionOf, executionOptions, flag, overridesOf, parseOptions, text, type CommandSpec, type ExecutionOptions, type Parsed } from './args.ts';
+import { UsageError } from './command.ts';
 import { planFile } from '../exec/session.ts';
 import { statusesForResult, statusTags, type PredictionStatus } from '../prereg/index.ts';
 import { uncommittedMessage, uncommittedRegistrations, type UncommittedRegistration } from '../prereg/run-guard.ts';
@@ -35,11 +35,11 @@ The runs compute, and the table shows, the metrics the predictions and \`measure
     set: common.set,
     fresh: flag('ignore cached results (recompute and overwrite them)'),
     cache: common.cache,
-    retries: common.retries,
+    ...executionOptions,
     'allow-uncommitted-lock': common['allow-uncommitted-lock'],
     jobs: {
       arg: 'N|auto',
-      help: 'processes computing runs at once, each with its own engine\n(default $SUBLAB_JOBS, else 1; auto: one per CPU core). They share the\nwork through the cache, so --jobs needs it.',
+      help: 'processes computing runs at once, each with its own engine\n(default $SUBLAB_JOBS, else 1; auto: as many as the cores hold, e.g. 1 for\nONNX Runtime runners, which use every core, one per core for superposition).\nThey share the work through the cache, so --jobs needs it.',
       parse: (t: string, f: string): number | 'auto' => {
         if (t === 'auto') return 'auto';
         if (!/^\d+$/.test(t) || Number(t) < 1) throw new UsageError(`${f} expects a whole number >= 1 or "auto", got "${t}"`);
@@ -60,8 +60,6 @@ exit status: 0 every prediction confirmed; 1 any refuted or inconclusive (or a r
   positionals: { min: 1, missing: 'no .exp file given' },
 } satisfies CommandSpec;
 
-const usage = usageOf(spec);
-
 export interface RunArgs {
   files: string[];
   json?: string;
@@ -69,7 +67,8 @@ export interface RunArgs {
   overrides: Record<string, Value>;
   fresh: boolean;
   cacheDir?: string;
-  retries: number;
+  /** How runs are executed (`--retries`, …): handed whole to runFile. */
+  execution: ExecutionOptions;
   progress: boolean | 'json';
   /** Table every measured metric, not only those the predictions and `measure` lines use. */
   allMetrics?: boolean;
@@ -82,12 +81,15 @@ export interface RunArgs {
 export { parseLiteral } from '../plan/plan.ts';
 
 export function parseRunArgs(args: string[]): RunArgs {
-  const { values: v, positionals: files } = parseOptions(spec, args);
+  return runArgsOf(parseOptions(spec, args));
+}
+
+function runArgsOf({ values: v, positionals: files }: Parsed<typeof spec.options>): RunArgs {
   const out: RunArgs = {
     files,
     overrides: overridesOf(v.set),
     fresh: v.fresh === true,
-    retries: v.retries ?? 0,
+    execution: executionOf(v),
     // --progress-json asks for progress in another form, so it wins over --no-progress.
     progress: v['progress-json'] ? 'json' : v['no-progress'] ? false : true,
   };
@@ -107,10 +109,6 @@ export function parseRunArgs(args: string[]): RunArgs {
 
 const mark: Record<Outcome, string> = { confirmed: '✔ confirmed', refuted: '✘ refuted', inconclusive: '? inconclusive' };
 
-function fmtValue(v: Value): string {
-  return typeof v === 'number' ? formatNumber(v) : typeof v === 'string' ? JSON.stringify(v) : String(v);
-}
-
 function pad(s: string, w: number, right = false): string {
   const len = [...s].length;
   return right ? ' '.repeat(Math.max(0, w - len)) + s : s + ' '.repeat(Math.max(0, w - len));
@@ -127,7 +125,7 @@ export function formatResultTable(r: ExperimentResult, all = false): string {
   const summary = summarizeTable(r.plan, r.table, metrics);
   const head = [...(sweeps.length ? sweeps : ['point']), ...metrics];
   const body = summary.map((p) => [
-    ...(sweeps.length ? sweeps.map((s) => fmtValue(p.point.values[s]!)) : ['all']),
+    ...(sweeps.length ? sweeps.map((s) => formatValue(p.point.values[s]!)) : ['all']),
     ...metrics.map((m) => {
       const s = p.metrics[m]!;
       if (s.n === 0) return '—  (0)';
@@ -160,7 +158,7 @@ export function formatExperiment(r: ExperimentResult, relFile: string, seedsOver
   const exp = r.experiment;
   const out: string[] = [];
   out.push(`experiment "${exp.name}"  (${relFile})`);
-  for (const [k, v] of Object.entries(r.plan.overrides)) out.push(`  override: ${k} = ${fmtValue(v)} (from --set)`);
+  for (const [k, v] of Object.entries(r.plan.overrides)) out.push(`  override: ${k} = ${formatValue(v)} (from --set)`);
   const seeds = new Set(r.plan.runs.map((x) => x.seed)).size;
   if (seedsOverride !== undefined && exp.runner.seeded) out.push(`  override: seeds = ${seedsOverride} (from --seeds; the file says ${exp.seeds})`);
   const runs = new Set(r.plan.runs.map((x) => x.id)).size;
@@ -229,8 +227,8 @@ export function experimentJson(r: ExperimentResult) {
       p_adjusted: num(v.pAdjusted),
       n: v.n,
       reason: v.reason,
-      // Issue 11: standardised effect, the CI's level, rows per sweep point (used, and why not),
-      // seeds used, and for inconclusive verdicts the MDE at 80% power and the seeds needed.
+      // The standardised effect, the CI's level, rows per sweep point (used, and why not), seeds
+      // used, and for inconclusive verdicts the MDE at 80% power and the seeds needed.
       ci_level: v.effect ? (v.effect.level ?? 0.95) : null,
       standardized: v.standardized ? num(v.standardized.value) : null,
       standardized_name: v.standardized?.name ?? null,
@@ -279,15 +277,8 @@ function registration(r: ExperimentResult): PredictionStatus[] | undefined {
   }
 }
 
-export async function runCommand(args: string[]): Promise<number> {
-  let parsed: RunArgs;
-  try {
-    parsed = parseRunArgs(args);
-  } catch (e) {
-    const code = errorExit('run', e, usage);
-    if (code === undefined) throw e;
-    return code;
-  }
+/** Run the parsed command; usage errors never reach here (defineCommand prints them). */
+async function runParsed(parsed: RunArgs): Promise<number> {
   // Before anything runs: results computed while registered predictions are not committed would
   // make them exploratory for good.
   if (!parsed.allowUncommittedLock) {
@@ -332,9 +323,9 @@ export async function runCommand(args: string[]): Promise<number> {
           seeds: parsed.seeds,
           fresh: parsed.fresh,
           cacheDir: parsed.cacheDir,
-          retries: parsed.retries,
+          execution: parsed.execution,
           ...(parsed.allMetrics ? { metrics: 'all' as const } : {}),
-          jobs: parsed.jobs === undefined ? undefined : resolveJobs(parsed.jobs),
+          jobs: parsed.jobs,
           signal: controller.signal,
           onProgress: bar ? (p) => bar.update(p) : undefined,
           warn: (m) => {
@@ -378,9 +369,9 @@ export async function runCommand(args: string[]): Promise<number> {
   return exit;
 }
 
-export const command: Command & { spec: CommandSpec } = {
-  spec,
-  summary: spec.summary,
-  usage,
-  run: runCommand,
-};
+export const command = defineCommand(spec, (p) => runParsed(runArgsOf(p)));
+
+/** `sublab run ARGS...`: the exit status. */
+export function runCommand(args: string[]): Promise<number> {
+  return command.run(args);
+}

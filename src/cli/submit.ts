@@ -4,7 +4,7 @@ import path from 'node:path';
 import { projectRoot, resolveCacheDir } from '../exec/cache.ts';
 import { runSbatch, SbatchError, sbatchArgs, sbatchScript, shellQuote, writeScript } from '../exec/slurm.ts';
 import { loadPlan, sessionOf } from '../exec/session.ts';
-import { common, defineCommand, flag, many, overridesOf, text, whole, type CommandSpec, type Parsed } from './args.ts';
+import { common, defineCommand, executionArgs, executionOf, executionOptions, flag, many, overridesOf, text, whole, type CommandSpec, type Parsed } from './args.ts';
 import { UsageError } from './command.ts';
 import { uncommittedMessage, uncommittedRegistrations } from '../prereg/run-guard.ts';
 
@@ -22,7 +22,7 @@ and --seeds) finds every run cached and prints the verdicts.`,
     cache: { ...common.cache, help: 'shared result cache (default $SUBLAB_CACHE or .sublab/cache in the project)' },
     seeds: { ...common.seeds, help: 'override the number of seeds (passed to every task)' },
     set: { ...common.set, help: 'override a parameter (repeatable; passed to every task)' },
-    retries: common.retries,
+    ...executionOptions,
     'allow-uncommitted-lock': common['allow-uncommitted-lock'],
     script: text('PATH', 'where to write the script (default .sublab/slurm/<job>-<time>.sbatch)'),
     logs: text('DIR', 'per-task stdout/stderr (default .sublab/slurm/logs)'),
@@ -46,7 +46,7 @@ const MAX_ARRAY = 1000;
 export async function submitCommand({ values, positionals, rest: sbatchOptions }: Parsed<typeof spec.options>): Promise<number> {
   if (!values.slurm) throw new UsageError('say where to submit: --slurm (the only scheduler supported so far)');
   const file = path.resolve(positionals[0]!);
-  const { seeds, retries } = values;
+  const { seeds } = values;
   let tasks = values.tasks;
   const overrides = overridesOf(values.set);
 
@@ -80,20 +80,22 @@ export async function submitCommand({ values, positionals, rest: sbatchOptions }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   const scriptPath = path.resolve(values.script ?? path.join(project, '.sublab', 'slurm', `${jobName}-${stamp}.sbatch`));
   const logDir = path.resolve(values.logs ?? path.join(project, '.sublab', 'slurm', 'logs'));
-  const workerArgs: string[] = [];
-  for (const [k, v] of values.set ?? []) workerArgs.push('--set', `${k}=${v}`);
-  if (seeds !== undefined) workerArgs.push('--seeds', String(seeds));
-  if (retries !== undefined) workerArgs.push('--retries', String(retries));
+  // What the plan depends on goes to the workers and to the `sublab run` that collects; how runs
+  // are executed, to the workers only.
+  const planArgs: string[] = [];
+  for (const [k, v] of values.set ?? []) planArgs.push('--set', `${k}=${v}`);
+  if (seeds !== undefined) planArgs.push('--seeds', String(seeds));
+  const execArgs = executionArgs(executionOf(values));
 
   let script: string;
   try {
     for (const l of values.setup ?? []) if (/[\n\r]/.test(l)) throw new Error(`--setup takes one line, got ${JSON.stringify(l)}`);
-    script = sbatchScript({ file, projectDir: project, cacheDir, tasks, logDir, jobName, workerArgs, sbatchOptions, setup: values.setup });
+    script = sbatchScript({ file, projectDir: project, cacheDir, tasks, logDir, jobName, planArgs, executionArgs: execArgs, sbatchOptions, setup: values.setup });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   for (const n of notes) process.stderr.write(`sublab submit: note: ${n}\n`);
-  const collect = `sublab run ${[path.relative(process.cwd(), file) || file, '--cache', cacheDir, ...workerArgs.filter((a, i, l) => a !== '--retries' && l[i - 1] !== '--retries')].map(shellQuote).join(' ')}`;
+  const collect = `sublab run ${[path.relative(process.cwd(), file) || file, '--cache', cacheDir, ...planArgs].map(shellQuote).join(' ')}`;
   const sbatchLine = ['sbatch', ...sbatchArgs(scriptPath, sbatchOptions)].map(shellQuote).join(' ');
 
   if (values['dry-run']) {

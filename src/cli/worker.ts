@@ -7,7 +7,7 @@ import { handleStopSignals, signalExitCode } from '../exec/stop-signals.ts';
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
 import { executePlan } from '../exec/executor.ts';
 import { openSession } from '../exec/session.ts';
-import { common, defineCommand, errorExit, overridesOf, text, wholeNumber, type CommandSpec } from './args.ts';
+import { common, defineCommand, errorExit, executionOf, executionOptions, overridesOf, text, wholeNumber, type CommandSpec, type ExecutionOptions } from './args.ts';
 import { UsageError } from './command.ts';
 import { appendAll } from '../util/arrays.ts';
 
@@ -24,7 +24,7 @@ and takes units k with k % N == I (runs of one sweep point stay together up to t
     cache: { ...common.cache, help: 'result cache directory, shared by all tasks (default $SUBLAB_CACHE or .sublab/cache)' },
     seeds: { ...common.seeds, help: 'override the number of seeds (as for sublab run)' },
     set: { ...common.set, help: 'override a parameter (repeatable; as for sublab run)' },
-    retries: common.retries,
+    ...executionOptions,
   },
   footer: 'exit status: 0 all of this task\'s runs finished; 1 any failed; 2 usage or language error.',
   positionals: { min: 1, max: 1, missing: 'no .exp file given', extra: 'give exactly one .exp file' },
@@ -44,7 +44,8 @@ export interface WorkerOptions {
   cacheDir?: string;
   overrides?: Record<string, Value>;
   seeds?: number;
-  retries?: number;
+  /** How runs are executed (`--retries`, …), handed whole to the executor. */
+  execution?: Partial<ExecutionOptions>;
   log?: (line: string) => void;
   /** Stops the work (SIGINT/SIGTERM/SIGHUP): programs stopped, claims released. */
   signal?: AbortSignal;
@@ -76,8 +77,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     if (ids.size === 0) continue;
     let last = -1;
     const table = await executePlan(plan, {
+      ...o.execution,
       cache,
-      retries: o.retries,
       signal: o.signal,
       runner: session.runnerOf(plan),
       warn: (m) => log(`${tag} warning: ${m}`),
@@ -109,7 +110,7 @@ export const command = defineCommand(spec, async ({ values, positionals }) => {
   // so another task takes the runs over without waiting for them to expire.
   const stop = handleStopSignals((sig) => process.stderr.write(`sublab worker: interrupted (${sig}); stopping (finished runs are kept)\n`));
   try {
-    const r = await runWorker({ file: positionals[0]!, task, tasks, cacheDir: values.cache, overrides: overridesOf(values.set), seeds: values.seeds, retries: values.retries ?? 0, signal: stop.signal });
+    const r = await runWorker({ file: positionals[0]!, task, tasks, cacheDir: values.cache, overrides: overridesOf(values.set), seeds: values.seeds, execution: executionOf(values), signal: stop.signal });
     return r.failed.length ? 1 : 0;
   } catch (e) {
     const sig = stop.received();

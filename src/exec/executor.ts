@@ -19,14 +19,14 @@ import { claimWaitNotice } from './claim-notice.ts';
 import { StageStore, type StageEvent } from './stages.ts';
 import { DiskFullError } from '../util/atomic-write.ts';
 import { appendAll } from '../util/arrays.ts';
+import type { ExecutionOptions } from '../cli/args.ts';
 
-export interface ExecOptions {
+/** The execution options (`executionOptions` in src/cli/args.ts: `retries`, …) and what only the caller knows. */
+export interface ExecOptions extends Partial<ExecutionOptions> {
   /** Result cache; undefined runs everything and stores nothing. */
   cache?: ResultCache;
   /** Ignore existing entries (recompute and overwrite them). */
   fresh?: boolean;
-  /** Extra attempts for a group whose runner call throws (default 0). */
-  retries?: number;
   onProgress?: (p: ExecProgress) => void;
   /** Warnings (corrupt entries are reported by the cache itself). */
   warn?: (msg: string) => void;

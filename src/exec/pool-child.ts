@@ -38,10 +38,10 @@ try {
   const cache = new ResultCache(cfg.cacheDir, { claimTtlMs: cfg.claimTtlMs, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
   for (const [k, plan] of plans.entries()) {
     const opts = {
+      ...cfg.execution,
       cache,
       fresh: cfg.fresh,
       freshSince: cfg.freshSince,
-      retries: cfg.retries,
       runner: session.runnerOf(plan),
       failedBefore: book,
       // Warnings about runs go to the parent once, from its own executor.

@@ -13,9 +13,10 @@ import { ResultCache, resolveCacheDir } from './cache.ts';
 import { firstResultAt } from '../prereg/status.ts';
 import { recordSeen } from '../prereg/seen.ts';
 import { executePlan } from './executor.ts';
-import { poolSize, resolveJobs, startPool, type Pool } from './pool.ts';
+import { autoJobs, poolSize, requestedJobs, startPool, type Pool } from './pool.ts';
 import type { ExecProgress } from './progress.ts';
 import { loadPlan, sessionOf } from './session.ts';
+import type { ExecutionOptions } from '../cli/args.ts';
 
 export interface ExperimentResult {
   experiment: CheckedExperiment;
@@ -36,28 +37,38 @@ export interface RunFileOptions {
   cacheDir?: string;
   /** false: no cache at all (nothing read, nothing written). */
   cache?: boolean;
-  retries?: number;
+  /** How runs are executed (`--retries`, …): handed whole to the executor and the `--jobs` children. */
+  execution?: Partial<ExecutionOptions>;
   onProgress?: (p: ExecProgress) => void;
   warn?: (msg: string) => void;
   signal?: AbortSignal;
-  /** Source text instead of reading `file` (the Vitest plugin has it already). */
+  /**
+   * Source text instead of reading `file` (for a caller holding text not saved there); handed to
+   * the `--jobs` children so they plan what this process planned. The Vitest runtime does not pass
+   * it: it reads the file again.
+   */
   source?: string;
   /** Which metrics the runs compute (src/plan/needs.ts; default 'verdicts'). */
   metrics?: MetricScope;
   /** Called after each experiment, before the next one starts. */
   onExperiment?: (r: ExperimentResult) => void;
   /**
-   * Processes computing runs at once (default $SUBLAB_JOBS, else 1). Above 1, jobs − 1 child
-   * processes share the work through the cache (see pool.ts); needs the cache.
+   * Processes computing runs at once (default $SUBLAB_JOBS, else 1; auto: as many as the cores
+   * hold, see `autoJobs`). Above 1, jobs − 1 child processes share the work through the cache
+   * (see pool.ts); needs the cache.
    */
-  jobs?: number;
+  jobs?: number | 'auto';
 }
 
 export async function runFile(file: string, opts: RunFileOptions = {}): Promise<{ compile: CompileResult; experiments: ExperimentResult[] }> {
   // Throws LanguageError or PlanError before anything runs.
   const { compile, plans } = await loadPlan(file, opts);
   const cache = opts.cache === false ? undefined : new ResultCache(resolveCacheDir(opts.cacheDir, file), { warn: opts.warn });
-  const jobs = resolveJobs(opts.jobs);
+  const requested = requestedJobs(opts.jobs);
+  // Runners are loaded up front only for a pool (`--jobs auto` asks them how many cores a group
+  // uses); in one process a runner is loaded when something is computed.
+  const session = requested === 'auto' ? await sessionOf(file, compile, plans) : undefined;
+  const jobs = session ? autoJobs(session) : (requested as number);
   const experiments: ExperimentResult[] = [];
   let pool: Pool | undefined;
   if (jobs > 1 && !cache) opts.warn?.('--jobs needs the result cache (the processes share work through it); running in one process');
@@ -68,14 +79,14 @@ export async function runFile(file: string, opts: RunFileOptions = {}): Promise<
     if (size.capped) opts.warn?.(`--jobs ${jobs}: this machine has ${size.jobs} cores; running ${size.jobs} processes`);
     if (size.jobs > 1 && cache) {
       pool = await startPool({
-        session: await sessionOf(file, compile, plans),
+        session: session ?? (await sessionOf(file, compile, plans)),
         source: opts.source,
         overrides: opts.overrides,
         seeds: opts.seeds,
         ...(opts.metrics ? { metrics: opts.metrics } : {}),
         cache,
         fresh: opts.fresh,
-        retries: opts.retries,
+        execution: opts.execution,
         jobs: size.jobs,
         warn: opts.warn,
         signal: opts.signal,
@@ -83,7 +94,7 @@ export async function runFile(file: string, opts: RunFileOptions = {}): Promise<
     }
     for (const [k, plan] of plans.entries()) {
       const t0 = performance.now();
-      const execOpts = { cache, fresh: opts.fresh, retries: opts.retries, onProgress: opts.onProgress, warn: opts.warn, signal: opts.signal };
+      const execOpts = { ...opts.execution, cache, fresh: opts.fresh, onProgress: opts.onProgress, warn: opts.warn, signal: opts.signal };
       const table = pool ? await pool.execute(k, execOpts) : await executePlan(plan, execOpts);
       // Results of this setup exist from now on, whatever later happens to the cache.
       const first = firstResultAt(table.rows);

@@ -14,7 +14,7 @@ import type { Runner } from '../runners/schema.ts';
 import { maxGroupOf, shardPlans, workUnits, type MaxGroup, type WorkUnit } from './shard.ts';
 
 export interface PlanOptions {
-  /** Source text instead of reading the file (the Vitest plugin has it already). */
+  /** Source text instead of reading the file (a `--jobs` child gets the text its parent compiled). */
   source?: string;
   /** `--set` overrides; text values are typed by the parameter's declared type. */
   overrides?: Record<string, Value>;

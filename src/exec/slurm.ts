@@ -30,8 +30,10 @@ export interface SbatchScriptOptions {
   /** Where each task's stdout/stderr go (`%x-%A_%a.out|err`). */
   logDir: string;
   jobName: string;
-  /** Extra worker options: `--set k=v`, `--seeds N`, `--retries N`, in order. */
-  workerArgs: string[];
+  /** What the plan depends on (`--set k=v`, `--seeds N`): given to every worker and to the `sublab run` that collects. */
+  planArgs: string[];
+  /** Execution options (`--retries N`, …): given to every worker only. */
+  executionArgs?: string[];
   /** How to start sublab on the compute node; default ['node', <this package's bin/sublab.mjs>]. */
   sublab?: string[];
   /** Shell lines run before the worker on the compute node (e.g. `module load nodejs/20`). */
@@ -51,7 +53,7 @@ export function sbatchScript(o: SbatchScriptOptions): string {
   const cacheDir = path.resolve(o.cacheDir);
   const logDir = path.resolve(o.logDir);
   const sublab = o.sublab ?? ['node', sublabBin()];
-  const worker = [...sublab, 'worker', file, '--task', '"$SLURM_ARRAY_TASK_ID"', '--tasks', String(o.tasks), '--cache', cacheDir, ...o.workerArgs];
+  const worker = [...sublab, 'worker', file, '--task', '"$SLURM_ARRAY_TASK_ID"', '--tasks', String(o.tasks), '--cache', cacheDir, ...o.planArgs, ...(o.executionArgs ?? [])];
   const lines = [
     '#!/bin/bash',
     `#SBATCH --job-name=${sbatchValue(o.jobName, 'job name')}`,
@@ -62,7 +64,7 @@ export function sbatchScript(o: SbatchScriptOptions): string {
     '',
     `# Written by sublab for ${file}.`,
     '# Each array task runs its share of the plan into the shared cache below; afterwards',
-    `#   sublab run ${shellQuote(file)} --cache ${shellQuote(cacheDir)}${o.workerArgs.length ? ' ' + o.workerArgs.map(shellQuote).join(' ') : ''}`,
+    `#   sublab run ${shellQuote(file)} --cache ${shellQuote(cacheDir)}${o.planArgs.length ? ' ' + o.planArgs.map(shellQuote).join(' ') : ''}`,
     '# finds every run cached.',
     ...(o.sbatchOptions?.length ? [`# sbatch options given on the command line: ${o.sbatchOptions.map(shellQuote).join(' ')}`] : []),
     'set -eu',

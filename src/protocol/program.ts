@@ -11,13 +11,15 @@
 //
 // Importing it guards stdout: a line written there that is not a JSON object (a stray
 // console.log) goes to stderr instead, with one warning per source line naming file:line, so it
-// cannot break the rows. Depends on Node's built-ins only; nothing else of sublab is loaded.
+// cannot break the rows. Depends on Node's built-ins and two small dependency-free modules of sublab
+// (the protocol version, the line reader); nothing else of sublab is loaded.
 import { fstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { format } from 'node:util';
 import { PROTOCOL_VERSION } from './version.ts';
+import { eachLine } from '../util/lines.ts';
 
 export { PROTOCOL_VERSION };
 
@@ -172,17 +174,9 @@ function stageChannel(): typeof channel {
   if (!isSocket) fail(`stage(): SUBLAB_STAGE_FD=${text} is not sublab's stage channel here; only the program sublab started can open stages (a process it starts inherits the variable but not the channel)`);
   const sock = new net.Socket({ fd: Number(text), readable: true, writable: true });
   const waiting: ((a: Answer) => void)[] = [];
-  let buf = '';
-  sock.setEncoding('utf8');
-  sock.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      waiting.shift()?.(JSON.parse(line) as Answer);
-      if (waiting.length === 0) sock.unref();
-    }
+  eachLine(sock, (line) => {
+    waiting.shift()?.(JSON.parse(line) as Answer);
+    if (waiting.length === 0) sock.unref();
   });
   sock.on('close', () => {
     for (const w of waiting.splice(0)) w({ ok: false, error: 'sublab closed the stage channel' });

@@ -6,6 +6,7 @@ import type { ResultRow } from '../results/types.ts';
 import { summarize } from '../exec/summary.ts';
 import { formatNumber } from './format.ts';
 import { maxOf, minOf } from '../util/arrays.ts';
+import { formatValue } from '../util/format-value.ts';
 
 const require = createRequire(import.meta.url);
 // asciichart ships no types; this is the one function used.
@@ -38,10 +39,7 @@ export interface ChartData {
 
 export const MAX_SERIES = 6;
 
-/** A parameter value exactly (sweep values must not be rounded: 0.125 and 0.12 differ). */
-export function formatValue(v: Value): string {
-  return typeof v === 'number' ? String(v) : String(v);
-}
+export { formatValue };
 
 /** One chart per (sweep axis with ≥ 2 values) × metric, points in sweep order. */
 export function chartData(

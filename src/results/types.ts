@@ -1,5 +1,6 @@
 import { has } from '../util/records.ts';
 import type { Value } from '../language/ast.ts';
+import { formatValue } from '../util/format-value.ts';
 
 /** One row of a ResultTable: one seed at one sweep point (or one of a deterministic run's rows). */
 export interface ResultRow {
@@ -33,7 +34,7 @@ export interface FailedRun {
 
 /** A run as messages name it: short id, the swept parameters' values, the seed. */
 export function describeRun(run: { id: string; params: Record<string, Value>; seed: number }, sweeps: readonly string[]): string {
-  const at = sweeps.map((k) => `${k} = ${String(run.params[k])}`).join(', ');
+  const at = sweeps.map((k) => `${k} = ${formatValue(run.params[k]!)}`).join(', ');
   return `run ${run.id.slice(0, 12)} (${at ? at + ', ' : ''}seed ${run.seed})`;
 }
 

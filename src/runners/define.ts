@@ -43,6 +43,7 @@ export type TypedRunContext = RunContext & StageApi;
 export interface RunnerImpl<Params> {
   run(specs: readonly TypedRunSpec<Params>[], ctx: TypedRunContext): Promise<RunOutput[]>;
   maxGroup?: (params: Params) => number;
+  cores?: (params: Params) => number;
 }
 
 /** A stage as declared: `data` sees the resolved parameters with their declared types. */
@@ -257,6 +258,7 @@ export function defineRunner<const P extends readonly ParamSpec[]>(decl: RunnerD
           }
         },
         ...(impl.maxGroup ? { maxGroup: (p: Readonly<Record<string, Value>>) => impl.maxGroup!(resolveForGrouping(p)) } : {}),
+        ...(impl.cores ? { cores: (p: Readonly<Record<string, Value>>) => impl.cores!(resolveForGrouping(p)) } : {}),
       };
     },
   };

@@ -198,4 +198,6 @@ export interface Runner {
    */
   run(specs: readonly RunSpec[], ctx: RunContext): Promise<RunOutput[]>;
   maxGroup?: (params: Readonly<Record<string, Value>>) => number;
+  /** Cores one group keeps busy (default 1); `--jobs auto` starts as many processes as fit the cores. */
+  cores?: (params: Readonly<Record<string, Value>>) => number;
 }

@@ -1,6 +1,7 @@
 // Row selection for verdicts: `where` / `at` conditions, `for each` groups, sweep-point labels.
 import type { Condition, Scalar, Value } from '../language/ast.ts';
 import { column, type ResultRow } from '../results/types.ts';
+import { formatValue } from '../util/format-value.ts';
 
 /** Numeric equality: relative tolerance 1e-12, so 1e-3 written two ways still matches. */
 export function numbersEqual(a: number, b: number): boolean {
@@ -55,9 +56,7 @@ export function rowMatches(row: ResultRow, c: Condition): boolean {
   return valueMatches(column(row, c.param.name), c.op, scalarValue(c.value));
 }
 
-export function formatValue(v: Value): string {
-  return typeof v === 'string' ? v : String(v);
-}
+export { formatValue };
 
 export function conditionText(c: Condition): string {
   const v = c.value;

@@ -66,7 +66,7 @@ describe('argument parsing', () => {
       json: 'o.json',
       fresh: true,
       cacheDir: 'c',
-      retries: 2,
+      execution: { retries: 2 },
       progress: true,
     });
     expect(parseRunArgs([f, '--progress-json']).progress).toBe('json');

@@ -53,7 +53,7 @@ describe('sbatch script', () => {
     tasks: 5,
     logDir: path.join(tmp, 'job logs'),
     jobName: 'sublab-my_exp',
-    workerArgs: ['--set', 'command=python3 "a b".py', '--seeds', '2'],
+    planArgs: ['--set', 'command=python3 "a b".py', '--seeds', '2'],
     sbatchOptions: ['--partition=gpu', '--comment=two words'],
   });
 

@@ -17,6 +17,7 @@ import type { Value } from '../../language/ast.ts';
 import { programStageKey, type StageEvent, type StageRef, type StageStore } from '../../exec/stages.ts';
 import { NAME_RE, RUN_STAGE } from '../stage-declaration.ts';
 import { stageCodeHashOf } from './files.ts';
+import { eachLine } from '../../util/lines.ts';
 
 /** The program's end of the channel, and the variable that names it. */
 export const STAGE_FD = 3;
@@ -54,21 +55,10 @@ export class StageChannel {
 
   /** Serve requests from the runner's end of the program's fd 3. */
   attach(sock: Duplex): void {
-    let buf = '';
-    sock.setEncoding('utf8');
     sock.on('error', () => {}); // the program died: close() cleans up
-    sock.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        this.queue = this.queue.then(() => this.serve(line, sock));
-      }
-      if (buf.length > MAX_LINE) {
-        buf = '';
-        this.reply(sock, { ok: false, error: `a stage request longer than ${MAX_LINE} bytes (pass a description of the inputs, e.g. paths and settings, not the data)` });
-      }
+    eachLine(sock, (line) => (this.queue = this.queue.then(() => this.serve(line, sock))), {
+      maxLine: MAX_LINE,
+      tooLong: () => this.reply(sock, { ok: false, error: `a stage request longer than ${MAX_LINE} bytes (pass a description of the inputs, e.g. paths and settings, not the data)` }),
     });
   }
 

@@ -181,6 +181,7 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
 
 export const runner = lmDistillSchema.implement({
   maxGroup: (params) => params.models,
+  cores: (params) => Math.min(params.threads > 0 ? params.threads : defaultThreads(), params.models),
   async run(specs, ctx) {
     if (specs.length === 0) return [];
     try {

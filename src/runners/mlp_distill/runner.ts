@@ -154,6 +154,7 @@ async function inWorkers(
 
 export const runner: Runner = mlpDistillSchema.implement({
   maxGroup: (params) => params.models,
+  cores: (params) => (params.threads > 0 ? params.threads : defaultThreads()),
   async run(specs, ctx) {
     if (specs.length === 0) return [];
     const t0 = Date.now();

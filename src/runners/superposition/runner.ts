@@ -373,10 +373,9 @@ async function runGroup(specs: readonly TypedRunSpec<SuperpositionParams>[], ctx
 
 export const runner: Runner = superpositionSchema.implement({
   run: runGroup,
-  // Side by side pays op dispatch once per step for all models. Measured on wasm with the defaults
-  // (batch 256, 2000 + 2000 steps): 1 seed 4.1 s, 8 seeds 13.0 s (1.6 s each). At batch 1024 the
-  // gain vanishes (compute-bound). On ONNX Runtime a step's cost is near linear in N beyond 8
-  // seeds (0.25 ms at 8, 1.3 ms at 40: bench/README.md), so larger groups gain little.
-  // 16 bounds memory and leaves groups for the worker pool.
+  // Side by side pays op dispatch once per step for all models; beyond about 8 seeds a step's cost
+  // grows near linearly, so larger groups gain little (measurements: bench/README.md). 16 bounds
+  // memory and leaves groups for the worker pool.
   maxGroup: () => 16,
+  cores: (params) => (params.threads > 0 ? params.threads : defaultThreads()),
 });
