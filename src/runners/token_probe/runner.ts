@@ -92,6 +92,33 @@ export interface ProbeResult {
   extras: Record<string, unknown>;
 }
 
+/** The numbers `number` names, each checked against the candidates (a clear error, not a NaN row). */
+function wantedNumbers(p: ReturnType<typeof resolveParams>, lm: LoadedModel, cands: readonly NumberCand[]): string[] {
+  const wanted = p.number.split(',').map((w) => w.trim()).filter(Boolean);
+  for (const w of wanted) {
+    if (cands.some((c) => c.text === w)) continue;
+    if (/^[0-9]+$/.test(w) && w.length !== p.digits) {
+      throw new TokenProbeError(`number "${w}" has ${w.length} digit${w.length === 1 ? '' : 's'}, but digits = ${p.digits}: rows are numbers of one length; set digits = ${w.length}`);
+    }
+    if (p.numbers === 'vocab') {
+      throw new TokenProbeError(
+        `number "${w}" is not a single ${p.digits}-digit token in the vocabulary of ${p.model} (it tokenises as ${describeTokens(lm, w)}); ` +
+          `set numbers = "autoregressive" (with digits = ${w.length}) or choose a number that is one token`,
+      );
+    }
+    throw new TokenProbeError(`number "${w}" is not a ${p.digits}-digit decimal number; set digits = ${w.length} or choose another`);
+  }
+  return wanted;
+}
+
+/** The k numbers that rose most, the k that fell most, and the k flat ones with most baseline mass. */
+function extremes<T extends { category: string; change: number; pb: number }>(info: readonly T[], k: number): T[] {
+  const rose = info.filter((x) => x.category === 'rose').sort((a, b) => b.change - a.change).slice(0, k);
+  const fell = info.filter((x) => x.category === 'fell').sort((a, b) => a.change - b.change).slice(0, k);
+  const flat = info.filter((x) => x.category === 'flat').sort((a, b) => b.pb - a.pb).slice(0, k);
+  return [...rose, ...fell, ...flat];
+}
+
 export async function probe(params: Readonly<Record<string, Value>>, ctx?: Pick<RunContext, 'progress' | 'signal' | 'expDir'>): Promise<ProbeResult> {
   const p = resolveParams(params);
   const lm = await loadModel({ model: p.model, baseDir: ctx?.expDir, dtype: p.dtype, offline: p.offline, device: p.device || 'cpu' });
@@ -119,20 +146,7 @@ export async function probe(params: Readonly<Record<string, Value>>, ctx?: Pick<
     throw new TokenProbeError(`${p.model} has no single-token ${p.digits}-digit numbers in its vocabulary; set numbers = "autoregressive"`);
   }
   // Numbers asked for by name are checked before any forward pass.
-  const wanted = p.number.split(',').map((w) => w.trim()).filter(Boolean);
-  for (const w of wanted) {
-    if (cands.some((c) => c.text === w)) continue;
-    if (/^[0-9]+$/.test(w) && w.length !== p.digits) {
-      throw new TokenProbeError(`number "${w}" has ${w.length} digit${w.length === 1 ? '' : 's'}, but digits = ${p.digits}: rows are numbers of one length; set digits = ${w.length}`);
-    }
-    if (p.numbers === 'vocab') {
-      throw new TokenProbeError(
-        `number "${w}" is not a single ${p.digits}-digit token in the vocabulary of ${p.model} (it tokenises as ${describeTokens(lm, w)}); ` +
-          `set numbers = "autoregressive" (with digits = ${w.length}) or choose a number that is one token`,
-      );
-    }
-    throw new TokenProbeError(`number "${w}" is not a ${p.digits}-digit decimal number; set digits = ${w.length} or choose another`);
-  }
+  const wanted = wantedNumbers(p, lm, cands);
   const animalSystem = fill(p.system, { animal: p.animal });
   const prompts = [
     encode(undefined, p.question, p.answer_prefix),
@@ -168,16 +182,7 @@ export async function probe(params: Readonly<Record<string, Value>>, ctx?: Pick<
   const rank = new Map(byAnimal.map((x, r) => [x.c.text, r + 1]));
 
   // Rows: the numbers asked for, or the top_k that rose most, fell most, and flat ones with most mass.
-  let chosen: typeof info;
-  if (wanted.length) {
-    chosen = wanted.map((w) => info.find((x) => x.c.text === w)!);
-  } else {
-    const k = p.top_k;
-    const rose = info.filter((x) => x.category === 'rose').sort((a, b) => b.change - a.change).slice(0, k);
-    const fell = info.filter((x) => x.category === 'fell').sort((a, b) => a.change - b.change).slice(0, k);
-    const flat = info.filter((x) => x.category === 'flat').sort((a, b) => b.pb - a.pb).slice(0, k);
-    chosen = [...rose, ...fell, ...flat];
-  }
+  const chosen = wanted.length ? wanted.map((w) => info.find((x) => x.c.text === w)!) : extremes(info, p.top_k);
 
   // Number → animal: P(animal | number system prompt) for each row's number.
   const numberPrompts = chosen.map((x) => encode(fill(p.number_system, { number: x.c.text, animal: p.animal }), p.question, p.answer_prefix));
