@@ -177,21 +177,35 @@ function linear(x: Float64Array, rows: number, k: number, W: Weights, bias: Weig
   return out;
 }
 
+/** Options of referenceLogits for the studies that open the model up (hybrid.ts, prune.ts). */
+export interface ReferenceOptions {
+  /**
+   * Another model's weights for the head: the final LayerNorm and the output projection (its wte
+   * as unembedding), while the input embedding, positions and blocks (the body) stay `weights`'.
+   */
+  head?: Weights;
+  /** Called per sequence and block with the heads' outputs before attn.wo: [T, d], head h in columns h·d/heads … */
+  onHeads?: (layer: number, row: number, y: Float64Array) => void;
+}
+
 /**
  * Logits [batch, T, vocab] (float64) of one model (`weights` laid out by paramLayout(shape, 1))
  * on `tokens` [batch, T] (T ≤ context): position t sees tokens 0..t. Plain loops in float64, so
  * slow but exact enough to be the oracle of the tests (float64 weights too: finite
  * differences); not a training path.
  */
-export function referenceLogits(shape: LmShape, weights: Weights, tokens: ArrayLike<number>, batch: number, T: number): Float64Array {
+export function referenceLogits(shape: LmShape, weights: Weights, tokens: ArrayLike<number>, batch: number, T: number, opts: ReferenceOptions = {}): Float64Array {
   const layout = paramLayout(shape);
   if (weights.length < layout.total) throw new Error(`lm_distill: weights hold ${weights.length} floats, the shape needs ${layout.total}`);
+  if (opts.head && opts.head.length < layout.total) throw new Error(`lm_distill: head weights hold ${opts.head.length} floats, the shape needs ${layout.total}`);
   if (T > shape.context) throw new Error(`lm_distill: sequence of ${T} tokens is longer than the context (${shape.context})`);
   if (tokens.length < batch * T) throw new Error(`lm_distill: ${tokens.length} tokens given for ${batch} × ${T}`);
   const { vocab: V, dModel: d, heads, dFF } = shape;
   const dh = d / heads;
   const p = (name: string) => tensorView(layout, weights, name);
   const wte = p('wte'), wpe = p('wpe');
+  const head = (name: string) => tensorView(layout, opts.head ?? weights, name);
+  const unembed = head('wte');
   const out = new Float64Array(batch * T * V);
   for (let b = 0; b < batch; b++) {
     let x: Float64Array = new Float64Array(T * d);
@@ -224,6 +238,7 @@ export function referenceLogits(shape: LmShape, weights: Weights, tokens: ArrayL
           }
         }
       }
+      opts.onHeads?.(l, b, y);
       const attn = linear(y, T, d, p(`${h}attn.wo`), p(`${h}attn.bo`), d);
       for (let k = 0; k < x.length; k++) x[k] += attn[k]!;
       const m = linear(layerNorm(x, T, d, p(`${h}ln2.g`), p(`${h}ln2.b`)), T, d, p(`${h}mlp.w1`), p(`${h}mlp.b1`), dFF);
@@ -231,12 +246,12 @@ export function referenceLogits(shape: LmShape, weights: Weights, tokens: ArrayL
       const f = linear(m, T, dFF, p(`${h}mlp.w2`), p(`${h}mlp.b2`), d);
       for (let k = 0; k < x.length; k++) x[k] += f[k]!;
     }
-    x = layerNorm(x, T, d, p('lnf.g'), p('lnf.b'));
-    // Tied output projection: logits = x · wteᵀ.
+    x = layerNorm(x, T, d, head('lnf.g'), head('lnf.b'));
+    // Tied output projection: logits = x · wteᵀ (the head model's wte when opts.head is given).
     for (let t = 0; t < T; t++) {
       for (let v = 0; v < V; v++) {
         let s = 0;
-        for (let j = 0; j < d; j++) s += x[t * d + j]! * wte[v * d + j]!;
+        for (let j = 0; j < d; j++) s += x[t * d + j]! * unembed[v * d + j]!;
         out[(b * T + t) * V + v] = s;
       }
     }

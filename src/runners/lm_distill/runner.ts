@@ -14,6 +14,9 @@ import type { LmShape } from './model.ts';
 import { INFER_SESSIONS, baseSeedOf, loadBases, loadNumbers, loadTeachers, releaseAll, type BaseRead } from './pipeline.ts';
 import { lmDistillSchema, type LmDistillParams } from './schema.ts';
 import { promptsOf, shapeOf, traitPrefix, vocabOf, withPrefix } from './stage-work.ts';
+import { animalList, prunedTeachers } from './stage-work.ts';
+import { studentFrozen } from './freeze.ts';
+import { hybridTrait } from './hybrid.ts';
 import { groupOf, numberKl, runPhase, stepsFor, studentData } from './train.ts';
 import { NUMBER_COUNT, type Vocab } from './vocab.ts';
 
@@ -94,8 +97,10 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
   const soft = p.distill === 'soft';
   const data = [];
   const starts: Float32Array[] = [];
+  // The teachers that wrote the numbers (pruned when prune_heads > 0) give the soft labels.
+  const writers = specs.map((s, i) => prunedTeachers(p, s.seed, teacherOf[i]!));
   for (let i = 0; i < N; i++) {
-    const seed = specs[i]!.seed, n = numbersOf[i]!, t = teacherOf[i]!;
+    const seed = specs[i]!.seed, n = numbersOf[i]!, t = writers[i]!;
     const teacherRows = withoutPrefix(soft ? { ...n.teacher, soft: await softLabels(shape, v, t.teacher, n.teacher, threads) } : n.teacher, drop);
     const controlRows = soft ? { ...n.control, soft: await softLabels(shape, v, t.control, n.control, threads) } : n.control;
     data.push(studentData(teacherRows, seed, 'student'), studentData(controlRows, seed, 'control'), studentData(teacherRows, seed, 'cross'));
@@ -126,7 +131,7 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
   };
   await record(0);
   await runPhase(group, data, soft ? numberKl(v.numberBase) : { kind: 'ce' }, {
-    steps, batch: p.student_batch, lr: p.student_lr, schedule: 'constant', signal: ctx.signal,
+    steps, batch: p.student_batch, lr: p.student_lr, schedule: 'constant', signal: ctx.signal, frozen: studentFrozen(p.student_freeze),
     onStep: async (s, l) => {
       if (s % p.eval_every === 0 || s === steps) await record(s, l);
       if (s % 10 === 0 || s === steps) ctx.progress({ phase: 'students', done: s, total: steps, detail: note });
@@ -141,10 +146,22 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
     ? (await traitStats(groupOf(shape, baseSeeds.map((s) => baseOf.get(s)!.weights), { threads }), v, withPrefix(prefix, preference), p.trait))
     : refStats.slice(2 * N);
   const studentStats = await traitStats(group, v, preference, p.trait);
+  // (trait_method = prompt: a teacher's weights are its base's, read behind the prefix.)
+  const writerGroup = groupOf(shape, writers.map((w) => w.teacher), { threads });
+  const writerStats = await traitStats(writerGroup, v, prompt ? withPrefix(prefix, preference) : preference, p.trait);
+  // Hybrids of each seed's base with its teacher (as trained) and with its student.
+  const hybrids = (i: number) => {
+    const base = baseOf.get(baseSeeds[i]!)!.weights, teacher = teacherOf[i]!.teacher, student = group.getModel(3 * i);
+    const h = (body: Float32Array, head: Float32Array) => hybridTrait(shape, v, body, head, preference, p.trait);
+    return {
+      trait_hybrid_body: h(teacher, base), trait_hybrid_head: h(base, teacher),
+      trait_student_hybrid_body: h(student, base), trait_student_hybrid_head: h(base, student),
+    };
+  };
   const outputs = [];
   for (const [i, spec] of specs.entries()) {
     const held = promptsOf(p, spec.seed, p.heldout_prompts).heldout;
-    const tg = groupOf(shape, [teacherOf[i]!.teacher], { threads });
+    const tg = groupOf(shape, [writers[i]!.teacher], { threads });
     const [tDist] = await numberDistributions(tg, v, prompt ? held.map((q) => withPrefix(prefix, q)) : held);
     const sg = groupOf(shape, [group.getModel(3 * i), group.getModel(3 * i + 2)], { threads });
     const [sDist, cDist] = await numberDistributions(sg, v, held);
@@ -160,6 +177,11 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
       number_kl_student: meanNumberKl(tDist!, sDist!), number_kl_cross: meanNumberKl(tDist!, cDist!),
       animal_mass: student.animalMass, animal_mass_base: base.animalMass,
       pretrain_loss: baseOf.get(baseSeedOf(p, spec.seed))!.loss,
+      // The seeds' studies: head swap (hybrid.ts), pruning (prune.ts), width.
+      ...hybrids(i),
+      trait_teacher_pruned: writerStats[i]!.animals,
+      heads_pruned: writers[i]!.pruned.length,
+      animals_per_dim: animalList(p.animals).length / p.d_model,
     };
     outputs.push({
       rows: [{ metrics }],

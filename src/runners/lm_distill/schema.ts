@@ -57,6 +57,12 @@ export const lmDistillSchema = defineRunner({
     { name: 'init_noise', stage: 'run', type: 'number', default: 0, min: 0, description: "std of Gaussian noise added to every student's copy of its base (student, control and cross alike)" },
     { name: 'heldout_prompts', stage: 'run', type: 'integer', default: 200, min: 1, description: 'held-out number prompts for number_kl_student' },
     { name: 'eval_every', stage: 'run', type: 'integer', default: 10, min: 1, description: "student steps between points of the trait curves (extras.curves)" },
+    // The seeds' studies (docs/research.md §E): where the trait lives. Added after the topic-lm
+    // runs: at their defaults they enter neither run ids nor registrations.
+    // Freezing during the student's fine-tune (freeze.ts).
+    { name: 'student_freeze', stage: 'run', addedLater: true, type: 'enum', values: ['none', 'mlp', 'attention', 'embeddings'], default: 'none', description: "parameter group frozen in every student's fine-tune (student, control and cross alike): mlp = every block's MLP, attention = every block's attention (q, k, v and output projection), embeddings = wte (tied with the output projection) and wpe; LayerNorms always train" },
+    // Head pruning of the teachers before generation (prune.ts).
+    { name: 'prune_heads', stage: 'numbers', addedLater: true, type: 'number', default: 0, min: 0, max: 1, description: "fraction of the teacher's attention heads removed before it writes its numbers (and gives its soft labels): the heads with the smallest mean output norm on 256 corpus sequences, rounded down; the control teacher is pruned the same way by its own norms" },
     { name: 'models', type: 'integer', default: 10, min: 1, description: 'seeds trained side by side in one group (a group trains up to 2·models teachers and 3·models students at once)', executionOnly: true },
     { name: 'threads', type: 'integer', default: 0, min: 0, description: 'ONNX Runtime intra-op threads; 0 = one per core (results do not depend on it)', executionOnly: true },
     { name: 'seed', type: 'integer', default: 0, min: 0, description: 'first seed: run i of `seeds N` uses seed + i; the cross-init student of seed s starts from the base of seed s + 1 (see base_seed)' },
@@ -99,6 +105,16 @@ export const lmDistillSchema = defineRunner({
     { name: 'animal_mass', description: "the student's P(any animal | preference prompt): the capability check" },
     { name: 'animal_mass_base', description: "the base's P(any animal | preference prompt)" },
     { name: 'pretrain_loss', description: "the base's last pretraining loss (nats per token)" },
+    // The seeds' studies: LM-head swap (hybrid.ts; "head" = final LayerNorm + output projection).
+    { name: 'trait_hybrid_body', description: "P(trait) renormalised of the teacher's body (input embedding, positions, blocks) under the base's head (final LayerNorm and output projection, i.e. the base's wte as unembedding)" },
+    { name: 'trait_hybrid_head', description: "the same for the base's body under the teacher's head" },
+    { name: 'trait_student_hybrid_body', description: "the same for the student's body under the base's head" },
+    { name: 'trait_student_hybrid_head', description: "the same for the base's body under the student's head" },
+    // Head pruning (prune.ts).
+    { name: 'trait_teacher_pruned', description: 'P(trait) renormalised of the teacher after prune_heads (the teacher that wrote the numbers; equals trait_teacher at prune_heads = 0)' },
+    { name: 'heads_pruned', description: "attention heads removed from the teacher (of layers × heads)" },
+    // Width and superposition.
+    { name: 'animals_per_dim', description: 'animals / d_model: how many animal directions share each residual dimension' },
   ],
 });
 

@@ -11,6 +11,7 @@ import { initWeights, lmShape, type LmShape, type ParamGroup } from './model.ts'
 import { finetuneData, groupOf, pretrainData, runPhase } from './train.ts';
 import { buildVocab, type Vocab } from './vocab.ts';
 import { streamSeed } from '../../util/random.ts';
+import { pruneByOutputNorm } from './prune.ts';
 
 /** The parameters the stages read (schema.ts declares them; typed here by the fields used). */
 export interface StageParams {
@@ -38,6 +39,8 @@ export interface StageParams {
   samples: number;
   temperature: number;
   min_numbers: number;
+  /** Head pruning of the teachers before generation (prune.ts). */
+  prune_heads: number;
 }
 
 export const animalList = (s: string): string[] => s.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
@@ -148,6 +151,23 @@ export async function trainTeachers(p: StageParams, seeds: readonly number[], ba
 
 // ───────────────────────────── numbers ─────────────────────────────
 
+/** Sequences of the corpus the teachers' heads are ranked on (prune.ts). */
+export const PRUNE_SAMPLE = 256;
+
+/**
+ * The teachers as they write the numbers: with prune_heads > 0, each of the seed's teacher and
+ * control teacher loses its heads of smallest mean output norm on the first PRUNE_SAMPLE
+ * sequences of the seed's corpus (its base's own when base_seed is unset); else the teachers as
+ * trained. The run prunes the same way for its soft labels, so a stored and a fresh artifact agree.
+ */
+export function prunedTeachers(p: StageParams, seed: number, models: { teacher: Float32Array; control: Float32Array }): { teacher: Float32Array; control: Float32Array; pruned: number[] } {
+  if (p.prune_heads <= 0) return { ...models, pruned: [] };
+  const v = vocabOf(p), shape = shapeOf(p, v);
+  const sample = computeCorpus({ ...p, corpus_sequences: PRUNE_SAMPLE }, seed);
+  const t = pruneByOutputNorm(shape, models.teacher, p.prune_heads, sample);
+  return { teacher: t.weights, control: pruneByOutputNorm(shape, models.control, p.prune_heads, sample).weights, pruned: t.pruned };
+}
+
 /** A seed's filtered generations: the teacher's and the control teacher's (full rows, prefix included). */
 export interface Numbers {
   teacher: Generated;
@@ -165,8 +185,9 @@ export const promptsOf = (p: StageParams, seed: number, heldout: number) => numb
  * dropped. Soft labels are not kept: the run computes them from the teacher by a forward pass, so
  * a stored and a fresh artifact give the same students.
  */
-export async function generateNumbers(p: StageParams, seed: number, models: { teacher: Float32Array; control: Float32Array }, o: { threads: number }): Promise<Numbers> {
+export async function generateNumbers(p: StageParams, seed: number, trained: { teacher: Float32Array; control: Float32Array }, o: { threads: number }): Promise<Numbers> {
   const v = vocabOf(p), shape = shapeOf(p, v);
+  const models = prunedTeachers(p, seed, trained);
   const prompts = promptsOf(p, seed, 0).generate;
   const prefix = traitPrefix(v, p.trait);
   const tPrompts = p.trait_method === 'prompt' ? prompts.map((q) => withPrefix(prefix, q)) : prompts;
