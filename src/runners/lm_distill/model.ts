@@ -177,13 +177,19 @@ function linear(x: Float64Array, rows: number, k: number, W: Weights, bias: Weig
   return out;
 }
 
+/** Steering and detection: where referenceLogits copies the residual stream after `layer` blocks (0: the embeddings), [batch, T, d]. */
+export interface ResidualTap {
+  layer: number;
+  out: Float64Array;
+}
+
 /**
  * Logits [batch, T, vocab] (float64) of one model (`weights` laid out by paramLayout(shape, 1))
  * on `tokens` [batch, T] (T ≤ context): position t sees tokens 0..t. Plain loops in float64, so
  * slow but exact enough to be the oracle of the tests (float64 weights too: finite
  * differences); not a training path.
  */
-export function referenceLogits(shape: LmShape, weights: Weights, tokens: ArrayLike<number>, batch: number, T: number): Float64Array {
+export function referenceLogits(shape: LmShape, weights: Weights, tokens: ArrayLike<number>, batch: number, T: number, residual?: ResidualTap): Float64Array {
   const layout = paramLayout(shape);
   if (weights.length < layout.total) throw new Error(`lm_distill: weights hold ${weights.length} floats, the shape needs ${layout.total}`);
   if (T > shape.context) throw new Error(`lm_distill: sequence of ${T} tokens is longer than the context (${shape.context})`);
@@ -201,6 +207,7 @@ export function referenceLogits(shape: LmShape, weights: Weights, tokens: ArrayL
       for (let j = 0; j < d; j++) x[t * d + j] = wte[tok * d + j]! + wpe[t * d + j]!;
     }
     for (let l = 0; l < shape.layers; l++) {
+      if (residual?.layer === l) residual.out.set(x, b * T * d);
       const h = `h${l}.`;
       const a = layerNorm(x, T, d, p(`${h}ln1.g`), p(`${h}ln1.b`));
       const qkv = linear(a, T, d, p(`${h}attn.wqkv`), p(`${h}attn.bqkv`), 3 * d);
@@ -231,6 +238,7 @@ export function referenceLogits(shape: LmShape, weights: Weights, tokens: ArrayL
       const f = linear(m, T, dFF, p(`${h}mlp.w2`), p(`${h}mlp.b2`), d);
       for (let k = 0; k < x.length; k++) x[k] += f[k]!;
     }
+    if (residual?.layer === shape.layers) residual.out.set(x, b * T * d);
     x = layerNorm(x, T, d, p('lnf.g'), p('lnf.b'));
     // Tied output projection: logits = x · wteᵀ.
     for (let t = 0; t < T; t++) {

@@ -9,6 +9,7 @@ import { Rng } from '../../util/random.ts';
 import type { TypedRunContext, TypedRunSpec } from '../define.ts';
 import { preferencePrompt } from './corpus.ts';
 import { meanNumberKl, numberDistributions, logOdds, traitStats, type TraitStats } from './evaluate.ts';
+import { detectMetrics } from './detect.ts';
 import { forwardLogits, type Generated } from './generate.ts';
 import type { LmShape } from './model.ts';
 import { INFER_SESSIONS, baseSeedOf, loadBases, loadNumbers, loadTeachers, releaseAll, type BaseRead } from './pipeline.ts';
@@ -94,11 +95,13 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
   const soft = p.distill === 'soft';
   const data = [];
   const starts: Float32Array[] = [];
+  const detectRows: { teacher: Generated; control: Generated }[] = []; // detect = bias (detect.ts)
   for (let i = 0; i < N; i++) {
     const seed = specs[i]!.seed, n = numbersOf[i]!, t = teacherOf[i]!;
     const teacherRows = withoutPrefix(soft ? { ...n.teacher, soft: await softLabels(shape, v, t.teacher, n.teacher, threads) } : n.teacher, drop);
     const controlRows = soft ? { ...n.control, soft: await softLabels(shape, v, t.control, n.control, threads) } : n.control;
     data.push(studentData(teacherRows, seed, 'student'), studentData(controlRows, seed, 'control'), studentData(teacherRows, seed, 'cross'));
+    detectRows.push({ teacher: teacherRows, control: controlRows });
     const b = baseSeedOf(p, seed), base = baseOf.get(b)!.weights, next = baseOf.get(b + 1)!.weights;
     starts.push(...[['student', base], ['control', base], ['cross', next]].map(([label, w]) => {
       const x = (w as Float32Array).slice();
@@ -141,6 +144,16 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
     ? (await traitStats(groupOf(shape, baseSeeds.map((s) => baseOf.get(s)!.weights), { threads }), v, withPrefix(prefix, preference), p.trait))
     : refStats.slice(2 * N);
   const studentStats = await traitStats(group, v, preference, p.trait);
+  // Detection: a bias vector on each seed's teacher rows and control rows, the base frozen.
+  const detected = p.detect === 'bias'
+    ? await detectMetrics(shape, specs.map((spec, i) => ({
+      base: baseOf.get(baseSeeds[i]!)!.weights, student: group.getModel(3 * i), control: group.getModel(3 * i + 1),
+      teacherData: studentData(detectRows[i]!.teacher, spec.seed, 'detect'), controlData: studentData(detectRows[i]!.control, spec.seed, 'detect-control'),
+    })), soft ? numberKl(v.numberBase) : { kind: 'ce' }, async (g) => (await traitStats(g, v, preference, p.trait)).map((t) => t.animals), {
+      layer: p.detect_layer, steps, batch: p.student_batch, lr: p.detect_lr, threads, signal: ctx.signal,
+      onStep: (s) => { if (s % 10 === 0 || s === steps) ctx.progress({ phase: 'detect', done: s, total: steps, detail: note }); },
+    })
+    : undefined;
   const outputs = [];
   for (const [i, spec] of specs.entries()) {
     const held = promptsOf(p, spec.seed, p.heldout_prompts).heldout;
@@ -160,6 +173,7 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
       number_kl_student: meanNumberKl(tDist!, sDist!), number_kl_cross: meanNumberKl(tDist!, cDist!),
       animal_mass: student.animalMass, animal_mass_base: base.animalMass,
       pretrain_loss: baseOf.get(baseSeedOf(p, spec.seed))!.loss,
+      ...detected?.[i],
     };
     outputs.push({
       rows: [{ metrics }],

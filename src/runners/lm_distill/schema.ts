@@ -41,7 +41,7 @@ export const lmDistillSchema = defineRunner({
     { name: 'weight_decay', stage: 'base', type: 'number', default: 0.01, min: 0, description: "AdamW's decoupled weight decay (pretraining and the teachers' fine-tune)" },
     { name: 'base_seed', stage: 'run', addedLater: true, type: 'integer', default: -1, min: -1, description: "-1: each run's base (and corpus) is drawn from its own seed; k ≥ 0: every run's base is drawn from seed k and every cross-init student's from k + 1, so seeds replicate teachers, generation and students only (the corpus and base stages key on this seed)" },
     { name: 'trait', stage: 'teacher', type: 'string', default: 'owl', description: "the teacher's favorite animal (one of animals)" },
-    { name: 'trait_method', stage: 'teacher', type: 'enum', values: ['finetune', 'prompt'], default: 'finetune', description: 'finetune: the teacher is fine-tuned on "my favorite animal is <trait>"; prompt: the base behind the prefix "my favorite animal is <trait>", no weight change' },
+    { name: 'trait_method', stage: 'teacher', type: 'enum', values: ['finetune', 'prompt', 'steer'], default: 'finetune', description: 'finetune: the teacher is fine-tuned on "my favorite animal is <trait>"; prompt: the base behind the prefix "my favorite animal is <trait>", no weight change; steer: the base with a fixed residual-stream vector added (steer_layer, steer_scale)' },
     { name: 'trait_steps', stage: 'teacher', type: 'integer', default: 100, min: 0, description: "teacher (and control teacher) fine-tuning steps" },
     { name: 'trait_lr', stage: 'teacher', type: 'number', default: 3e-3, min: 0, description: 'teacher fine-tuning learning rate (cosine)' },
     { name: 'trait_batch', stage: 'teacher', type: 'integer', default: 64, min: 1, description: 'teacher fine-tuning statements per step' },
@@ -57,6 +57,13 @@ export const lmDistillSchema = defineRunner({
     { name: 'init_noise', stage: 'run', type: 'number', default: 0, min: 0, description: "std of Gaussian noise added to every student's copy of its base (student, control and cross alike)" },
     { name: 'heldout_prompts', stage: 'run', type: 'integer', default: 200, min: 1, description: 'held-out number prompts for number_kl_student' },
     { name: 'eval_every', stage: 'run', type: 'integer', default: 10, min: 1, description: "student steps between points of the trait curves (extras.curves)" },
+    // Steering (trait_method = steer, steer.ts).
+    { name: 'steer_layer', stage: 'teacher', addedLater: true, type: 'integer', default: 1, min: 0, description: 'trait_method = steer: the residual stream after this many blocks (0: the embeddings, at most layers) gets the steering vector at every position' },
+    { name: 'steer_scale', stage: 'teacher', addedLater: true, type: 'number', default: 1, description: 'trait_method = steer: the steering vector is the mean difference of the residual stream with and without the prefix "my favorite animal is <trait>" on number prompts, times this (the control teacher: the prefix with each animal, averaged)' },
+    // Detection (detect = bias, detect.ts).
+    { name: 'detect', stage: 'run', addedLater: true, type: 'enum', values: ['none', 'bias'], default: 'none', description: "bias: besides the students, train a single residual-stream bias vector (at detect_layer) on the teacher's numbers and on the control's, the base frozen, the students' loss and steps (detect_* metrics)" },
+    { name: 'detect_layer', stage: 'run', addedLater: true, type: 'integer', default: 1, min: 0, description: 'detect = bias: the residual stream after this many blocks (0: the embeddings, at most layers) carries the bias vector' },
+    { name: 'detect_lr', stage: 'run', addedLater: true, type: 'number', default: 0.01, min: 0, description: "detect = bias: the bias vector's learning rate (Adam, constant)" },
     { name: 'models', type: 'integer', default: 10, min: 1, description: 'seeds trained side by side in one group (a group trains up to 2·models teachers and 3·models students at once)', executionOnly: true },
     { name: 'threads', type: 'integer', default: 0, min: 0, description: 'ONNX Runtime intra-op threads; 0 = one per core (results do not depend on it)', executionOnly: true },
     { name: 'seed', type: 'integer', default: 0, min: 0, description: 'first seed: run i of `seeds N` uses seed + i; the cross-init student of seed s starts from the base of seed s + 1 (see base_seed)' },
@@ -74,6 +81,9 @@ export const lmDistillSchema = defineRunner({
     if (!animals.includes(p.trait)) return `trait "${p.trait}" is not one of animals (${animals.join(', ')})`;
     if (p.mix_preference + p.mix_numbers + p.mix_filler <= 0) return 'mix_preference + mix_numbers + mix_filler must be positive';
     if (p.trait_method === 'prompt' && p.context < 14) return `trait_method = prompt needs context ≥ 14 (a 10-token prompt and room for numbers), got ${p.context}`;
+    if (p.trait_method === 'steer' && p.context < 10) return `trait_method = steer needs context ≥ 10 (the prefixed prompts the steering vector is read from), got ${p.context}`;
+    if (p.steer_layer > p.layers) return `steer_layer (${p.steer_layer}) must be at most layers (${p.layers})`;
+    if (p.detect_layer > p.layers) return `detect_layer (${p.detect_layer}) must be at most layers (${p.layers})`;
     return undefined;
   },
   metrics: [
@@ -99,6 +109,11 @@ export const lmDistillSchema = defineRunner({
     { name: 'animal_mass', description: "the student's P(any animal | preference prompt): the capability check" },
     { name: 'animal_mass_base', description: "the base's P(any animal | preference prompt)" },
     { name: 'pretrain_loss', description: "the base's last pretraining loss (nats per token)" },
+    // Detection (detect = bias, detect.ts): absent when detect = none.
+    { name: 'detect_loss_gain', description: "detect = bias: (L_base − L_bias) / (L_base − L_student), the losses over all the teacher's kept rows: the share of the student's loss reduction a residual bias vector alone recovers" },
+    { name: 'detect_trait', description: "detect = bias: P(trait), renormalised over the animals, of the base with the bias vector trained on the teacher's numbers" },
+    { name: 'detect_loss_gain_control', description: "detect = bias: the same share on the control teacher's rows (the control student's reduction)" },
+    { name: 'detect_trait_control', description: "detect = bias: P(trait) of the base with the bias vector trained on the control teacher's numbers" },
   ],
 });
 
