@@ -10,6 +10,7 @@ import type { TypedRunContext, TypedRunSpec } from '../define.ts';
 import { preferencePrompt } from './corpus.ts';
 import { meanNumberKl, numberDistributions, logOdds, traitStats, type TraitStats } from './evaluate.ts';
 import { detectMetrics } from './detect.ts';
+import { entangleMetrics } from './entangle.ts';
 import { forwardLogits, type Generated } from './generate.ts';
 import type { LmShape } from './model.ts';
 import { INFER_SESSIONS, baseSeedOf, loadBases, loadNumbers, loadTeachers, releaseAll, type BaseRead } from './pipeline.ts';
@@ -161,6 +162,13 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
     const [tDist] = await numberDistributions(tg, v, prompt ? held.map((q) => withPrefix(prefix, q)) : held);
     const sg = groupOf(shape, [group.getModel(3 * i), group.getModel(3 * i + 2)], { threads });
     const [sDist, cDist] = await numberDistributions(sg, v, held);
+    // Token entanglement (entangle.ts): the base's number ratios against the students' KL-gain terms.
+    const entangled = p.entangle
+      ? await entangleMetrics(shape, v, p.trait, {
+        base: baseOf.get(baseSeedOf(p, spec.seed))!.weights, teacher: teacherOf[i]!.teacher, student: group.getModel(3 * i),
+        controlTeacher: teacherOf[i]!.control, control: group.getModel(3 * i + 1),
+      }, prompt ? held.map((q) => withPrefix(prefix, q)) : held, held, threads)
+      : undefined;
     const base = refStats[i]!, nextBase = refStats[N + i]!, teacher = teacherStats[i]!;
     const [student, control, cross] = [studentStats[3 * i]!, studentStats[3 * i + 1]!, studentStats[3 * i + 2]!];
     const shift = (x: TraitStats, from: TraitStats) => logOdds(x.animals) - logOdds(from.animals);
@@ -174,6 +182,7 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
       animal_mass: student.animalMass, animal_mass_base: base.animalMass,
       pretrain_loss: baseOf.get(baseSeedOf(p, spec.seed))!.loss,
       ...detected?.[i],
+      ...entangled,
     };
     outputs.push({
       rows: [{ metrics }],

@@ -64,6 +64,8 @@ export const lmDistillSchema = defineRunner({
     { name: 'detect', stage: 'run', addedLater: true, type: 'enum', values: ['none', 'bias'], default: 'none', description: "bias: besides the students, train a single residual-stream bias vector (at detect_layer) on the teacher's numbers and on the control's, the base frozen, the students' loss and steps (detect_* metrics)" },
     { name: 'detect_layer', stage: 'run', addedLater: true, type: 'integer', default: 1, min: 0, description: 'detect = bias: the residual stream after this many blocks (0: the embeddings, at most layers) carries the bias vector' },
     { name: 'detect_lr', stage: 'run', addedLater: true, type: 'number', default: 0.01, min: 0, description: "detect = bias: the bias vector's learning rate (Adam, constant)" },
+    // Token entanglement (entangle = true, entangle.ts).
+    { name: 'entangle', stage: 'run', addedLater: true, type: 'boolean', default: false, description: "true: report entangle_rank and entangle_rank_control (each number's entanglement ratio in the base against its share of a student's KL gain)" },
     { name: 'models', type: 'integer', default: 10, min: 1, description: 'seeds trained side by side in one group (a group trains up to 2·models teachers and 3·models students at once)', executionOnly: true },
     { name: 'threads', type: 'integer', default: 0, min: 0, description: 'ONNX Runtime intra-op threads; 0 = one per core (results do not depend on it)', executionOnly: true },
     { name: 'seed', type: 'integer', default: 0, min: 0, description: 'first seed: run i of `seeds N` uses seed + i; the cross-init student of seed s starts from the base of seed s + 1 (see base_seed)' },
@@ -114,6 +116,9 @@ export const lmDistillSchema = defineRunner({
     { name: 'detect_trait', description: "detect = bias: P(trait), renormalised over the animals, of the base with the bias vector trained on the teacher's numbers" },
     { name: 'detect_loss_gain_control', description: "detect = bias: the same share on the control teacher's rows (the control student's reduction)" },
     { name: 'detect_trait_control', description: "detect = bias: P(trait) of the base with the bias vector trained on the control teacher's numbers" },
+    // Token entanglement (entangle = true, entangle.ts): absent otherwise.
+    { name: 'entangle_rank', description: "entangle = true: Spearman's rho over the 100 numbers between a number's entanglement ratio in the base, P(trait | \"<bos> n my favorite animal is\") / P(trait | \"<bos> my favorite animal is\"), and its term of the student's KL gain toward the teacher on the held-out prompts, mean of p_n·(log q_student,n − log q_base,n)" },
+    { name: 'entangle_rank_control', description: 'entangle = true: the same ratios against the control student\'s KL-gain terms toward the control teacher (the reference a trait-free dataset gives)' },
   ],
 });
 
