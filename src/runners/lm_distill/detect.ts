@@ -4,10 +4,12 @@
 // the gradient of the tensor b folds into (steer.ts: block layer − 1's mlp.b2, or every row of
 // wpe summed), which the engine computes with that tensor's group trainable; b's own Adam step
 // replaces the engine's, so no weight but b's fold ever moves.
+import { releaseSessions } from '../../backend/onnxruntime.ts';
 import { Arena } from '../mlp_distill/onnx/arena.ts';
 import type { LmGroup } from './engine.ts';
 import type { LmLoss } from './graphs.ts';
 import { paramLayout, tensorView, type LmShape, type ParamGroup } from './model.ts';
+import { TRAIN_SESSIONS } from './pipeline.ts';
 import { addToResidual } from './steer.ts';
 import { groupOf, runPhase, type ModelData } from './train.ts';
 
@@ -137,6 +139,7 @@ export interface DetectSeed {
 export async function detectMetrics(shape: LmShape, seeds: readonly DetectSeed[], loss: LmLoss, trait: (g: LmGroup) => Promise<number[]>, o: DetectOptions): Promise<Record<string, number>[]> {
   const data = seeds.flatMap((s) => [s.teacherData, s.controlData]);
   const { weights } = await trainBiases(shape, seeds.flatMap((s) => [s.base, s.base]), data, loss, o);
+  await releaseSessions(TRAIN_SESSIONS); // the training graphs' arenas would add to the evaluation's peak
   const biased = groupOf(shape, weights, { threads: o.threads });
   const traits = await trait(biased);
   const evalGroup = groupOf(shape, seeds.flatMap((s, i) => [s.base, s.student, weights[2 * i]!, s.base, s.control, weights[2 * i + 1]!]), { threads: o.threads });

@@ -13,7 +13,7 @@ import { detectMetrics } from './detect.ts';
 import { entangleMetrics } from './entangle.ts';
 import { forwardLogits, type Generated } from './generate.ts';
 import type { LmShape } from './model.ts';
-import { INFER_SESSIONS, baseSeedOf, loadBases, loadNumbers, loadTeachers, releaseAll, type BaseRead } from './pipeline.ts';
+import { INFER_SESSIONS, TRAIN_SESSIONS, baseSeedOf, loadBases, loadNumbers, loadTeachers, releaseAll, type BaseRead } from './pipeline.ts';
 import { lmDistillSchema, type LmDistillParams } from './schema.ts';
 import { promptsOf, shapeOf, traitPrefix, vocabOf, withPrefix } from './stage-work.ts';
 import { groupOf, numberKl, runPhase, stepsFor, studentData } from './train.ts';
@@ -146,6 +146,7 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
     : refStats.slice(2 * N);
   const studentStats = await traitStats(group, v, preference, p.trait);
   // Detection: a bias vector on each seed's teacher rows and control rows, the base frozen.
+  if (p.detect === 'bias') await releaseSessions(TRAIN_SESSIONS); // the students' graphs: not needed again
   const detected = p.detect === 'bias'
     ? await detectMetrics(shape, specs.map((spec, i) => ({
       base: baseOf.get(baseSeeds[i]!)!.weights, student: group.getModel(3 * i), control: group.getModel(3 * i + 1),
