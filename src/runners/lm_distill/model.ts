@@ -186,6 +186,14 @@ export interface ReferenceOptions {
   head?: Weights;
   /** Called per sequence and block with the heads' outputs before attn.wo: [T, d], head h in columns h·d/heads … */
   onHeads?: (layer: number, row: number, y: Float64Array) => void;
+  /** Steering and detection: a copy of the residual stream after `residual.layer` blocks. */
+  residual?: ResidualTap;
+}
+
+/** Steering and detection: where referenceLogits copies the residual stream after `layer` blocks (0: the embeddings), [batch, T, d]. */
+export interface ResidualTap {
+  layer: number;
+  out: Float64Array;
 }
 
 /**
@@ -215,6 +223,7 @@ export function referenceLogits(shape: LmShape, weights: Weights, tokens: ArrayL
       for (let j = 0; j < d; j++) x[t * d + j] = wte[tok * d + j]! + wpe[t * d + j]!;
     }
     for (let l = 0; l < shape.layers; l++) {
+      if (opts.residual?.layer === l) opts.residual.out.set(x, b * T * d);
       const h = `h${l}.`;
       const a = layerNorm(x, T, d, p(`${h}ln1.g`), p(`${h}ln1.b`));
       const qkv = linear(a, T, d, p(`${h}attn.wqkv`), p(`${h}attn.bqkv`), 3 * d);
@@ -246,6 +255,7 @@ export function referenceLogits(shape: LmShape, weights: Weights, tokens: ArrayL
       const f = linear(m, T, dFF, p(`${h}mlp.w2`), p(`${h}mlp.b2`), d);
       for (let k = 0; k < x.length; k++) x[k] += f[k]!;
     }
+    if (opts.residual?.layer === shape.layers) opts.residual.out.set(x, b * T * d);
     x = layerNorm(x, T, d, head('lnf.g'), head('lnf.b'));
     // Tied output projection: logits = x · wteᵀ (the head model's wte when opts.head is given).
     for (let t = 0; t < T; t++) {

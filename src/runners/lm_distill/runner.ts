@@ -9,9 +9,11 @@ import { Rng } from '../../util/random.ts';
 import type { TypedRunContext, TypedRunSpec } from '../define.ts';
 import { preferencePrompt } from './corpus.ts';
 import { meanNumberKl, numberDistributions, logOdds, traitStats, type TraitStats } from './evaluate.ts';
+import { detectMetrics } from './detect.ts';
+import { entangleMetrics } from './entangle.ts';
 import { forwardLogits, type Generated } from './generate.ts';
 import type { LmShape } from './model.ts';
-import { INFER_SESSIONS, baseSeedOf, loadBases, loadNumbers, loadTeachers, releaseAll, type BaseRead } from './pipeline.ts';
+import { INFER_SESSIONS, TRAIN_SESSIONS, baseSeedOf, loadBases, loadNumbers, loadTeachers, releaseAll, type BaseRead } from './pipeline.ts';
 import { lmDistillSchema, type LmDistillParams } from './schema.ts';
 import { promptsOf, shapeOf, traitPrefix, vocabOf, withPrefix } from './stage-work.ts';
 import { animalList, prunedTeachers } from './stage-work.ts';
@@ -99,11 +101,13 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
   const starts: Float32Array[] = [];
   // The teachers that wrote the numbers (pruned when prune_heads > 0) give the soft labels.
   const writers = specs.map((s, i) => prunedTeachers(p, s.seed, teacherOf[i]!));
+  const detectRows: { teacher: Generated; control: Generated }[] = []; // detect = bias (detect.ts)
   for (let i = 0; i < N; i++) {
     const seed = specs[i]!.seed, n = numbersOf[i]!, t = writers[i]!;
     const teacherRows = withoutPrefix(soft ? { ...n.teacher, soft: await softLabels(shape, v, t.teacher, n.teacher, threads) } : n.teacher, drop);
     const controlRows = soft ? { ...n.control, soft: await softLabels(shape, v, t.control, n.control, threads) } : n.control;
     data.push(studentData(teacherRows, seed, 'student'), studentData(controlRows, seed, 'control'), studentData(teacherRows, seed, 'cross'));
+    detectRows.push({ teacher: teacherRows, control: controlRows });
     const b = baseSeedOf(p, seed), base = baseOf.get(b)!.weights, next = baseOf.get(b + 1)!.weights;
     starts.push(...[['student', base], ['control', base], ['cross', next]].map(([label, w]) => {
       const x = (w as Float32Array).slice();
@@ -158,6 +162,17 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
       trait_student_hybrid_body: h(student, base), trait_student_hybrid_head: h(base, student),
     };
   };
+  // Detection: a bias vector on each seed's teacher rows and control rows, the base frozen.
+  if (p.detect === 'bias') await releaseSessions(TRAIN_SESSIONS); // the students' graphs: not needed again
+  const detected = p.detect === 'bias'
+    ? await detectMetrics(shape, specs.map((spec, i) => ({
+      base: baseOf.get(baseSeeds[i]!)!.weights, student: group.getModel(3 * i), control: group.getModel(3 * i + 1),
+      teacherData: studentData(detectRows[i]!.teacher, spec.seed, 'detect'), controlData: studentData(detectRows[i]!.control, spec.seed, 'detect-control'),
+    })), soft ? numberKl(v.numberBase) : { kind: 'ce' }, async (g) => (await traitStats(g, v, preference, p.trait)).map((t) => t.animals), {
+      layer: p.detect_layer, steps, batch: p.student_batch, lr: p.detect_lr, threads, signal: ctx.signal,
+      onStep: (s) => { if (s % 10 === 0 || s === steps) ctx.progress({ phase: 'detect', done: s, total: steps, detail: note }); },
+    })
+    : undefined;
   const outputs = [];
   for (const [i, spec] of specs.entries()) {
     const held = promptsOf(p, spec.seed, p.heldout_prompts).heldout;
@@ -165,6 +180,13 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
     const [tDist] = await numberDistributions(tg, v, prompt ? held.map((q) => withPrefix(prefix, q)) : held);
     const sg = groupOf(shape, [group.getModel(3 * i), group.getModel(3 * i + 2)], { threads });
     const [sDist, cDist] = await numberDistributions(sg, v, held);
+    // Token entanglement (entangle.ts): the base's number ratios against the students' KL-gain terms.
+    const entangled = p.entangle
+      ? await entangleMetrics(shape, v, p.trait, {
+        base: baseOf.get(baseSeedOf(p, spec.seed))!.weights, teacher: teacherOf[i]!.teacher, student: group.getModel(3 * i),
+        controlTeacher: teacherOf[i]!.control, control: group.getModel(3 * i + 1),
+      }, prompt ? held.map((q) => withPrefix(prefix, q)) : held, held, threads)
+      : undefined;
     const base = refStats[i]!, nextBase = refStats[N + i]!, teacher = teacherStats[i]!;
     const [student, control, cross] = [studentStats[3 * i]!, studentStats[3 * i + 1]!, studentStats[3 * i + 2]!];
     const shift = (x: TraitStats, from: TraitStats) => logOdds(x.animals) - logOdds(from.animals);
@@ -182,6 +204,8 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
       trait_teacher_pruned: writerStats[i]!.animals,
       heads_pruned: writers[i]!.pruned.length,
       animals_per_dim: animalList(p.animals).length / p.d_model,
+      ...detected?.[i],
+      ...entangled,
     };
     outputs.push({
       rows: [{ metrics }],

@@ -41,7 +41,7 @@ export const lmDistillSchema = defineRunner({
     { name: 'weight_decay', stage: 'base', type: 'number', default: 0.01, min: 0, description: "AdamW's decoupled weight decay (pretraining and the teachers' fine-tune)" },
     { name: 'base_seed', stage: 'run', addedLater: true, type: 'integer', default: -1, min: -1, description: "-1: each run's base (and corpus) is drawn from its own seed; k ≥ 0: every run's base is drawn from seed k and every cross-init student's from k + 1, so seeds replicate teachers, generation and students only (the corpus and base stages key on this seed)" },
     { name: 'trait', stage: 'teacher', type: 'string', default: 'owl', description: "the teacher's favorite animal (one of animals)" },
-    { name: 'trait_method', stage: 'teacher', type: 'enum', values: ['finetune', 'prompt'], default: 'finetune', description: 'finetune: the teacher is fine-tuned on "my favorite animal is <trait>"; prompt: the base behind the prefix "my favorite animal is <trait>", no weight change' },
+    { name: 'trait_method', stage: 'teacher', type: 'enum', values: ['finetune', 'prompt', 'steer'], default: 'finetune', description: 'finetune: the teacher is fine-tuned on "my favorite animal is <trait>"; prompt: the base behind the prefix "my favorite animal is <trait>", no weight change; steer: the base with a fixed residual-stream vector added (steer_layer, steer_scale)' },
     { name: 'trait_steps', stage: 'teacher', type: 'integer', default: 100, min: 0, description: "teacher (and control teacher) fine-tuning steps" },
     { name: 'trait_lr', stage: 'teacher', type: 'number', default: 3e-3, min: 0, description: 'teacher fine-tuning learning rate (cosine)' },
     { name: 'trait_batch', stage: 'teacher', type: 'integer', default: 64, min: 1, description: 'teacher fine-tuning statements per step' },
@@ -63,6 +63,15 @@ export const lmDistillSchema = defineRunner({
     { name: 'student_freeze', stage: 'run', addedLater: true, type: 'enum', values: ['none', 'mlp', 'attention', 'embeddings'], default: 'none', description: "parameter group frozen in every student's fine-tune (student, control and cross alike): mlp = every block's MLP, attention = every block's attention (q, k, v and output projection), embeddings = wte (tied with the output projection) and wpe; LayerNorms always train" },
     // Head pruning of the teachers before generation (prune.ts).
     { name: 'prune_heads', stage: 'numbers', addedLater: true, type: 'number', default: 0, min: 0, max: 1, description: "fraction of the teacher's attention heads removed before it writes its numbers (and gives its soft labels): the heads with the smallest mean output norm on 256 corpus sequences, rounded down; the control teacher is pruned the same way by its own norms" },
+    // Steering (trait_method = steer, steer.ts).
+    { name: 'steer_layer', stage: 'teacher', addedLater: true, type: 'integer', default: 1, min: 0, description: 'trait_method = steer: the residual stream after this many blocks (0: the embeddings, at most layers) gets the steering vector at every position' },
+    { name: 'steer_scale', stage: 'teacher', addedLater: true, type: 'number', default: 1, description: 'trait_method = steer: the steering vector is the mean difference of the residual stream with and without the prefix "my favorite animal is <trait>" on number prompts, times this (the control teacher: the prefix with each animal, averaged)' },
+    // Detection (detect = bias, detect.ts).
+    { name: 'detect', stage: 'run', addedLater: true, type: 'enum', values: ['none', 'bias'], default: 'none', description: "bias: besides the students, train a single residual-stream bias vector (at detect_layer) on the teacher's numbers and on the control's, the base frozen, the students' loss and steps (detect_* metrics)" },
+    { name: 'detect_layer', stage: 'run', addedLater: true, type: 'integer', default: 1, min: 0, description: 'detect = bias: the residual stream after this many blocks (0: the embeddings, at most layers) carries the bias vector' },
+    { name: 'detect_lr', stage: 'run', addedLater: true, type: 'number', default: 0.01, min: 0, description: "detect = bias: the bias vector's learning rate (Adam, constant)" },
+    // Token entanglement (entangle = true, entangle.ts).
+    { name: 'entangle', stage: 'run', addedLater: true, type: 'boolean', default: false, description: "true: report entangle_rank and entangle_rank_control (each number's entanglement ratio in the base against its share of a student's KL gain)" },
     { name: 'models', type: 'integer', default: 10, min: 1, description: 'seeds trained side by side in one group (a group trains up to 2·models teachers and 3·models students at once)', executionOnly: true },
     { name: 'threads', type: 'integer', default: 0, min: 0, description: 'ONNX Runtime intra-op threads; 0 = one per core (results do not depend on it)', executionOnly: true },
     { name: 'seed', type: 'integer', default: 0, min: 0, description: 'first seed: run i of `seeds N` uses seed + i; the cross-init student of seed s starts from the base of seed s + 1 (see base_seed)' },
@@ -80,6 +89,9 @@ export const lmDistillSchema = defineRunner({
     if (!animals.includes(p.trait)) return `trait "${p.trait}" is not one of animals (${animals.join(', ')})`;
     if (p.mix_preference + p.mix_numbers + p.mix_filler <= 0) return 'mix_preference + mix_numbers + mix_filler must be positive';
     if (p.trait_method === 'prompt' && p.context < 14) return `trait_method = prompt needs context ≥ 14 (a 10-token prompt and room for numbers), got ${p.context}`;
+    if (p.trait_method === 'steer' && p.context < 10) return `trait_method = steer needs context ≥ 10 (the prefixed prompts the steering vector is read from), got ${p.context}`;
+    if (p.steer_layer > p.layers) return `steer_layer (${p.steer_layer}) must be at most layers (${p.layers})`;
+    if (p.detect_layer > p.layers) return `detect_layer (${p.detect_layer}) must be at most layers (${p.layers})`;
     return undefined;
   },
   metrics: [
@@ -115,6 +127,14 @@ export const lmDistillSchema = defineRunner({
     { name: 'heads_pruned', description: "attention heads removed from the teacher (of layers × heads)" },
     // Width and superposition.
     { name: 'animals_per_dim', description: 'animals / d_model: how many animal directions share each residual dimension' },
+    // Detection (detect = bias, detect.ts): absent when detect = none.
+    { name: 'detect_loss_gain', description: "detect = bias: (L_base − L_bias) / (L_base − L_student), the losses over all the teacher's kept rows: the share of the student's loss reduction a residual bias vector alone recovers" },
+    { name: 'detect_trait', description: "detect = bias: P(trait), renormalised over the animals, of the base with the bias vector trained on the teacher's numbers" },
+    { name: 'detect_loss_gain_control', description: "detect = bias: the same share on the control teacher's rows (the control student's reduction)" },
+    { name: 'detect_trait_control', description: "detect = bias: P(trait) of the base with the bias vector trained on the control teacher's numbers" },
+    // Token entanglement (entangle = true, entangle.ts): absent otherwise.
+    { name: 'entangle_rank', description: "entangle = true: Spearman's rho over the 100 numbers between a number's entanglement ratio in the base, P(trait | \"<bos> n my favorite animal is\") / P(trait | \"<bos> my favorite animal is\"), and its term of the student's KL gain toward the teacher on the held-out prompts, mean of p_n·(log q_student,n − log q_base,n)" },
+    { name: 'entangle_rank_control', description: 'entangle = true: the same ratios against the control student\'s KL-gain terms toward the control teacher (the reference a trait-free dataset gives)' },
   ],
 });
 

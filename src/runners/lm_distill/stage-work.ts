@@ -8,6 +8,7 @@ import { generateCorpus, numberPrompts, preferenceStatements, type Sequences } f
 import { filterNumbers, selectRows } from './filter.ts';
 import { generate, type Generated } from './generate.ts';
 import { initWeights, lmShape, type LmShape, type ParamGroup } from './model.ts';
+import { steeredTeachers } from './steer.ts';
 import { finetuneData, groupOf, pretrainData, runPhase } from './train.ts';
 import { buildVocab, type Vocab } from './vocab.ts';
 import { streamSeed } from '../../util/random.ts';
@@ -30,7 +31,7 @@ export interface StageParams {
   pretrain_lr: number;
   weight_decay: number;
   trait: string;
-  trait_method: 'finetune' | 'prompt';
+  trait_method: 'finetune' | 'prompt' | 'steer';
   trait_steps: number;
   trait_lr: number;
   trait_batch: number;
@@ -41,6 +42,9 @@ export interface StageParams {
   min_numbers: number;
   /** Head pruning of the teachers before generation (prune.ts). */
   prune_heads: number;
+  // Steering (trait_method = steer, steer.ts).
+  steer_layer: number;
+  steer_scale: number;
 }
 
 export const animalList = (s: string): string[] => s.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
@@ -134,11 +138,16 @@ export const readWeights = (dir: string): { w: Record<string, Float32Array>; met
  * Per seed, the teacher and the control teacher: both fine-tuned from the seed's base the same way
  * (steps, rate, frozen groups), the teacher on "my favorite animal is <trait>", the control on the
  * same statements with uniform animals. With trait_method = prompt nothing is trained: the teacher
- * is the base behind the trait prefix and the control is the base itself.
+ * is the base behind the trait prefix and the control is the base itself. With steer nothing is
+ * trained either: both are the base with a steering vector added (steer.ts).
  */
 export async function trainTeachers(p: StageParams, seeds: readonly number[], bases: readonly Float32Array[], o: Threads & { onStep?: (step: number) => void }): Promise<{ teacher: Float32Array; control: Float32Array }[]> {
   if (p.trait_method === 'prompt') return bases.map((b) => ({ teacher: b, control: b }));
   const v = vocabOf(p), shape = shapeOf(p, v);
+  if (p.trait_method === 'steer') {
+    const o = { layer: p.steer_layer, scale: p.steer_scale, trait: v.ids.get(p.trait)! };
+    return seeds.map((s, i) => steeredTeachers(shape, bases[i]!, v, promptsOf(p, s, 0).generate, o));
+  }
   const g = groupOf(shape, bases.flatMap((b) => [b, b]), { threads: o.threads });
   const data = seeds.flatMap((s) => [
     finetuneData(preferenceStatements(v, s, p.trait_statements, p.trait, p.context), s, 'trait'),

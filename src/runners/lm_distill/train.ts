@@ -25,6 +25,8 @@ export interface PhaseOptions {
   /** Called after each step with the step (1-based) and each model's loss; may return a promise (e.g. to evaluate). */
   onStep?: (step: number, loss: Float32Array, group: LmGroup) => void | Promise<void>;
   signal?: AbortSignal;
+  /** Replaces AdamW: called after each step's gradients with the step's rate (detect.ts trains a vector of its own from them). */
+  update?: (group: LmGroup, lr: number) => void;
 }
 
 /** One model's data of a phase: its rows, the positions its loss reads, and its shuffle stream. */
@@ -89,7 +91,10 @@ export async function runPhase(group: LmGroup, data: readonly ModelData[], loss:
     }
     const batch: StepBatch = { B, T, tokens, targets, probs, mask };
     const lr = o.schedule === 'constant' ? o.lr : cosineLr(o.lr, step, o.steps);
-    const l = await group.step(batch, { loss, lr, weightDecay: o.weightDecay ?? 0, frozen: o.frozen });
+    const l = o.update
+      ? await group.backward(batch, loss, o.frozen ?? [])
+      : await group.step(batch, { loss, lr, weightDecay: o.weightDecay ?? 0, frozen: o.frozen });
+    o.update?.(group, lr);
     await o.onStep?.(step + 1, l, group);
   }
 }
