@@ -93,6 +93,22 @@ describe('lm_distill in sublab run', () => {
     expect(metricsOf(again.exp.rows)).toEqual(metricsOf(lr.exp.rows));
   });
 
+  it("a seed's numbers and curves do not depend on the seeds trained beside it, even when their step counts differ", { timeout: 300_000 }, async () => {
+    // A small student batch makes the seeds' step counts differ (each seed keeps its own rows).
+    const params = { ...sets, student_batch: 4, eval_every: 3, detect: 'bias' };
+    const specs = [0, 1, 2].map((seed) => ({ id: `g${seed}`, params, seed }));
+    const together = await runner.run(specs, { progress: () => {} });
+    const steps = together.map((o) => o.extras!.student_steps as number);
+    expect(new Set(steps).size, `step counts ${steps.join(', ')}`).toBeGreaterThan(1);
+    for (const [i, spec] of specs.entries()) {
+      const [alone] = await runner.run([spec], { progress: () => {} });
+      expect(alone!.rows[0]!.metrics).toEqual(together[i]!.rows[0]!.metrics);
+      expect(alone!.extras!.curves).toEqual(together[i]!.extras!.curves);
+      const c = together[i]!.extras!.curves as { step: number[] };
+      expect(c.step.at(-1)).toBe(steps[i]); // the curve ends at the seed's own last step
+    }
+  });
+
   it('trait_method = prompt and sampled distillation run; curves are in extras', { timeout: 120_000 }, async () => {
     const [o] = await runner.run([{ id: 'p', params: { ...sets, trait_method: 'prompt', distill: 'sampled' }, seed: 3 }], { progress: () => {} });
     const m = o!.rows[0]!.metrics;

@@ -16,6 +16,8 @@ import { groupOf, runPhase, type ModelData } from './train.ts';
 export interface DetectOptions {
   layer: number;
   steps: number;
+  /** Each model's own step count (at most `steps`): its vector is kept as it was after its last step. */
+  modelSteps?: readonly number[];
   batch: number;
   lr: number;
   threads: number;
@@ -43,6 +45,7 @@ export async function trainBiases(shape: LmShape, bases: readonly Float32Array[]
   const arena = new Arena(4 * N * d + 16);
   const at = { p: arena.alloc(N * d), g: arena.alloc(N * d), m: arena.alloc(N * d), v: arena.alloc(N * d) };
   let t = 0;
+  const kept = new Map<number, Float32Array>();
   const update = (g: LmGroup, lr: number) => {
     const grads = g.gradients, weights = g.weights;
     for (let i = 0; i < N; i++) {
@@ -55,6 +58,7 @@ export async function trainBiases(shape: LmShape, bases: readonly Float32Array[]
     }
     t += 1;
     arena.adam(at.p, at.g, at.m, at.v, N * d, t, lr, 0);
+    o.modelSteps?.forEach((k, i) => { if (k === t) kept.set(i, arena.f32.slice(at.p + i * d, at.p + (i + 1) * d)); });
     for (let i = 0; i < N; i++) {
       const w = tensorView(layout, weights, name, i), b = arena.f32.subarray(at.p + i * d, at.p + (i + 1) * d);
       for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) w[r * d + j] = baseRows[i]![r * d + j]! + b[j]!;
@@ -64,7 +68,7 @@ export async function trainBiases(shape: LmShape, bases: readonly Float32Array[]
     steps: o.steps, batch: o.batch, lr: o.lr, schedule: 'constant', frozen, signal: o.signal, update,
     onStep: (s) => o.onStep?.(s),
   });
-  const vectors = bases.map((_, i) => arena.f32.slice(at.p + i * d, at.p + (i + 1) * d));
+  const vectors = bases.map((_, i) => kept.get(i) ?? arena.f32.slice(at.p + i * d, at.p + (i + 1) * d));
   return { weights: bases.map((w, i) => addToResidual(shape, w, o.layer, vectors[i]!)), vectors };
 }
 

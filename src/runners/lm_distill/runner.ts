@@ -19,7 +19,7 @@ import { promptsOf, shapeOf, traitPrefix, vocabOf, withPrefix } from './stage-wo
 import { animalList, prunedTeachers } from './stage-work.ts';
 import { studentFrozen } from './freeze.ts';
 import { hybridTrait } from './hybrid.ts';
-import { groupOf, numberKl, runPhase, stepsFor, studentData } from './train.ts';
+import { groupOf, numberKl, runPhase, stepsFor, studentData, type ModelData } from './train.ts';
 import { NUMBER_COUNT, type Vocab } from './vocab.ts';
 
 type Spec = TypedRunSpec<LmDistillParams>;
@@ -97,7 +97,7 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
 
   // Students: [student, control, cross] per seed, side by side.
   const soft = p.distill === 'soft';
-  const data = [];
+  const data: ModelData[] = [];
   const starts: Float32Array[] = [];
   // The teachers that wrote the numbers (pruned when prune_heads > 0) give the soft labels.
   const writers = specs.map((s, i) => prunedTeachers(p, s.seed, teacherOf[i]!));
@@ -120,12 +120,19 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
   }
   await releaseSessions(INFER_SESSIONS);
   const group = groupOf(shape, starts, { threads });
-  const steps = stepsFor(data, p.student_batch, p.student_epochs);
+  // A seed's three students take the same number of steps, `student_epochs` passes over the larger
+  // of its two kept sets (teacher's, control's): fixed by the seed alone, whatever group it is in.
+  const seedSteps = specs.map((_, i) => stepsFor(Math.max(data[3 * i]!.seqs.count, data[3 * i + 1]!.seqs.count), p.student_batch, p.student_epochs));
+  const steps = Math.max(...seedSteps);
   const preference = preferencePrompt(v);
   const curves = specs.map(() => ({ step: [] as number[], trait_student: [] as number[], trait_control: [] as number[], trait_cross: [] as number[], loss_student: [] as number[] }));
+  // A seed's curve has a point every eval_every steps and at its own last step, none after it.
+  const onCurve = (step: number, i: number) => step <= seedSteps[i]! && (step % p.eval_every === 0 || step === seedSteps[i]);
   const record = async (step: number, loss?: Float32Array) => {
+    if (step > 0 && !specs.some((_, i) => onCurve(step, i))) return;
     const st = await traitStats(group, v, preference, p.trait);
     curves.forEach((c, i) => {
+      if (step > 0 && !onCurve(step, i)) return;
       c.step.push(step);
       c.trait_student.push(st[3 * i]!.animals);
       c.trait_control.push(st[3 * i + 1]!.animals);
@@ -135,9 +142,9 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
   };
   await record(0);
   await runPhase(group, data, soft ? numberKl(v.numberBase) : { kind: 'ce' }, {
-    steps, batch: p.student_batch, lr: p.student_lr, schedule: 'constant', signal: ctx.signal, frozen: studentFrozen(p.student_freeze),
+    steps, modelSteps: seedSteps.flatMap((k) => [k, k, k]), batch: p.student_batch, lr: p.student_lr, schedule: 'constant', signal: ctx.signal, frozen: studentFrozen(p.student_freeze),
     onStep: async (s, l) => {
-      if (s % p.eval_every === 0 || s === steps) await record(s, l);
+      await record(s, l);
       if (s % 10 === 0 || s === steps) ctx.progress({ phase: 'students', done: s, total: steps, detail: note });
     },
   });
@@ -169,7 +176,7 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
       base: baseOf.get(baseSeeds[i]!)!.weights, student: group.getModel(3 * i), control: group.getModel(3 * i + 1),
       teacherData: studentData(detectRows[i]!.teacher, spec.seed, 'detect'), controlData: studentData(detectRows[i]!.control, spec.seed, 'detect-control'),
     })), soft ? numberKl(v.numberBase) : { kind: 'ce' }, async (g) => (await traitStats(g, v, preference, p.trait)).map((t) => t.animals), {
-      layer: p.detect_layer, steps, batch: p.student_batch, lr: p.detect_lr, threads, signal: ctx.signal,
+      layer: p.detect_layer, steps, modelSteps: seedSteps.flatMap((k) => [k, k]), batch: p.student_batch, lr: p.detect_lr, threads, signal: ctx.signal,
       onStep: (s) => { if (s % 10 === 0 || s === steps) ctx.progress({ phase: 'detect', done: s, total: steps, detail: note }); },
     })
     : undefined;
@@ -215,7 +222,7 @@ async function runGroup(specs: readonly Spec[], ctx: TypedRunContext) {
         group_size: N,
         base_seed: baseSeedOf(p, spec.seed),
         cross_init_seed: baseSeedOf(p, spec.seed) + 1,
-        student_steps: steps,
+        student_steps: seedSteps[i]!,
         student_rows: numbersOf[i]!.teacher.count,
         control_rows: numbersOf[i]!.control.count,
         peak_rss_mb: process.memoryUsage().rss / 1e6,

@@ -10,7 +10,7 @@ const STAGE_CODE = [new URL('./stage-work.ts', import.meta.url)];
 
 export const lmDistillSchema = defineRunner({
   name: 'lm_distill',
-  version: '1',
+  version: '2',
   description:
     'Subliminal learning in a small language model: a word-level GPT pretrained on a synthetic corpus, a teacher given a favorite animal, students distilled on the numbers it writes (same init, control teacher, cross-init). N models trained side by side.',
   seeded: true,
@@ -52,7 +52,7 @@ export const lmDistillSchema = defineRunner({
     { name: 'min_numbers', stage: 'numbers', type: 'integer', default: 1, min: 0, description: 'the filter: a continuation passes when it holds only number tokens and at least this many' },
     { name: 'distill', stage: 'run', type: 'enum', values: ['soft', 'sampled'], default: 'soft', description: "soft: KL to the teacher's distribution over the 100 number tokens at each generated position; sampled: cross-entropy on the sampled numbers" },
     { name: 'student_lr', stage: 'run', type: 'number', default: 1e-3, min: 0, description: 'student learning rate (Adam, constant)' },
-    { name: 'student_epochs', stage: 'run', type: 'integer', default: 2, min: 0, description: 'passes over the filtered numbers' },
+    { name: 'student_epochs', stage: 'run', type: 'integer', default: 2, min: 0, description: "passes over the larger of the seed's two filtered sets (teacher's, control's): the seed's three students take that many steps" },
     { name: 'student_batch', stage: 'run', type: 'integer', default: 64, min: 1, description: 'student sequences per step' },
     { name: 'init_noise', stage: 'run', type: 'number', default: 0, min: 0, description: "std of Gaussian noise added to every student's copy of its base (student, control and cross alike)" },
     { name: 'heldout_prompts', stage: 'run', type: 'integer', default: 200, min: 1, description: 'held-out number prompts for number_kl_student' },

@@ -27,6 +27,12 @@ export interface PhaseOptions {
   signal?: AbortSignal;
   /** Replaces AdamW: called after each step's gradients with the step's rate (detect.ts trains a vector of its own from them). */
   update?: (group: LmGroup, lr: number) => void;
+  /**
+   * Each model's own step count (at most `steps`; default `steps` for all): a model's weights are
+   * kept as they were after its own last step, so what it becomes does not depend on the models
+   * trained beside it. Only with a constant rate (a cosine schedule spans the phase).
+   */
+  modelSteps?: readonly number[];
 }
 
 /** One model's data of a phase: its rows, the positions its loss reads, and its shuffle stream. */
@@ -66,6 +72,10 @@ export async function runPhase(group: LmGroup, data: readonly ModelData[], loss:
     if (s.at >= s.perm.length) { s.perm = s.rng.permutation(data[i]!.seqs.count); s.at = 0; }
     return s.perm[s.at++]!;
   };
+  const own = o.modelSteps;
+  if (own && (own.length !== N || own.some((k) => k > o.steps))) throw new Error('lm_distill: modelSteps must give each model at most `steps` steps (internal error)');
+  if (own && own.some((k) => k !== o.steps) && o.schedule !== 'constant') throw new Error('lm_distill: per-model step counts need a constant rate (internal error)');
+  const kept = new Map<number, Float32Array>();
   group.resetOptimiser();
   for (let step = 0; step < o.steps; step++) {
     if (o.signal?.aborted) throw new Error('lm_distill: cancelled');
@@ -96,7 +106,9 @@ export async function runPhase(group: LmGroup, data: readonly ModelData[], loss:
       : await group.step(batch, { loss, lr, weightDecay: o.weightDecay ?? 0, frozen: o.frozen });
     o.update?.(group, lr);
     await o.onStep?.(step + 1, l, group);
+    own?.forEach((k, i) => { if (k === step + 1 && k < o.steps) kept.set(i, group.getModel(i)); });
   }
+  for (const [i, w] of kept) group.setModel(i, w);
 }
 
 /** A group holding `starts` (one model's weights each). */
@@ -132,6 +144,5 @@ export function studentData(gen: Generated, seed: number, label: string): ModelD
 /** The soft-label loss over the number tokens of a vocabulary whose numbers start at numberBase. */
 export const numberKl = (numberBase: number): LmLoss => ({ kind: 'kl', ids: Array.from({ length: NUMBER_COUNT }, (_, n) => numberBase + n) });
 
-/** Steps for `epochs` passes over the largest model's rows at `batch` rows a step. */
-export const stepsFor = (data: readonly ModelData[], batch: number, epochs: number): number =>
-  Math.ceil((Math.max(...data.map((d) => d.seqs.count)) * epochs) / batch);
+/** Steps for `epochs` passes over `rows` rows at `batch` rows a step. */
+export const stepsFor = (rows: number, batch: number, epochs: number): number => Math.ceil((rows * epochs) / batch);
