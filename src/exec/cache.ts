@@ -372,26 +372,23 @@ export class ResultCache {
     return [...this.held.keys()];
   }
 
-  /** Run ids with an entry file (valid or not). */
-  ids(): string[] {
-    let names: string[];
+  /** The directory's `*.json` names without the extension (hidden ones left out; none when it is unreadable). */
+  private jsonStems(): string[] {
     try {
-      names = fs.readdirSync(this.dir);
+      return fs.readdirSync(this.dir).filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => n.slice(0, -5));
     } catch {
       return [];
     }
-    return names.filter((n) => n.endsWith('.json') && !n.startsWith('.') && ID_RE.test(n.slice(0, -5))).map((n) => n.slice(0, -5)).sort();
+  }
+
+  /** Run ids with an entry file (valid or not). */
+  ids(): string[] {
+    return this.jsonStems().filter((n) => ID_RE.test(n)).sort();
   }
 
   /** `*.json` names in the directory that cannot be run ids (not sublab's). */
   foreign(): string[] {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.dir);
-    } catch {
-      return [];
-    }
-    return names.filter((n) => n.endsWith('.json') && !n.startsWith('.') && !ID_RE.test(n.slice(0, -5))).map((n) => path.join(this.dir, n));
+    return this.jsonStems().filter((n) => !ID_RE.test(n)).map((n) => path.join(this.dir, `${n}.json`));
   }
 
   /** Entries with their size; invalid ones flagged. */

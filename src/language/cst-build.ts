@@ -25,6 +25,12 @@ export function first(ts: IToken[] | undefined): IToken | undefined {
   return real(t) ? t : undefined;
 }
 
+/** The first real token of each named child, or undefined when error recovery left one out. */
+export function tokensOf<K extends string>(children: Partial<Record<K, IToken[]>>, ...names: K[]): IToken[] | undefined {
+  const out = names.map((n) => first(children[n]));
+  return out.every((t) => t !== undefined) ? (out as IToken[]) : undefined;
+}
+
 export function locOf(ctx: BuildContext, a: IToken | CstNodeLocation, b: IToken | CstNodeLocation = a): A.Loc {
   const endOffset = Number.isFinite(b.endOffset) ? (b.endOffset as number) + 1 : a.startOffset + 1;
   return {

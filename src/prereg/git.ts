@@ -36,7 +36,8 @@ export function lockGit(lockPath: string): LockGit | null {
         firstCommit = new Map();
         try {
           // Oldest first; every added line of the lock, under the commit that added it.
-          const log = git(root, ['log', '--reverse', '--no-color', '--format=%x01%H', '-p', '--unified=0', '--', rel]);
+          // -m: lines a merge commit adds (a conflict resolved by hand) count too, under the merge.
+          const log = git(root, ['log', '--reverse', '-m', '--no-color', '--format=%x01%H', '-p', '--unified=0', '--', rel]);
           let commit = '';
           for (const line of log.split('\n')) {
             if (line.startsWith('\x01')) commit = line.slice(1).trim();

@@ -5,6 +5,7 @@ import { gammaln } from 'simple-statistics';
 import { Rng } from '../util/random.ts';
 import { normalUpper } from './distributions.ts';
 import { maxOf, minOf } from '../util/arrays.ts';
+import { midranks } from './stats.ts';
 
 /** Exact enumeration when the distinct arrangements number at most this (every n ≤ 9, 2 × 5, 3 × 4, 4 × 3, …). */
 export const EXACT_ARRANGEMENTS_MAX = 400_000;
@@ -160,20 +161,6 @@ export function spearmanPermutationP(rx: readonly number[], ry: readonly number[
 // ---------------------------------------------------------------------------------------------
 // Page's L: trend within blocks.
 
-/** Midranks within one block. */
-function blockRanks(y: readonly number[]): number[] {
-  const order = y.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
-  const r = new Array<number>(y.length);
-  let i = 0;
-  while (i < order.length) {
-    let j = i;
-    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
-    for (let k = i; k <= j; k++) r[order[k]![1]] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  return r;
-}
-
 export interface PageResult {
   /** L = Σ_blocks Σ_j j · rank of y at the j-th X value within the block. */
   L: number;
@@ -211,7 +198,7 @@ export function pageL(y: readonly (readonly number[])[]): PageResult {
   let L = 0;
   let EL = 0;
   let VL = 0;
-  const ranks = y.map(blockRanks);
+  const ranks = y.map((block) => midranks(block));
   const rhos: number[] = [];
   for (const r of ranks) {
     const rbar = r.reduce((a, b) => a + b, 0) / k;

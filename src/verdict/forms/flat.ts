@@ -6,7 +6,7 @@ import type { CstNode } from 'chevrotain';
 import type { FlatFormCstNode } from '../../../grammar/cst.d.ts';
 import * as T from '../../../grammar/tokens.ts';
 import type { FlatForm } from '../../language/ast.ts';
-import { first, ident, locOf, numberLit } from '../../language/cst-build.ts';
+import { ident, locOf, numberLit, tokensOf } from '../../language/cst-build.ts';
 import { tTestFloor } from '../floors.ts';
 import { formatNumber, formatP, formatPClause } from '../format.ts';
 import { formatValue, groupByColumn } from '../rows.ts';
@@ -37,12 +37,8 @@ export const flatForm: FormModule<FlatForm> = {
     },
   },
   build(node: CstNode, ctx) {
-    const t = (node as FlatFormCstNode).children;
-    const metric = first(t.metric);
-    const param = first(t.param);
-    const tol = first(t.NumberLit);
-    if (!metric || !param || !tol) return undefined;
-    return { kind: 'flat', metric: ident(ctx, metric), param: ident(ctx, param), tolerance: numberLit(ctx, tol), loc: locOf(ctx, metric, tol) };
+    const [metric, param, tol] = tokensOf((node as FlatFormCstNode).children, 'metric', 'param', 'NumberLit') ?? [];
+    return metric && param && tol && { kind: 'flat', metric: ident(ctx, metric), param: ident(ctx, param), tolerance: numberLit(ctx, tol), loc: locOf(ctx, metric, tol) };
   },
   check(f, c) {
     c.metric(f.metric);

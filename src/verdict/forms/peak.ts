@@ -5,7 +5,7 @@ import type { CstNode } from 'chevrotain';
 import type { PeakFormCstNode } from '../../../grammar/cst.d.ts';
 import * as T from '../../../grammar/tokens.ts';
 import type { PeakForm } from '../../language/ast.ts';
-import { first, ident, locOf } from '../../language/cst-build.ts';
+import { ident, locOf, tokensOf } from '../../language/cst-build.ts';
 import { tTestFloor } from '../floors.ts';
 import { formatNumber, formatPClause } from '../format.ts';
 import { formatValue, groupByColumn } from '../rows.ts';
@@ -24,6 +24,17 @@ function standardized(r: TTestResult, paired: boolean, a: number[], b: number[])
 /** A peak needs an interior value: both ends and one between. */
 const PEAK = { min: 3, noun: 'a peak' };
 
+/**
+ * Power of a one-sided t at `alphaSide` (the level split over the candidates and sides), in seeds
+ * per point: the smallest effect detectable at 80% power, and the seeds the observed one would need.
+ */
+function seedsPower(r: { se: number; df: number; estimate: number }, alphaSide: number, level: number, perPoint: number, effect: (mde: number) => string, notAbove: string): PowerInfo {
+  const mde = detectable(r.se, r.df, alphaSide);
+  const obs = r.estimate;
+  const need = obs > 0 ? Math.max(2, Math.ceil(perPoint * (mde / obs) ** 2)) : null;
+  return { mde, mdeStandardized: null, level, nNeeded: need, unit: 'seeds per point', text: `MDE at 80% power with ${perPoint} seeds per point: ${effect(mde)}; ${need === null ? notAbove : `the observed ${formatNumber(obs)} would need about ${need} seeds per point`}` };
+}
+
 export const peakForm: FormModule<PeakForm> = {
   kind: 'peak',
   syntax: '`Y peaks in X`',
@@ -38,11 +49,8 @@ export const peakForm: FormModule<PeakForm> = {
     },
   },
   build(node: CstNode, ctx) {
-    const t = (node as PeakFormCstNode).children;
-    const metric = first(t.metric);
-    const param = first(t.param);
-    if (!metric || !param) return undefined;
-    return { kind: 'peak', metric: ident(ctx, metric), param: ident(ctx, param), loc: locOf(ctx, metric, param) };
+    const [metric, param] = tokensOf((node as PeakFormCstNode).children, 'metric', 'param') ?? [];
+    return metric && param && { kind: 'peak', metric: ident(ctx, metric), param: ident(ctx, param), loc: locOf(ctx, metric, param) };
   },
   check(f, c) {
     c.metric(f.metric);
@@ -100,12 +108,8 @@ export const peakForm: FormModule<PeakForm> = {
       const endIdx = loLim ? 0 : k - 1;
       const p = Math.min(1, 2 * (k - 2) * best.p);
       const cand = best.j === argmax ? '' : ` (the strongest candidate is ${valueText(best.j)}, mean ${formatNumber(means[best.j]!, 3)})`;
-      const power = (level: number): PowerInfo | null => {
-        const mde = detectable(limiting.se, limiting.df, level / (k - 2));
-        const obs = limiting.estimate;
-        const need = obs > 0 ? Math.max(2, Math.ceil(perPoint * (mde / obs) ** 2)) : null;
-        return { mde, mdeStandardized: null, level, nNeeded: need, unit: 'seeds per point', text: `MDE at 80% power with ${perPoint} seeds per point: a peak ${formatNumber(mde)} above the nearer end; ${need === null ? 'the observed peak is not above that end' : `the observed ${formatNumber(obs)} would need about ${need} seeds per point`}` };
-      };
+      const power = (level: number): PowerInfo | null =>
+        seedsPower(limiting, level / (k - 2), level, perPoint, (mde) => `a peak ${formatNumber(mde)} above the nearer end`, 'the observed peak is not above that end');
       return {
         kind: 'tested',
         side: 'confirm',
@@ -141,12 +145,8 @@ export const peakForm: FormModule<PeakForm> = {
     }
     if (!best.res) return { ...untestable(test, `no spread in ${y}${at(ctx.scope)}; a t test needs some variance`, n), used };
     const r = best.res;
-    const power = (level: number): PowerInfo | null => {
-      const mde = detectable(r.se, r.df, level / 2);
-      const obs = r.estimate;
-      const need = obs > 0 ? Math.max(2, Math.ceil(perPoint * (mde / obs) ** 2)) : null;
-      return { mde, mdeStandardized: null, level, nNeeded: need, unit: 'seeds per point', text: `MDE at 80% power with ${perPoint} seeds per point: an end ${formatNumber(mde)} above every interior value; ${need === null ? 'the observed end is not above them' : `the observed ${formatNumber(obs)} would need about ${need} seeds per point`}` };
-    };
+    const power = (level: number): PowerInfo | null =>
+      seedsPower(r, level / 2, level, perPoint, (mde) => `an end ${formatNumber(mde)} above every interior value`, 'the observed end is not above them');
     return {
       kind: 'tested',
       side: 'refute',

@@ -6,7 +6,7 @@ import type { CstNode, IToken } from 'chevrotain';
 import type { CorrelationFormCstNode, TrendFormCstNode } from '../../../grammar/cst.d.ts';
 import * as T from '../../../grammar/tokens.ts';
 import type { CorrelationForm, TrendForm } from '../../language/ast.ts';
-import { first, ident, locOf, opToken } from '../../language/cst-build.ts';
+import { first, ident, locOf, opToken, tokensOf } from '../../language/cst-build.ts';
 import { pooledFloor, type Floor } from '../floors.ts';
 import { EXACT_SPEARMAN_MAX_N } from '../stats.ts';
 import { pageMinP } from '../permutation.ts';
@@ -216,8 +216,7 @@ export const trendForm: FormModule<TrendForm> = {
   },
   build(node: CstNode, ctx) {
     const t = (node as TrendFormCstNode).children;
-    const metric = first(t.metric);
-    const param = first(t.param);
+    const [metric, param] = tokensOf(t, 'metric', 'param') ?? [];
     const dir = direction(t.trendDirection?.[0]);
     if (!metric || !param || !dir) return undefined;
     return {
@@ -264,8 +263,7 @@ export const correlatesForm: FormModule<CorrelationForm> = {
   },
   build(node: CstNode, ctx) {
     const t = (node as CorrelationFormCstNode).children;
-    const metric = first(t.metric);
-    const other = first(t.other);
+    const [metric, other] = tokensOf(t, 'metric', 'other') ?? [];
     if (!metric || !other) return undefined;
     const dir = direction(t.correlationDirection?.[0]);
     return {
