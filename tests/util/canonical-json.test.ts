@@ -63,7 +63,7 @@ describe('canonical JSON: golden hashes of the committed experiments', () => {
     for (const p of e.predictions) expect(registered.has(`${predictionHash(p)}:${setup}`), p.text).toBe(true);
   });
 
-  it('the locks of the three topics verify to their pinned last entry', () => {
+  it('the locks of the three topics verify and still hold their pinned entry (registrations may follow it)', () => {
     const last: Record<string, string> = {
       'topic-a': '311bd8ba6eba5ff393c564dab5193f8b9428e8ce4d4a52b320997b0f3c02eefe',
       superposition: 'da1e41b4a2e774b4bf1bcd0e775d125afc80b2500a312d6be901f28ac734fe10',
@@ -72,7 +72,7 @@ describe('canonical JSON: golden hashes of the committed experiments', () => {
     for (const [topic, hash] of Object.entries(last)) {
       const lock = readLock(path.join(root, 'experiments', topic, 'sublab.lock'), { git: false });
       expect(lock.problems, topic).toEqual([]);
-      expect(lock.entries.at(-1)!.entryHash, topic).toBe(hash);
+      expect(lock.entries.map((e) => e.entryHash), topic).toContain(hash);
     }
   });
 
