@@ -4,7 +4,7 @@ import { has, record } from '../util/records.ts';
 import { createHash } from 'node:crypto';
 import type { Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
-import { atAddedDefault, type RunnerSchema } from '../runners/schema.ts';
+import { identityParams, type RunnerSchema } from '../runners/schema.ts';
 import { combinationProblem, paramProblem } from '../runners/define.ts';
 import type { ExperimentPlan, PlannedRun, SweepPoint } from './types.ts';
 import { runCountProblem, seedProblem } from './limits.ts';
@@ -28,13 +28,8 @@ function filesDigest(files: Record<string, string>): string {
  * sha256, hashed in (as one digest) only when given, so the ids of every other runner stay as they were.
  */
 export function runId(runner: RunnerSchema, params: Record<string, Value>, seed: number, files?: Record<string, string>): string {
-  const executionOnly = new Set(runner.params.filter((p) => p.executionOnly).map((p) => p.name));
-  const added = new Map(runner.params.filter((p) => p.addedLater).map((p) => [p.name, p]));
-  const relevant = record<Value>();
-  for (const [k, v] of Object.entries(params)) {
-    if (k === 'seed' || executionOnly.has(k) || atAddedDefault(added.get(k), v)) continue;
-    relevant[k] = v;
-  }
+  const relevant = identityParams(runner.params, params);
+  delete relevant.seed; // the seed is its own field
   const text = canonicalJson(files ? { runner: runner.name, version: runner.version, params: relevant, seed, files: filesDigest(files) } : { runner: runner.name, version: runner.version, params: relevant, seed });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }

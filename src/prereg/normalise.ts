@@ -1,12 +1,11 @@
 // Canonical text of a prediction and of an experiment's setup. Hashes are taken of these texts, so
 // they must depend on meaning only: printed from the AST (never the source), numbers by value,
 // clause order (where/at conditions, for-each columns) sorted.
-import { record } from '../util/records.ts';
 import { createHash } from 'node:crypto';
 import type { Condition, Operand, Prediction, PredictionForm, Scalar, Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
-import { atAddedDefault } from '../runners/schema.ts';
+import { identityParams } from '../runners/schema.ts';
 import { formModule } from '../verdict/forms/index.ts';
 import type { Canon } from '../verdict/forms/module.ts';
 
@@ -70,10 +69,7 @@ export function predictionHash(p: Prediction): string {
 
 /** What a prediction's verdict depends on besides its own text. Execution-only parameters are left out. */
 export function setupOf(e: CheckedExperiment): Record<string, unknown> {
-  const execOnly = new Set(e.runner.params.filter((p) => p.executionOnly).map((p) => p.name));
-  const params = record<Value>();
-  const added = new Map(e.runner.params.filter((p) => p.addedLater).map((p) => [p.name, p]));
-  for (const [k, v] of Object.entries(e.params)) if (!execOnly.has(k) && !atAddedDefault(added.get(k), v)) params[k] = v;
+  const params = identityParams(e.runner.params, e.params);
   return {
     runner: e.runner.name,
     params,

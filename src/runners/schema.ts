@@ -1,5 +1,6 @@
 // The shapes a runner is declared with (define.ts builds them: defineRunner) and the interface
 // the executor calls. The checker, the CLI help and the generated reference read the declaration.
+import { record } from '../util/records.ts';
 import type { Value } from '../language/ast.ts';
 import type { StageEvent, StageStore } from '../exec/stages.ts';
 
@@ -43,6 +44,21 @@ export interface ParamSpec {
 
 /** Whether a parameter's value is left out of run ids and the registered setup (see ParamSpec.addedLater). */
 export const atAddedDefault = (p: ParamSpec | undefined, v: Value): boolean => p?.addedLater === true && v === p.default;
+
+/**
+ * The parameters a result depends on, as run ids and registrations read them: without
+ * execution-only parameters, and without parameters added later while at their default.
+ */
+export function identityParams(params: readonly ParamSpec[], values: Readonly<Record<string, Value>>): Record<string, Value> {
+  const spec = new Map(params.map((p) => [p.name, p]));
+  const out = record<Value>();
+  for (const [k, v] of Object.entries(values)) {
+    const p = spec.get(k);
+    if (p?.executionOnly || atAddedDefault(p, v)) continue;
+    out[k] = v;
+  }
+  return out;
+}
 
 /**
  * A stage of a runner: work that runs sharing its inputs compute once, kept as an artifact in the
