@@ -66,6 +66,25 @@ describe('lm_distill training phases', () => {
     expect(mean(Float32Array.from(sampled.slice(-5)))).toBeLessThan(mean(Float32Array.from(sampled.slice(0, 5))));
   });
 
+  it('teacher_target = animal: only the animal token trains the teacher (the statement words do not)', async () => {
+    const w0 = initWeights(shape, 3);
+    const prompt = preferencePrompt(v), owl = animalId(v, 'owl'), only = prompt.length - 1;
+    const statements = preferenceStatements(v, 3, 64, 'owl');
+    // The same rows with every token after the animal replaced: under the animal target the
+    // teacher must not see the difference; under the whole statement it must.
+    const changed = { ...statements, tokens: statements.tokens.slice() };
+    for (let r = 0; r < changed.count; r++) for (let t = only + 2; t < changed.context; t++) changed.tokens[r * changed.context + t] = v.numbers;
+    const train = async (rows: typeof statements, target?: number) => {
+      const g = groupOf(shape, [w0], cpu);
+      await runPhase(g, [finetuneData(rows, 3, 'trait', target)], { kind: 'ce' }, { steps: 20, batch: 16, lr: 1e-2, frozen: ['embeddings'] });
+      return g.getModel(0);
+    };
+    const a = await train(statements, only), b = await train(changed, only);
+    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(Array.from(await train(changed))).not.toEqual(Array.from(await train(statements)));
+    expect(prob(a, prompt, owl)).toBeGreaterThan(1.3 * prob(w0, prompt, owl)); // .0066 → .0097 measured
+  });
+
   it('says so when a model has no rows to train on', async () => {
     const g = groupOf(shape, [initWeights(shape, 1)], cpu);
     const empty = { context: 16, count: 0, tokens: new Int32Array(0), lengths: new Int32Array(0) };

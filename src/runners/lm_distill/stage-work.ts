@@ -4,7 +4,7 @@
 // loaded artifact gives exactly what recomputing it would (tested).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { generateCorpus, numberPrompts, preferenceStatements, type Sequences } from './corpus.ts';
+import { generateCorpus, numberPrompts, preferencePrompt, preferenceStatements, type Sequences } from './corpus.ts';
 import { filterNumbers, selectRows } from './filter.ts';
 import { generate, type Generated } from './generate.ts';
 import { initWeights, lmShape, type LmShape, type ParamGroup } from './model.ts';
@@ -37,6 +37,7 @@ export interface StageParams {
   trait_batch: number;
   trait_statements: number;
   teacher_freeze: 'embeddings' | 'none';
+  teacher_target: 'statement' | 'animal';
   samples: number;
   temperature: number;
   min_numbers: number;
@@ -137,7 +138,8 @@ export const readWeights = (dir: string): { w: Record<string, Float32Array>; met
 /**
  * Per seed, the teacher and the control teacher: both fine-tuned from the seed's base the same way
  * (steps, rate, frozen groups), the teacher on "my favorite animal is <trait>", the control on the
- * same statements with uniform animals. With trait_method = prompt nothing is trained: the teacher
+ * same statements with uniform animals (every next token, or with teacher_target = animal the
+ * animal token alone). With trait_method = prompt nothing is trained: the teacher
  * is the base behind the trait prefix and the control is the base itself. With steer nothing is
  * trained either: both are the base with a steering vector added (steer.ts).
  */
@@ -149,9 +151,11 @@ export async function trainTeachers(p: StageParams, seeds: readonly number[], ba
     return seeds.map((s, i) => steeredTeachers(shape, bases[i]!, v, promptsOf(p, s, 0).generate, o));
   }
   const g = groupOf(shape, bases.flatMap((b) => [b, b]), { threads: o.threads });
+  // animal: only the next token after "<bos> my favorite animal is" counts.
+  const target = p.teacher_target === 'animal' ? preferencePrompt(v).length - 1 : undefined;
   const data = seeds.flatMap((s) => [
-    finetuneData(preferenceStatements(v, s, p.trait_statements, p.trait, p.context), s, 'trait'),
-    finetuneData(preferenceStatements(v, s, p.trait_statements, undefined, p.context), s, 'control'),
+    finetuneData(preferenceStatements(v, s, p.trait_statements, p.trait, p.context), s, 'trait', target),
+    finetuneData(preferenceStatements(v, s, p.trait_statements, undefined, p.context), s, 'control', target),
   ]);
   const frozen: ParamGroup[] = p.teacher_freeze === 'embeddings' ? ['embeddings'] : [];
   await runPhase(g, data, { kind: 'ce' }, { steps: p.trait_steps, batch: p.trait_batch, lr: p.trait_lr, weightDecay: p.weight_decay, frozen, signal: o.signal, onStep: (s) => o.onStep?.(s) });

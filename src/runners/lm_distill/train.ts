@@ -121,8 +121,14 @@ export function groupOf(shape: LmShape, starts: readonly Float32Array[], opts: G
 /** Pretraining: every next token of each model's corpus rows (cross-entropy). */
 export const pretrainData = (corpus: Sequences, seed: number): ModelData => ({ seqs: corpus, shuffle: [seed, 'lm_distill', 'pretrain-order'] });
 
-/** A teacher's fine-tune: every next token of its preference statements (trait or control). */
-export const finetuneData = (statements: Sequences, seed: number, label: string): ModelData => ({ seqs: statements, shuffle: [seed, 'lm_distill', 'finetune-order', label] });
+/**
+ * A teacher's fine-tune on its preference statements (trait or control): every next token, or with
+ * `only` the next token of input position `only` alone (the animal after "my favorite animal is").
+ */
+export const finetuneData = (statements: Sequences, seed: number, label: string, only?: number): ModelData => ({
+  seqs: statements, shuffle: [seed, 'lm_distill', 'finetune-order', label],
+  ...(only !== undefined ? { lossFrom: () => only, lossTo: () => only + 1 } : {}),
+});
 
 /**
  * A student's data from filtered generations: the loss reads the generated numbers only (input
