@@ -99,7 +99,8 @@ describe('base_seed added to a runner with registered experiments', () => {
     const dir = path.join(import.meta.dirname, '../../experiments/topic-lm');
     const lock = readLock(path.join(dir, 'sublab.lock'), { git: false });
     const registered = new Set(lock.entries.map((l) => `${l.hash}:${l.setupHash}`));
-    const e = compileFile(path.join(dir, 'baseline.exp')).experiments[0]!;
+    // A factor file on the first baseline's setup (baseline.exp sets teacher_target, added later).
+    const e = compileFile(path.join(dir, 'distill.exp')).experiments[0]!;
     // The topic's predictions stay registered (their setup hash is the one in the lock).
     for (const p of e.predictions) expect(registered.has(`${predictionHash(p)}:${setupHash(e)}`), p.text).toBe(true);
     const ids = (params: Record<string, unknown>) => planExperiment({ ...e, params: { ...e.params, ...params } as typeof e.params }).runs.map((r) => r.id);
