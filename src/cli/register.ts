@@ -8,10 +8,10 @@ import { common, defineCommand, flag, type CommandSpec, type Parsed } from './ar
 import { compileWithRunners, formatDiagnostics } from '../language/compile.ts';
 import { hasErrors } from '../language/diagnostics.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
-import { appendEntries, gitInfo, lockPathFor, readLock, type LockState } from '../prereg/lock.ts';
+import { appendEntries, gitInfo, lockPathFor, lockRelative, readLock, type LockState } from '../prereg/lock.ts';
 import { planRegistration } from '../prereg/register.ts';
 import { predictionStatuses } from '../prereg/status.ts';
-import { storedEvidence } from '../prereg/evidence.ts';
+import { existingResultsNote, storedEvidence } from '../prereg/evidence.ts';
 import { withFileLock } from '../prereg/filelock.ts';
 import { escapeControl as safe } from '../language/diagnostics.ts';
 import { commitHint } from '../prereg/commit-hint.ts';
@@ -23,7 +23,8 @@ const spec = {
   description: `Records every prediction of each file in the lock file sublab.lock beside it (JSON Lines, one
 entry per prediction, only ever appended): normalised text, its sha256, the experiment's setup
 hash, the time and the git commit (with a dirty flag), and whether results of the experiment
-already existed (then its predictions are exploratory for good). Commit the lock with the
+already existed (then its predictions are exploratory for good: registering them needs
+--after-results, and the refusal says which sweep points have results). Commit the lock with the
 experiments, before running them: it ends by printing the git command that does (paths relative
 to the current folder), and \`sublab run\` stops while registered predictions are not committed.
 
@@ -39,6 +40,7 @@ changed since registration is refused unless --amend is given.`,
         return t;
       },
     },
+    'after-results': flag('register even when results of the experiment already exist (its predictions\nare then exploratory for good); without it such a registration is refused'),
     status: flag('write nothing: verify the locks and print each prediction\'s status'),
     cache: {
       ...common.cache,
@@ -53,11 +55,12 @@ interface Options {
   amend: boolean;
   reason?: string;
   status: boolean;
+  afterResults: boolean;
   cacheDir?: string;
 }
 
 function options({ values: v, positionals }: Parsed<typeof spec.options>): Options {
-  const o: Options = { files: positionals, amend: v.amend === true, status: v.status === true, reason: v.reason, cacheDir: v.cache };
+  const o: Options = { files: positionals, amend: v.amend === true, status: v.status === true, afterResults: v['after-results'] === true, reason: v.reason, cacheDir: v.cache };
   if (o.amend && !o.reason) throw new UsageError('--amend needs --reason "why the prediction changed"');
   if (o.reason && !o.amend) throw new UsageError('--reason is only used with --amend');
   if (o.status && o.amend) throw new UsageError('--status writes nothing; it cannot be combined with --amend');
@@ -134,8 +137,20 @@ export const command = defineCommand(spec, async (parsed) => {
         return false;
       }
       // What results existed when this entry is written is recorded in it, for good.
-      const since = new Map(exps.map((e) => [e, storedEvidence(e, o.cacheDir).firstAt?.toISOString() ?? null]));
+      const evidence = new Map(exps.map((e) => [e, storedEvidence(e, o.cacheDir)]));
+      const since = new Map(exps.map((e) => [e, evidence.get(e)!.firstAt?.toISOString() ?? null]));
       const plan = planRegistration(exps, lock, { amend: o.amend, reason: o.reason, now: new Date(), git: gitInfo(path.dirname(lp)), resultsSince: (e) => since.get(e) ?? null });
+      // Results that already exist make new entries exploratory for good: only on request.
+      const late = exps.filter((e) => since.get(e) && plan.entries.some((x) => x.file === lockRelative(lp, e.file) && x.experiment === e.name));
+      for (const e of late) {
+        const note = existingResultsNote(e, evidence.get(e)!)!;
+        if (o.afterResults) process.stderr.write(`note: ${safe(note)}; the lock records it, so these predictions are shown as exploratory.\n`);
+        else process.stderr.write(`${rel(e.file)}: not registered: ${safe(note)}. Registered now, its predictions would be exploratory for good (the lock records it).\n  Leave those points out (a file of their own, or a \`set\` in place of the sweep value), or pass --after-results to register them as exploratory.\n`);
+      }
+      if (late.length && !o.afterResults) {
+        process.stderr.write(`${rel(lp)}: nothing written.\n`);
+        return false;
+      }
       const refused = plan.actions.filter((a) => a.action === 'refused');
       for (const a of plan.actions) {
         const where = `${rel(path.join(path.dirname(lp), a.file))}:${a.line}`;
@@ -145,12 +160,6 @@ export const command = defineCommand(spec, async (parsed) => {
       if (refused.length) {
         process.stderr.write(`${rel(lp)}: nothing written (${refused.length} prediction(s) changed since registration).\n`);
         return false;
-      }
-      for (const e of exps) {
-        const t = since.get(e);
-        if (t && plan.entries.some((x) => x.experiment === e.name)) {
-          process.stderr.write(`note: results of experiment "${safe(e.name)}" already exist (since ${t}); the lock records it, so these predictions are shown as exploratory.\n`);
-        }
       }
       appendEntries(lock, plan.entries);
       process.stdout.write(`${rel(lp)}: ${plan.entries.length} entr${plan.entries.length === 1 ? 'y' : 'ies'} appended.\n`);

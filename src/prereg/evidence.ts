@@ -17,29 +17,61 @@ export function resultEvidence(exp: CheckedExperiment, rows: readonly ResultRow[
   return { ...ev, firstAt: earlier(ev.firstAt, firstSeen(exp)) };
 }
 
+/** What `storedEvidence` found, and where: for saying which results exist. */
+export interface StoredEvidence extends ResultEvidence {
+  /** When the results ledger first saw results of this setup (null: never). */
+  ledgerAt: Date | null;
+  /** Per sweep point (plan order) with cached runs: its values and how many of its runs are cached. */
+  cachedPoints: { values: Record<string, unknown>; cached: number; runs: number }[];
+}
+
 /**
  * Evidence without running anything (register, `register --status`): the ledger, and the runs of
  * the experiment's plan found in the cache (`cacheDir`, else $SUBLAB_CACHE or the project's).
  */
-export function storedEvidence(exp: CheckedExperiment, cacheDir?: string): ResultEvidence {
-  let firstAt = firstSeen(exp);
+export function storedEvidence(exp: CheckedExperiment, cacheDir?: string): StoredEvidence {
+  const ledgerAt = firstSeen(exp);
+  let firstAt = ledgerAt;
   const commits = new Set<string>();
+  const cachedPoints: StoredEvidence['cachedPoints'] = [];
   try {
     const dir = resolveCacheDir(cacheDir, exp.file);
     // Looking must not create a cache folder.
-    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return { firstAt, commits: [] };
+    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return { firstAt, commits: [], ledgerAt, cachedPoints };
     const cache = new ResultCache(dir, { warn: () => {} });
-    const ids = new Set(planExperiment(exp).runs.map((r) => r.id));
-    for (const id of ids) {
-      const r = cache.inspect(id);
+    const plan = planExperiment(exp);
+    const perPoint = new Map<number, number>();
+    for (const run of plan.runs) {
+      const r = cache.inspect(run.id);
       if (r.status !== 'hit') continue;
+      perPoint.set(run.point, (perPoint.get(run.point) ?? 0) + 1);
       const first = r.entry.first ?? { finishedAt: r.entry.finishedAt, git: r.entry.git };
       const t = Date.parse(first.finishedAt);
       firstAt = earlier(firstAt, Number.isNaN(t) ? new Date(0) : new Date(t));
       if (first.git?.commit) commits.add(first.git.commit);
     }
+    for (const pt of plan.points) {
+      const n = perPoint.get(pt.index);
+      if (n) cachedPoints.push({ values: pt.values, cached: n, runs: plan.runs.filter((r) => r.point === pt.index).length });
+    }
   } catch {
     /* no cache (or none readable): the ledger is what we have */
   }
-  return { firstAt, commits: [...commits] };
+  return { firstAt, commits: [...commits], ledgerAt, cachedPoints };
+}
+
+/**
+ * Why registering `exp` now would mark its predictions exploratory for good, in words (null when no
+ * result of it is known): which sweep points have cached runs (often runs shared with another
+ * file, such as a baseline's point in a factor sweep), or the ledger's record.
+ */
+export function existingResultsNote(exp: CheckedExperiment, ev: StoredEvidence): string | null {
+  if (ev.firstAt === null) return null;
+  const pts = ev.cachedPoints.map((p) => {
+    const v = Object.entries(p.values).map(([k, x]) => `${k} = ${String(x)}`).join(', ');
+    return `${v || 'its only point'}: ${p.cached} of ${p.runs} runs`;
+  });
+  return pts.length
+    ? `results of experiment "${exp.name}" already exist (since ${ev.firstAt.toISOString()}) in the cache — ${pts.join('; ')} — runs another file may share (a baseline's point in a factor sweep)`
+    : `results of experiment "${exp.name}" were already seen on ${ev.firstAt.toISOString()} (the project's results ledger, .sublab/results-seen.jsonl)`;
 }

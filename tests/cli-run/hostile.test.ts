@@ -33,7 +33,10 @@ describe('sublab under hostile input', () => {
     expect(r.out).toContain('exited with code 3');
     expect(r.out).toContain('\\x1b]0;pwned\\x07');
     expect(r.out).not.toMatch(/[\x1b\x07]/);
-    const reg = sublab('register', 'x.exp');
+    const refused = sublab('register', 'x.exp');
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain('already exist');
+    const reg = sublab('register', 'x.exp', '--after-results');
     expect(reg.code).toBe(0);
     expect(reg.out).toContain('already exist');
     const st = sublab('register', 'x.exp', '--status');

@@ -45,13 +45,19 @@ const run = async (opts: { fresh?: boolean; cacheDir?: string } = {}) => {
   return statusesForResult(r.experiments[0]!).map((s) => s.status);
 };
 const register = async () => expect(await registerCommand.run([file])).toBe(0);
+// Registering once results exist is refused without --after-results.
+const registerLate = async () => {
+  expect(await registerCommand.run([file])).toBe(1);
+  expect(fs.existsSync(path.join(dir, 'sublab.lock'))).toBe(false);
+  expect(await registerCommand.run([file, '--after-results'])).toBe(0);
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('preregistration laundering (issue 13)', () => {
   it('run, register, run --fresh: never registered-before', async () => {
     expect(await run()).toEqual(['not-registered']);
     await sleep(5);
-    await register();
+    await registerLate();
     const lock = fs.readFileSync(path.join(dir, 'sublab.lock'), 'utf8');
     expect(JSON.parse(lock.split('\n')[0]!).resultsSince).toMatch(/^\d{4}-/);
     await sleep(5);
@@ -77,7 +83,7 @@ describe('preregistration laundering (issue 13)', () => {
   it('results in another cache, not seen by register, are still seen through the ledger', async () => {
     await run({ cacheDir: path.join(dir, 'elsewhere') });
     await sleep(5);
-    await register();
+    await registerLate();
     expect(await run({ cacheDir: path.join(dir, 'cache-new') })).toEqual(['registered-after']);
   });
 
@@ -85,10 +91,31 @@ describe('preregistration laundering (issue 13)', () => {
     await run({ cacheDir: path.join(dir, 'elsewhere') });
     fs.rmSync(ledgerPath(file));
     await sleep(5);
-    expect(await registerCommand.run([file, '--cache', path.join(dir, 'elsewhere')])).toBe(0);
+    expect(await registerCommand.run([file, '--cache', path.join(dir, 'elsewhere')])).toBe(1);
+    expect(await registerCommand.run([file, '--cache', path.join(dir, 'elsewhere'), '--after-results'])).toBe(0);
     const entry = JSON.parse(fs.readFileSync(path.join(dir, 'sublab.lock'), 'utf8').split('\n')[0]!);
     expect(entry.resultsSince).toMatch(/^\d{4}-/);
     expect(await run({ cacheDir: path.join(dir, 'cache-new') })).toEqual(['registered-after']);
+  });
+
+  it("a factor file sweeping over a point another file already ran is refused, naming the point; without it, it registers clean", async () => {
+    // The baseline's runs exist; a factor file whose sweep includes the baseline's value shares them.
+    fs.writeFileSync(path.join(dir, 'prog.mjs'), PROG.replace('p.seed / 1000', '(p.lr ?? 0) + p.seed / 1000'));
+    fs.writeFileSync(file, EXP.replace('  seeds 2', '  set lr = 0.1\n  seeds 2'));
+    await run();
+    const factor = path.join(dir, 'factor.exp');
+    const write = (values: string) => fs.writeFileSync(factor, `experiment "factor" extends "x.exp" {\n  sweep lr in [${values}]\n  predict acc increases with lr\n}\n`);
+    write('0.1, 0.2, 0.3');
+    const err: string[] = [];
+    vi.mocked(process.stderr.write).mockImplementation((s) => (err.push(String(s)), true));
+    expect(await registerCommand.run([factor])).toBe(1);
+    expect(err.join('')).toContain('lr = 0.1: 2 of 2 runs');
+    expect(err.join('')).toContain('--after-results');
+    expect(fs.existsSync(path.join(dir, 'sublab.lock'))).toBe(false);
+    write('0.2, 0.3');
+    expect(await registerCommand.run([factor])).toBe(0);
+    const entry = JSON.parse(fs.readFileSync(path.join(dir, 'sublab.lock'), 'utf8').split('\n')[0]!);
+    expect(entry.resultsSince).toBe(null);
   });
 
   it('register first, then run: registered before its first result', async () => {

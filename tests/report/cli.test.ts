@@ -86,7 +86,8 @@ describe('sublab register + sublab report', () => {
     expect(await report.run(args())).toBe(0);
     const text = md();
     expect(text).toMatch(/## Exploratory[^]*`predict y > 1` \| {2}\| not registered \|/);
-    expect(await register.run([exp])).toBe(0);
+    expect(await register.run([exp])).toBe(1); // results exist: refused unless asked for
+    expect(await register.run([exp, '--after-results'])).toBe(0);
     expect(await report.run(args())).toBe(0);
     expect(md()).toMatch(/## Exploratory[^]*`predict y > 1` \| {2}\| registered after results existed \|/);
   });
