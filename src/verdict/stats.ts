@@ -158,6 +158,15 @@ function hasTies(r: readonly number[]): boolean {
   return new Set(r).size < r.length;
 }
 
+/**
+ * Hoeffding's two-sided (1 − alpha) half-width for the mean of n independent values in an interval
+ * of length `range`: valid for any distribution there. Used where a t interval degenerates (every
+ * value the same gives zero width, claiming a certainty n rows cannot give).
+ */
+export function hoeffdingHalfWidth(n: number, range: number, alpha = 0.05): number {
+  return range * Math.sqrt(Math.log(2 / alpha) / (2 * n));
+}
+
 /** Spearman's rank correlation with average ranks for ties, its p and Fisher-z CI. */
 export function spearman(x: readonly number[], y: readonly number[]): SpearmanResult {
   const n = x.length;

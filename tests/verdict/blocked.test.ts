@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { judgeExperiment } from '../../src/verdict/judge.ts';
 import { describeVerdict } from '../../src/verdict/format.ts';
 import { pageL } from '../../src/verdict/permutation.ts';
-import { pairedT, welchT } from '../../src/verdict/stats.ts';
+import { hoeffdingHalfWidth, pairedT, welchT } from '../../src/verdict/stats.ts';
 import type { Verdict } from '../../src/verdict/types.ts';
 import type { Prediction } from '../../src/language/ast.ts';
 import type { ResultTable } from '../../src/results/types.ts';
@@ -64,6 +64,18 @@ describe('blocking by seed', () => {
     expect(v.p).toBeCloseTo(ref.pTwoSided, 20);
     expect(v.effect!.name).toBe('mean within-seed rho');
     expect(v.reason).toMatch(/within-seed trend: Page's L = \d+ over 10 seeds matched at 4 values of x/);
+    // Every seed rises monotonically (rho 1 in all 10): not a zero-width t interval but Hoeffding's,
+    // 2·sqrt(ln 40 / 20) = 0.858940 wide below 1.
+    expect(ref.rhos.every((r) => r === 1)).toBe(true);
+    expect(v.effect!.ci![0]).toBeCloseTo(1 - 0.85894, 5);
+    expect(v.effect!.ci![1]).toBe(1);
+    expect(hoeffdingHalfWidth(8, 2)).toBeCloseTo(0.960323, 5); // 2·sqrt(ln 40 / 16)
+    // Rhos that differ keep the t interval: mean ± t(0.975, n − 1) · sd / sqrt(n).
+    const mixed = seededGrid((x, s) => (s < 3 ? small(3 - x, s) : small(x, s)));
+    const vm = judge1(predict(trend('y', 'increases', 'x')), mixed);
+    const rhos = pageL(SEED.map((_, s) => X.map((x) => (s < 3 ? small(3 - x, s) : small(x, s))))).rhos;
+    const m = rhos.reduce((a, b) => a + b, 0) / rhos.length, sd = Math.sqrt(rhos.reduce((a, r) => a + (r - m) ** 2, 0) / (rhos.length - 1));
+    expect(vm.effect!.ci![0]).toBeCloseTo(m - 2.262157 * sd / Math.sqrt(10), 5);
     // Pooled over seeds, Spearman is swamped by the seed effect.
     const pooled = judge1(predict(trend('y', 'increases', 'x')), rows.map((r) => ({ ...r, seed: r.seed! + 100 * r.point! })));
     expect(pooled.test).toBe('Spearman rho');

@@ -16,7 +16,7 @@ import { formatNumber, formatPClause } from '../format.ts';
 import { pageBlocksNeeded, pageMde, rhoMde, rhoRowsNeeded } from '../power.ts';
 import { pageL } from '../permutation.ts';
 import { groupByColumn } from '../rows.ts';
-import { attempt, spearman, Untestable } from '../stats.ts';
+import { attempt, hoeffdingHalfWidth, spearman, Untestable } from '../stats.ts';
 import { studentTQuantile } from '../distributions.ts';
 import type { PowerInfo } from '../types.ts';
 import { at, completeBlocks, missingColumn, num, rowsWord, untestable, usability, type Ctx, type Decision, type Side } from '../common.ts';
@@ -102,7 +102,9 @@ function blockedTrend(f: TrendForm, rows: readonly ResultRow[], ctx: Ctx): Decis
   const side: Side = est === 0 || Math.sign(est) === dir ? 'confirm' : 'refute';
   const n = blocks.length;
   const sd = Math.sqrt(res.rhos.reduce((a, r) => a + (r - res.meanRho) ** 2, 0) / (n - 1));
-  const half = studentTQuantile(0.975, n - 1) * (sd / Math.sqrt(n));
+  // Every seed's rho the same (all 1 when each seed rises monotonically): the t interval has zero
+  // width; a rho lies in [−1, 1], so Hoeffding's interval holds whatever the distribution.
+  const half = sd > 0 ? studentTQuantile(0.975, n - 1) * (sd / Math.sqrt(n)) : hoeffdingHalfWidth(n, 2);
   const ci: [number, number] = [Math.max(-1, res.meanRho - half), Math.min(1, res.meanRho + half)];
   const used = blocks.flat();
   const power = (level: number): PowerInfo => {
