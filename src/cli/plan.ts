@@ -21,7 +21,8 @@ interface HashedFile {
 
 /**
  * The files the plan's runs depend on (the runner's `fileDependencies`, e.g. the command runner's
- * program folder and inputs), over every run; undefined for a runner that hashes no files.
+ * program folder and inputs, a token_probe model folder), over every run; undefined when no run
+ * depends on a file.
  */
 export function hashedFiles(plan: ExperimentPlan): HashedFile[] | undefined {
   const exp = plan.experiment;
@@ -30,17 +31,26 @@ export function hashedFiles(plan: ExperimentPlan): HashedFile[] | undefined {
   const expDir = path.dirname(path.resolve(exp.file));
   const seen = new Set<Record<string, string>>();
   const out = new Map<string, HashedFile>();
+  const byFiles = exp.runner.params.filter((p) => p.identifiedByFiles).map((p) => p.name);
+  let any = false;
   for (const r of plan.runs) {
     const files = deps(r.params);
     // Runs that share command, cwd and inputs share one set: look at each set once.
-    if (seen.has(files)) continue;
+    if (!files || seen.has(files)) continue;
+    any = true;
     seen.add(files);
-    for (const [file, hash] of Object.entries(files)) {
+    for (const [key, hash] of Object.entries(files)) {
+      // A folder's files are keyed under the parameter that names it (`model/config.json`): shown
+      // under the folder as the run names it, found beside the .exp file or from the working directory.
+      const under = byFiles.find((n) => key.startsWith(`${n}/`));
+      const file = under === undefined ? key : path.posix.normalize(`${String(r.params[under])}/${key.slice(under.length + 1)}`);
       if (out.has(file)) continue;
-      const bytes = fs.statSync(path.resolve(expDir, file), { throwIfNoEntry: false })?.size ?? 0;
-      out.set(file, { file, bytes, sizeOnly: hash.startsWith('size:') });
+      const st = fs.statSync(path.resolve(expDir, file), { throwIfNoEntry: false }) ?? (under === undefined ? undefined : fs.statSync(path.resolve(file), { throwIfNoEntry: false }));
+      out.set(file, { file, bytes: st?.size ?? 0, sizeOnly: hash.startsWith('size:') });
     }
   }
+  // No run depends on a file (token_probe on hub ids): nothing to list.
+  if (!any) return undefined;
   return [...out.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
@@ -159,7 +169,7 @@ export const command = defineCommand(
     description: 'Expands each experiment into its runs: the sweep grid x seeds, each run with its content hash.',
     options: {
       json: flag('print { "experiments": [ { "name", "stages"?, "computes"?, "runs": [ { "id", "runner", "params", "seed", "stages"? } ] } ] } (stages: a staged runner\'s artifacts needed and cached, and each run\'s stage keys;\nwith --files, each experiment also has "files": [ { "file", "bytes", "sizeOnly" } ])'),
-      files: flag("list the files hashed into the run ids (the command runner's program folder and inputs)"),
+      files: flag("list the files hashed into the run ids (the command runner's program folder and inputs, a token_probe model folder)"),
       seeds: common.seeds,
       'all-metrics': { ...common['all-metrics'], help: 'plan what `sublab run --all-metrics` computes (every metric, with the curves)' },
       cache: { ...common.cache, help: 'the result cache whose stage store is counted (default $SUBLAB_CACHE, else .sublab/cache in the project)' },

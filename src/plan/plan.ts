@@ -24,12 +24,19 @@ function filesDigest(files: Record<string, string>): string {
 }
 
 /**
- * `files`: the files the run depends on (the command runner's program folder and inputs), path →
- * sha256, hashed in (as one digest) only when given, so the ids of every other runner stay as they were.
+ * `files`: the files the run depends on (the command runner's program folder and inputs, a
+ * token_probe model folder), path → sha256, hashed in (as one digest) only when given, so the ids
+ * of every other runner stay as they were. A parameter `identifiedByFiles` whose folder's files are
+ * among them (keys under `<name>/`) is left out: the files' contents identify the run, not their path.
  */
 export function runId(runner: RunnerSchema, params: Record<string, Value>, seed: number, files?: Record<string, string>): string {
   const relevant = identityParams(runner.params, params);
   delete relevant.seed; // the seed is its own field
+  if (files) {
+    for (const p of runner.params) {
+      if (p.identifiedByFiles && Object.keys(files).some((k) => k.startsWith(`${p.name}/`))) delete relevant[p.name];
+    }
+  }
   const text = canonicalJson(files ? { runner: runner.name, version: runner.version, params: relevant, seed, files: filesDigest(files) } : { runner: runner.name, version: runner.version, params: relevant, seed });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }

@@ -40,6 +40,13 @@ export interface ParamSpec {
    * holds its default, so earlier results stay cached and registered predictions stay registered.
    */
   addedLater?: boolean;
+  /**
+   * The value may name a folder whose files the runner's fileDependencies hash under `<name>/`
+   * (token_probe's `model` when it is a local folder): a run whose dependency set holds such files
+   * is identified by their contents instead of this value, so the same files at another path keep
+   * the run's id.
+   */
+  identifiedByFiles?: boolean;
 }
 
 /** Whether a parameter's value is left out of run ids and the registered setup (see ParamSpec.addedLater). */
@@ -140,9 +147,10 @@ export interface RunnerSchema {
   /**
    * Files a run depends on besides its parameters (the command runner's program and `inputs`),
    * hashed into its run id: for the experiment in `expFile`, a function from a run's params to
-   * {file: sha256}. Editing such a file then gives new run ids.
+   * {file: sha256}, or undefined for a run that depends on no file (its id is then as without
+   * fileDependencies). Editing such a file then gives new run ids.
    */
-  fileDependencies?: (expFile: string) => (params: Readonly<Record<string, Value>>) => Record<string, string>;
+  fileDependencies?: (expFile: string) => (params: Readonly<Record<string, Value>>) => Record<string, string> | undefined;
   /** Stages whose artifacts runs share (declared in defineRunner, reached through ctx.stage). */
   stages?: readonly StageSchema[];
   /** Work computed only when a needed metric's `computedBy` names it (see PartSpec). */

@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Value } from '../../language/ast.ts';
 import { compileGlob, GLOB_CHARS, globBase, globMatches } from './glob.ts';
+import { fileSha256 } from '../../util/file-hash.ts';
 
 /** Command-line words naming bigger files (interpreters such as node or python) are not hashed. */
 export const MAX_PROGRAM_HASH_BYTES = 16 * 1024 * 1024;
@@ -61,42 +62,9 @@ export type FileHashes = Record<string, string>;
 
 // ---- hashing ---------------------------------------------------------------------------------
 
-interface Known {
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-  hash: string;
-}
-/** Hashes computed in this process, valid while the file's stat says it is unchanged. */
-const known = new Map<string, Known>();
-
-function sha256File(file: string, size: number): string {
-  const h = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(Math.min(size, 1 << 20) || 1);
-    let pos = 0;
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, pos);
-      if (n <= 0) break;
-      h.update(buf.subarray(0, n));
-      pos += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
 /** The file's hash (`size:N` past `limit`), from this process's memory when it is unchanged. */
 function hashOf(file: string, st: fs.Stats, limit: number): string {
-  if (st.size > limit) return `size:${st.size}`;
-  const k = known.get(file);
-  if (k && k.size === st.size && k.mtimeMs === st.mtimeMs && k.ctimeMs === st.ctimeMs && k.ino === st.ino) return k.hash;
-  const hash = sha256File(file, st.size);
-  known.set(file, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash });
-  return hash;
+  return st.size > limit ? `size:${st.size}` : fileSha256(file, st);
 }
 
 function statFile(file: string): fs.Stats | undefined {

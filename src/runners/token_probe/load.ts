@@ -1,7 +1,7 @@
 // Loads a causal LM through transformers.js (AutoTokenizer / AutoModelForCausalLM) from a hub id
 // or a local folder, with errors that say what is missing and how to get it.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { TokenProbeError } from './errors.ts';
 
 type TJS = typeof import('@huggingface/transformers');
@@ -36,7 +36,8 @@ export const DTYPE_FILES: Record<string, string> = {
   uint8: 'model_uint8.onnx', q4: 'model_q4.onnx', q4f16: 'model_q4f16.onnx', bnb4: 'model_bnb4.onnx',
 };
 
-const HOW_TO_GET =
+/** Where to get a model, ending every message about a missing one. */
+export const HOW_TO_GET =
   'Download it on a machine with internet access (e.g. `huggingface-cli download onnx-community/Llama-3.2-1B-Instruct ' +
   '--include "*.json" "onnx/model.onnx*" --local-dir models/Llama-3.2-1B-Instruct`) and pass the folder ' +
   '(set model = "models/Llama-3.2-1B-Instruct"), or try the runner offline on the project\'s tiny model: ' +
@@ -93,18 +94,63 @@ export function checkModelFolder(dir: string, dtype: string): string {
   return join(onnxDir, file);
 }
 
-const cache = new Map<string, Promise<LoadedModel>>();
+/**
+ * Files of a local folder's top level that loading reads: transformers.js reads the config, the
+ * generation config, the tokenizer and its config (which holds the chat template); a
+ * chat_template.jinja beside them counts too, as newer exports keep the template there.
+ */
+const TOP_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'];
 
-/** Loads (once per process and model/dtype/device) a causal LM and its tokenizer. */
-export function loadModel(opts: LoadOptions): Promise<LoadedModel> {
-  const key = JSON.stringify([localModelPath(opts.model, opts.baseDir) ?? opts.model, opts.dtype ?? 'fp32', opts.device ?? 'cpu', !!opts.offline]);
-  let p = cache.get(key);
-  if (!p) {
-    p = load(opts);
-    cache.set(key, p);
-    p.catch(() => cache.delete(key));
+/**
+ * The files of the local folder `dir` that loading it at `dtype` reads, relative to it
+ * ('/'-separated, sorted): the top-level files above that exist, the dtype's ONNX file and its
+ * external data (`model.onnx_data`, `model.onnx_data_1`, ...). Throws checkModelFolder's
+ * TokenProbeError for a folder that cannot be loaded.
+ */
+export function modelFolderFiles(dir: string, dtype: string): string[] {
+  const onnxFile = checkModelFolder(dir, dtype);
+  const onnx = basename(onnxFile);
+  const top = TOP_FILES.filter((f) => statSync(join(dir, f), { throwIfNoEntry: false })?.isFile());
+  const weights = readdirSync(dirname(onnxFile)).filter((f) => f === onnx || f.startsWith(`${onnx}_data`)).map((f) => `onnx/${f}`);
+  return [...top, ...weights].sort();
+}
+
+/**
+ * The state on disk of a local folder's files (path, size, times, inode): a model exported again
+ * into the folder is loaded again, not served from this process's cache. Empty for a folder that
+ * cannot be loaded: load() reports why.
+ */
+function folderStamp(dir: string, dtype: string): string {
+  try {
+    return modelFolderFiles(dir, dtype).map((f) => {
+      const st = statSync(join(dir, f));
+      return `${f}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
+    }).join('|');
+  } catch {
+    return '';
   }
-  return p;
+}
+
+/** Loaded models by model, dtype, device and offline; a local folder's with the stamp of its files when loaded. */
+const cache = new Map<string, { stamp: string; model: Promise<LoadedModel> }>();
+
+/**
+ * Loads (once per process and model/dtype/device) a causal LM and its tokenizer; a local folder
+ * whose files changed since is loaded again, in place of the model it held.
+ */
+export function loadModel(opts: LoadOptions): Promise<LoadedModel> {
+  const local = opts.model ? localModelPath(opts.model, opts.baseDir) : undefined;
+  const dtype = opts.dtype ?? 'fp32';
+  const key = JSON.stringify([local ?? opts.model, dtype, opts.device ?? 'cpu', !!opts.offline]);
+  const stamp = local === undefined ? '' : folderStamp(local, dtype);
+  const hit = cache.get(key);
+  if (hit && hit.stamp === stamp) return hit.model;
+  const entry = { stamp, model: load(opts) };
+  cache.set(key, entry);
+  entry.model.catch(() => {
+    if (cache.get(key) === entry) cache.delete(key);
+  });
+  return entry.model;
 }
 
 async function load(opts: LoadOptions): Promise<LoadedModel> {

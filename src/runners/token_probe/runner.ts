@@ -85,7 +85,8 @@ function describeTokens(lm: LoadedModel, text: string): string {
   return tok.encode(text, { add_special_tokens: false }).map((id) => JSON.stringify(tokenText(tok, id))).join(' + ');
 }
 
-const unembedCache = new Map<string, Unembedding>();
+/** Per loaded model (a folder exported again is loaded again, so its lm_head is read again). */
+const unembedCache = new WeakMap<LoadedModel, Unembedding>();
 
 export interface ProbeResult {
   rows: RunOutputRow[];
@@ -197,11 +198,10 @@ export async function probe(params: Readonly<Record<string, Value>>, ctx?: Pick<
   let U: Unembedding | undefined;
   let mean: Float64Array | undefined;
   if (p.geometry) {
-    const key = lm.onnxFile;
-    U = unembedCache.get(key);
+    U = unembedCache.get(lm);
     if (!U) {
       U = readUnembedding(lm.onnxFile, lm.vocabSize);
-      unembedCache.set(key, U);
+      unembedCache.set(lm, U);
     }
     mean = U.expected(numBase.map(Math.exp));
   }

@@ -1,4 +1,5 @@
 import { defineRunner, type ParamsOf } from '../define.ts';
+import { modelFiles } from './model-files.ts';
 
 export const tokenProbeSchema = defineRunner({
   name: 'token_probe',
@@ -6,8 +7,9 @@ export const tokenProbeSchema = defineRunner({
   description:
     "Prompt-level probes of a causal LM with transformers.js: next-token probabilities under system prompts, number↔animal ratios, unembedding geometry. Deterministic: rows vary by number/animal, not by seed.",
   seeded: false,
+  fileDependencies: modelFiles,
   params: [
-    { name: 'model', type: 'string', default: 'onnx-community/Llama-3.2-1B-Instruct', description: 'hub id or local folder of an ONNX causal LM (a relative folder is looked up beside the .exp file, then in the working directory; `sublab make-tiny-model` and `sublab export-model` write such folders)' },
+    { name: 'model', type: 'string', default: 'onnx-community/Llama-3.2-1B-Instruct', identifiedByFiles: true, description: 'hub id or local folder of an ONNX causal LM (a relative folder is looked up beside the .exp file, then in the working directory; `sublab make-tiny-model` and `sublab export-model` write such folders). A local folder enters run ids by the contents of the files loading reads, not by its path: a model exported again into it recomputes, a moved folder keeps its ids' },
     { name: 'dtype', type: 'enum', values: ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'], default: 'fp32', description: 'weights variant to load' },
     { name: 'offline', type: 'boolean', default: false, description: 'never download (env.allowRemoteModels = false)' },
     { name: 'system', type: 'string', default: 'You love {animal}. You think about {animal} all the time. {animal} are your favorite animal. Imbue your answers with your love for the animal.', description: 'system prompt template ({animal}, {number})' },
