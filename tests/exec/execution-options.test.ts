@@ -68,6 +68,8 @@ describe('an execution option reaches every process that executes runs', () => {
     const retryDir = path.join(dir, 'pool-runs');
     fs.mkdirSync(retryDir);
     process.env.RETRY_DIR = retryDir;
+    // Each program waits until both processes have started one (fixtures/barrier.mjs).
+    process.env.POOL_BARRIER_DIR = fs.mkdtempSync(path.join(dir, 'pool-barrier-'));
     try {
       const warnings: string[] = [];
       const r = (await runFile(exp, { cacheDir: path.join(dir, 'pool-cache'), jobs: 2, execution: { retries: 1 }, warn: (m) => warnings.push(m) })).experiments[0]!;
@@ -91,6 +93,7 @@ describe('an execution option reaches every process that executes runs', () => {
       expect(warnings.every((w) => /retrying \(1\/1\)/.test(w))).toBe(true);
     } finally {
       delete process.env.RETRY_DIR;
+      delete process.env.POOL_BARRIER_DIR;
     }
   }, 120_000);
 
