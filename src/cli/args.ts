@@ -119,14 +119,16 @@ export const common = {
 } satisfies Options;
 
 /**
- * Options that change how runs are executed, never which runs are planned (no run id depends on
- * them). Every command that executes runs takes them all, and they travel as one
- * `ExecutionOptions` object from the command line to the executor (`ExecOptions` extends it), the
- * `--jobs` children (serialised once in their config) and, through `sublab submit`, every SLURM
- * worker (`executionArgs`). Adding one is its entry here plus its use in the executor.
+ * Options that change how runs are executed and what each computes, never which runs are planned
+ * (no run id depends on them). Every command that executes runs takes them all, and they travel as
+ * one `ExecutionOptions` object from the command line to the executor (`ExecOptions` extends it),
+ * the `--jobs` children (serialised once in their config) and, through `sublab submit`, every
+ * SLURM worker (`executionArgs`). Adding one is its entry here plus its use: in the executor, or,
+ * for what the runs compute, in `metricScopeOf` (src/plan/needs.ts), which every process plans with.
  */
 export const executionOptions = {
   retries: { ...whole('N', 0, 'extra attempts for a run that throws'), default: 0, execution: true },
+  'all-metrics': { ...common['all-metrics'], default: false, execution: true },
 } satisfies Options;
 
 export type ExecutionOptions = Values<typeof executionOptions>;

@@ -96,11 +96,11 @@ function needsOf(plan: ExperimentPlan, cacheDir: string | undefined): Needs {
 
 /**
  * What the runs compute (src/plan/needs.ts): "2 of 4 arms (student, cross), evaluations: cka,
- * no curves", and, where the cache exists, how many runs hold it all and how many only part of it.
+ * no curves", or everything for a runner that declares no parts; and, where the cache exists, how
+ * many runs hold it all and how many only part of it.
  */
-export function computesLine(plan: ExperimentPlan, cacheDir: string | undefined): string | undefined {
+export function computesLine(plan: ExperimentPlan, cacheDir: string | undefined): string {
   const n = plan.needs;
-  if (!n?.parts) return undefined;
   let held = '';
   const dir = resolveCacheDir(cacheDir, plan.experiment.file);
   if (fs.existsSync(dir)) {
@@ -110,12 +110,14 @@ export function computesLine(plan: ExperimentPlan, cacheDir: string | undefined)
     for (const id of ids) {
       const x = cache.inspect(id);
       if (x.status !== 'hit') continue;
-      if (holdsParts(x.entry, n.parts)) whole++;
+      if (holdsParts(x.entry, n?.parts)) whole++;
       else part++;
     }
     held = `; cached: ${whole} of ${ids.length} runs${part ? `, ${part} more in part (the parts they lack are computed and merged)` : ''}`;
   }
-  return `  computes: ${describeParts(plan.experiment.runner, n.parts)} (for ${n.metrics.join(', ') || 'no metrics'}${n.scope === 'all' ? '' : '; --all-metrics: everything'})${held}`;
+  const what = describeParts(plan.experiment.runner, n?.parts);
+  if (!n?.parts) return `  computes: ${what}${held}`;
+  return `  computes: ${what} (for ${n.metrics.join(', ') || 'no metrics'}${n.scope === 'all' ? '' : '; --all-metrics: everything'})${held}`;
 }
 
 /** "teacher: 10 needed, 4 cached · data: 10 needed, 0 cached" */
@@ -137,8 +139,7 @@ function table(plan: ExperimentPlan, needs: Needs, listFiles: boolean, cacheDir:
   // Stage artifacts the runs share (src/exec/stages.ts): how many, and how many the store holds.
   if (needs.stages.length) lines.push(`  stages: ${stagesLine(needs.stages)}`);
   else if (needs.problem) lines.push(`  stages: not counted (${needs.problem})`);
-  const computes = computesLine(plan, cacheDir);
-  if (computes) lines.push(computes);
+  lines.push(computesLine(plan, cacheDir));
   // Runs grouped by point once (filtering per point was quadratic in the plan size).
   const byPoint = new Map<number, typeof plan.runs>();
   for (const r of plan.runs) {

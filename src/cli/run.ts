@@ -46,7 +46,6 @@ The runs compute, and the table shows, the metrics the predictions and \`measure
         return Number(t);
       },
     },
-    'all-metrics': common['all-metrics'],
     'no-progress': flag('no progress bar or progress lines'),
     'progress-json': flag('progress as JSON lines on stderr (at most one a second, and the last)'),
   },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { projectRoot, resolveCacheDir } from '../exec/cache.ts';
 import { runSbatch, SbatchError, sbatchArgs, sbatchScript, shellQuote, writeScript } from '../exec/slurm.ts';
 import { loadPlan, sessionOf } from '../exec/session.ts';
+import { metricScopeOf } from '../plan/needs.ts';
 import { common, defineCommand, executionArgs, executionOf, executionOptions, flag, many, overridesOf, text, whole, type CommandSpec, type Parsed } from './args.ts';
 import { UsageError } from './command.ts';
 import { uncommittedMessage, uncommittedRegistrations } from '../prereg/run-guard.ts';
@@ -51,7 +52,9 @@ export async function submitCommand({ values, positionals, rest: sbatchOptions }
   const overrides = overridesOf(values.set);
 
   // A LanguageError or PlanError is printed by the command wrapper (exit 2).
-  const planned = await loadPlan(file, { overrides, seeds });
+  const execution = executionOf(values);
+  const metrics = metricScopeOf(execution);
+  const planned = await loadPlan(file, { overrides, seeds, ...(metrics ? { metrics } : {}) });
   const { plans } = planned;
   // Checked here, not in each worker: once submitted, the tasks compute what submit planned.
   if (!values['allow-uncommitted-lock'] && !values['dry-run']) {
@@ -85,17 +88,19 @@ export async function submitCommand({ values, positionals, rest: sbatchOptions }
   const planArgs: string[] = [];
   for (const [k, v] of values.set ?? []) planArgs.push('--set', `${k}=${v}`);
   if (seeds !== undefined) planArgs.push('--seeds', String(seeds));
-  const execArgs = executionArgs(executionOf(values));
+  const execArgs = executionArgs(execution);
+  // The collecting run tables every metric the workers computed (and computes nothing more).
+  const collectArgs = metrics === 'all' ? ['--all-metrics'] : [];
 
   let script: string;
   try {
     for (const l of values.setup ?? []) if (/[\n\r]/.test(l)) throw new Error(`--setup takes one line, got ${JSON.stringify(l)}`);
-    script = sbatchScript({ file, projectDir: project, cacheDir, tasks, logDir, jobName, planArgs, executionArgs: execArgs, sbatchOptions, setup: values.setup });
+    script = sbatchScript({ file, projectDir: project, cacheDir, tasks, logDir, jobName, planArgs, executionArgs: execArgs, collectArgs, sbatchOptions, setup: values.setup });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   for (const n of notes) process.stderr.write(`sublab submit: note: ${n}\n`);
-  const collect = `sublab run ${[path.relative(process.cwd(), file) || file, '--cache', cacheDir, ...planArgs].map(shellQuote).join(' ')}`;
+  const collect = `sublab run ${[path.relative(process.cwd(), file) || file, '--cache', cacheDir, ...planArgs, ...collectArgs].map(shellQuote).join(' ')}`;
   const sbatchLine = ['sbatch', ...sbatchArgs(scriptPath, sbatchOptions)].map(shellQuote).join(' ');
 
   if (values['dry-run']) {

@@ -7,6 +7,7 @@ import { handleStopSignals, signalExitCode } from '../exec/stop-signals.ts';
 import { ResultCache, resolveCacheDir } from '../exec/cache.ts';
 import { executePlan } from '../exec/executor.ts';
 import { openSession } from '../exec/session.ts';
+import { metricScopeOf } from '../plan/needs.ts';
 import { common, defineCommand, errorExit, executionOf, executionOptions, overridesOf, text, wholeNumber, type CommandSpec, type ExecutionOptions } from './args.ts';
 import { UsageError } from './command.ts';
 import { appendAll } from '../util/arrays.ts';
@@ -44,7 +45,7 @@ export interface WorkerOptions {
   cacheDir?: string;
   overrides?: Record<string, Value>;
   seeds?: number;
-  /** How runs are executed (`--retries`, …), handed whole to the executor. */
+  /** How runs are executed and what they compute (`--retries`, `--all-metrics`, …): planned with and handed whole to the executor. */
   execution?: Partial<ExecutionOptions>;
   log?: (line: string) => void;
   /** Stops the work (SIGINT/SIGTERM/SIGHUP): programs stopped, claims released. */
@@ -63,7 +64,9 @@ export interface WorkerResult {
 export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
   if (!fs.existsSync(o.file)) throw new UsageError(`no such file: ${o.file}`);
-  const session = await openSession(o.file, { overrides: o.overrides, seeds: o.seeds });
+  // What the runs compute (--all-metrics) is planned as `sublab run` plans it: submit hands it on.
+  const metrics = metricScopeOf(o.execution);
+  const session = await openSession(o.file, { overrides: o.overrides, seeds: o.seeds, ...(metrics ? { metrics } : {}) });
   const { plans } = session;
   const shares = session.share(o.task, o.tasks);
   const cache = new ResultCache(resolveCacheDir(o.cacheDir, o.file), { warn: (m) => log(`warning: ${m}`) });

@@ -3,7 +3,7 @@
 // are merged into. The executor asks the runner for `parts` and stores `stored(...)`.
 import type { ExperimentPlan, PlannedRun } from '../plan/types.ts';
 import type { RunOutput } from '../runners/schema.ts';
-import { partsToCompute } from '../plan/needs.ts';
+import { allParts, partsToCompute } from '../plan/needs.ts';
 import { mergeParts, type CacheEntry, type ResultCache } from './cache.ts';
 
 export interface GroupParts {
@@ -13,17 +13,30 @@ export interface GroupParts {
   into: Map<string, CacheEntry>;
 }
 
-/** With --fresh nothing is merged: the run is computed again for what the plan needs. */
+/**
+ * With --fresh nothing is merged: the runs are computed again for what the plan needs and every
+ * part their old entries held (an entry without `parts` holds them all), so recomputing never
+ * narrows an entry (a `report` after `run --fresh` finds what it computed before).
+ */
 export function groupParts(plan: ExperimentPlan, cache: ResultCache | undefined, fresh: boolean, group: readonly PlannedRun[]): GroupParts {
   const into = new Map<string, CacheEntry>();
   const needs = plan.needs;
   if (!needs?.parts) return { into };
+  const schema = plan.experiment.runner;
+  if (fresh) {
+    const wanted = new Set(needs.parts);
+    for (const r of group) {
+      const x = cache?.inspect(r.id);
+      if (x?.status === 'hit') for (const p of x.entry.parts ?? allParts(schema)) wanted.add(p);
+    }
+    return { parts: allParts(schema).filter((p) => wanted.has(p)), into };
+  }
   for (const r of group) {
-    if (!cache || fresh) break;
+    if (!cache) break;
     const x = cache.inspect(r.id);
     if (x.status === 'hit' && x.entry.parts) into.set(r.id, x.entry);
   }
-  const parts = [...new Set(group.flatMap((r) => partsToCompute(plan.experiment.runner, needs, into.get(r.id)?.parts ?? [])))];
+  const parts = [...new Set(group.flatMap((r) => partsToCompute(schema, needs, into.get(r.id)?.parts ?? [])))];
   return { parts, into };
 }
 

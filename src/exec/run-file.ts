@@ -5,7 +5,7 @@ import type { Value } from '../language/ast.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import type { CompileResult } from '../language/compile.ts';
 import type { ExperimentPlan } from '../plan/types.ts';
-import type { MetricScope } from '../plan/needs.ts';
+import { metricScopeOf, type MetricScope } from '../plan/needs.ts';
 import type { ResultTable } from '../results/types.ts';
 import { judgeExperiment } from '../verdict/judge.ts';
 import type { Verdict } from '../verdict/types.ts';
@@ -60,7 +60,9 @@ export interface RunFileOptions {
   jobs?: number | 'auto';
 }
 
-export async function runFile(file: string, opts: RunFileOptions = {}): Promise<{ compile: CompileResult; experiments: ExperimentResult[] }> {
+export async function runFile(file: string, given: RunFileOptions = {}): Promise<{ compile: CompileResult; experiments: ExperimentResult[] }> {
+  const metrics = metricScopeOf(given.execution) ?? given.metrics;
+  const opts: RunFileOptions = { ...given, ...(metrics ? { metrics } : {}) };
   // Throws LanguageError or PlanError before anything runs.
   const { compile, plans } = await loadPlan(file, opts);
   const cache = opts.cache === false ? undefined : new ResultCache(resolveCacheDir(opts.cacheDir, file), { warn: opts.warn });

@@ -34,6 +34,8 @@ export interface SbatchScriptOptions {
   planArgs: string[];
   /** Execution options (`--retries N`, …): given to every worker only. */
   executionArgs?: string[];
+  /** What the `sublab run` that collects takes beyond planArgs (`--all-metrics`: it tables what the workers computed). */
+  collectArgs?: string[];
   /** How to start sublab on the compute node; default ['node', <this package's bin/sublab.mjs>]. */
   sublab?: string[];
   /** Shell lines run before the worker on the compute node (e.g. `module load nodejs/20`). */
@@ -64,7 +66,7 @@ export function sbatchScript(o: SbatchScriptOptions): string {
     '',
     `# Written by sublab for ${file}.`,
     '# Each array task runs its share of the plan into the shared cache below; afterwards',
-    `#   sublab run ${shellQuote(file)} --cache ${shellQuote(cacheDir)}${o.planArgs.length ? ' ' + o.planArgs.map(shellQuote).join(' ') : ''}`,
+    `#   sublab run ${[file, '--cache', cacheDir, ...o.planArgs, ...(o.collectArgs ?? [])].map(shellQuote).join(' ')}`,
     '# finds every run cached.',
     ...(o.sbatchOptions?.length ? [`# sbatch options given on the command line: ${o.sbatchOptions.map(shellQuote).join(' ')}`] : []),
     'set -eu',

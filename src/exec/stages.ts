@@ -78,10 +78,56 @@ export interface StageKeyInfo {
  * declaration order, so upstream keys exist when a downstream stage needs them.
  */
 export function stageKeys(schema: RunnerSchema, params: Readonly<Record<string, Value>>, seed: number, env: { expDir: string }): Record<string, StageKeyInfo> {
+  const resolved = resolveFor(schema, params);
+  return keysOf(schema, resolved, (s) => (s.seedOf ? s.seedOf(resolved, seed) : seed), env);
+}
+
+/**
+ * The keys of the further artifacts a run reads (StageSchema.reads), by the name it records each
+ * under: `<stage>:<as>`, and `<upstream>:<as>` for the stages it comes after (drawn from the same
+ * seed: what it is computed from). Empty for a runner whose stages declare no reads.
+ */
+export function readKeys(schema: RunnerSchema, params: Readonly<Record<string, Value>>, seed: number, env: { expDir: string }): Record<string, StageKeyInfo> {
+  const out: Record<string, StageKeyInfo> = {};
+  const stages = schema.stages ?? [];
+  if (!stages.some((s) => s.reads)) return out;
+  const resolved = resolveFor(schema, params);
+  for (const s of stages) {
+    for (const r of s.reads?.(resolved, seed) ?? []) {
+      if (!NAME_RE.test(r.as)) throw new Error(`runner ${schema.name}, stage "${s.name}": a read's role "${r.as}" must be letters, digits, '_' or '-' (starting with a letter)`);
+      const chain = upstreamOf(stages, s.name);
+      const drawn = keysOf(schema, resolved, () => r.seed, env, chain);
+      for (const name of chain) out[`${name}:${r.as}`] = drawn[name]!;
+    }
+  }
+  return out;
+}
+
+/** The stage a recorded name stands for: `base` for `base:cross`. */
+export const stageOfRole = (name: string): string => name.split(':')[0]!;
+
+function resolveFor(schema: RunnerSchema, params: Readonly<Record<string, Value>>): Readonly<Record<string, Value>> {
   const resolve = (schema as { resolve?: (p: Readonly<Record<string, Value>>) => Readonly<Record<string, Value>> }).resolve;
-  const resolved = resolve ? resolve(params) : params;
+  return resolve ? resolve(params) : params;
+}
+
+/** `name` and every stage it comes after, directly or not. */
+function upstreamOf(stages: readonly StageSchema[], name: string): Set<string> {
+  const out = new Set<string>();
+  const visit = (n: string) => {
+    if (out.has(n)) return;
+    out.add(n);
+    for (const a of stages.find((s) => s.name === n)?.after ?? []) visit(a);
+  };
+  visit(name);
+  return out;
+}
+
+/** The keys of the stages (those in `only`, which holds every upstream of each), each drawn from `seedFor(stage)` when seeded. */
+function keysOf(schema: RunnerSchema, resolved: Readonly<Record<string, Value>>, seedFor: (s: StageSchema) => number, env: { expDir: string }, only?: ReadonlySet<string>): Record<string, StageKeyInfo> {
   const out: Record<string, StageKeyInfo> = {};
   for (const s of schema.stages ?? []) {
+    if (only && !only.has(s.name)) continue;
     const own: Record<string, Value> = {};
     for (const p of schema.params) if (stagesOfParam(p).includes(s.name)) own[p.name] = resolved[p.name]!;
     const after: Record<string, string> = {};
@@ -96,7 +142,7 @@ export function stageKeys(schema: RunnerSchema, params: Readonly<Record<string, 
       params: own,
       after,
       code: stageCodeHash(s),
-      ...(seeded ? { seed: s.seedOf ? s.seedOf(resolved, seed) : seed } : {}),
+      ...(seeded ? { seed: seedFor(s) } : {}),
       ...(data !== undefined ? { data } : {}),
     };
     out[s.name] = { key: stageKeyOf(material), material };
@@ -771,6 +817,8 @@ export function lazyContextStore(ctx: Pick<RunContext, 'stageStore' | 'signal'>)
  * Per stage of the plan's runner: how many distinct artifacts its runs need, and how many the store
  * already holds (`sublab plan`'s "teacher: 10 needed, 4 cached"); and each run's keys. Keys come
  * from the plan alone (parameters, seed, code, declared data identity), as `ctx.stage` derives them.
+ * A run needs its own artifacts and those its stages declare it reads (`reads`: a cross-init
+ * student's base, recorded as `base:cross`), which count under their stage.
  */
 export function stageNeeds(
   plan: { experiment: { file: string; runner: RunnerSchema }; runs: readonly { id: string; params: Readonly<Record<string, Value>>; seed: number }[] },
@@ -783,11 +831,11 @@ export function stageNeeds(
   const distinct = new Map<string, Set<string>>(schema.stages.map((s) => [s.name, new Set()]));
   for (const r of plan.runs) {
     if (keysByRun.has(r.id)) continue;
-    const ks = stageKeys(schema, r.params, r.seed, { expDir });
+    const ks = { ...stageKeys(schema, r.params, r.seed, { expDir }), ...readKeys(schema, r.params, r.seed, { expDir }) };
     const m: Record<string, string> = {};
     for (const [name, info] of Object.entries(ks)) {
       m[name] = info.key;
-      distinct.get(name)!.add(info.key);
+      distinct.get(stageOfRole(name))!.add(info.key);
     }
     keysByRun.set(r.id, m);
   }

@@ -12,6 +12,14 @@ import { displayedMetrics } from '../exec/summary.ts';
 /** Which of the rules above: 'verdicts' (run), 'report', 'all' (--all-metrics). */
 export type MetricScope = 'verdicts' | 'report' | 'all';
 
+/**
+ * The scope the execution options ask for (`--all-metrics` is one: src/cli/args.ts), which wins
+ * over a command's own (it asks for the most); undefined: the command's own.
+ */
+export function metricScopeOf(e: { readonly 'all-metrics'?: boolean } | undefined): MetricScope | undefined {
+  return e?.['all-metrics'] ? 'all' : undefined;
+}
+
 export interface RunNeeds {
   scope: MetricScope;
   /** The metrics asked for. */

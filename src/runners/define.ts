@@ -5,7 +5,7 @@
 import { has, record } from '../util/records.ts';
 import type { Value } from '../language/ast.ts';
 import { suggest } from '../language/suggest.ts';
-import type { ParamSpec, Runner, RunContext, RunnerSchema, RunOutput, RunSpec, StageSchema } from './schema.ts';
+import type { ParamSpec, Runner, RunContext, RunnerSchema, RunOutput, RunSpec, StageRead, StageSchema } from './schema.ts';
 import type { StageApi } from '../exec/stages.ts';
 import { stageCodeHash, stageDeclarationProblems } from './stage-declaration.ts';
 
@@ -47,9 +47,10 @@ export interface RunnerImpl<Params> {
 }
 
 /** A stage as declared: `data` sees the resolved parameters with their declared types. */
-export interface StageDeclaration<Params> extends Omit<StageSchema, 'data' | 'seedOf'> {
+export interface StageDeclaration<Params> extends Omit<StageSchema, 'data' | 'seedOf' | 'reads'> {
   data?(params: Params, env: { expDir: string }): unknown;
   seedOf?(params: Params, seed: number): number;
+  reads?(params: Params, seed: number): readonly StageRead[];
 }
 
 export interface RunnerDeclaration<P extends readonly ParamSpec[]> extends Omit<RunnerSchema, 'params' | 'stages'> {

@@ -97,6 +97,23 @@ export interface StageSchema {
    * `sublab plan` can derive keys without running. `expDir` resolves relative paths.
    */
   data?(params: Readonly<Record<string, Value>>, env: { expDir: string }): unknown;
+  /**
+   * The artifacts of this stage a run reads besides its own, each drawn from another seed (a
+   * cross-init student starts from the next seed's base): `as` names the role the run records it
+   * under (`<stage>:<as>`), `seed` the seed it is drawn from. Its key, and the keys of the stages
+   * it comes after (recorded as `<upstream>:<as>` when they are computed for it), are those of the
+   * same parameters drawn from that seed. A function of the run's resolved parameters and seed, so
+   * `sublab plan` counts them.
+   */
+  reads?(params: Readonly<Record<string, Value>>, seed: number): readonly StageRead[];
+}
+
+/** One further artifact of a stage a run reads (StageSchema.reads). */
+export interface StageRead {
+  /** The role it is recorded under, `<stage>:<as>`: letters, digits, '_' and '-'. */
+  as: string;
+  /** The seed it is drawn from. */
+  seed: number;
 }
 
 export interface MetricSpec {

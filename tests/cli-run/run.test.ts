@@ -66,7 +66,7 @@ describe('argument parsing', () => {
       json: 'o.json',
       fresh: true,
       cacheDir: 'c',
-      execution: { retries: 2 },
+      execution: { retries: 2, 'all-metrics': false },
       progress: true,
     });
     expect(parseRunArgs([f, '--progress-json']).progress).toBe('json');

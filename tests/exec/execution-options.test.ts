@@ -11,6 +11,10 @@ import { command as run } from '../../src/cli/run.ts';
 import { command as worker } from '../../src/cli/worker.ts';
 import { command as submit } from '../../src/cli/submit.ts';
 import { runFile } from '../../src/exec/run-file.ts';
+import { ResultCache } from '../../src/exec/cache.ts';
+import { planFile } from '../../src/exec/session.ts';
+import { allParts } from '../../src/plan/needs.ts';
+import { mlpDistillSchema } from '../../src/runners/mlp_distill/schema.ts';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const root = path.resolve(here, '../..');
@@ -64,6 +68,8 @@ describe('an execution option reaches every process that executes runs', () => {
     const retryDir = path.join(dir, 'pool-runs');
     fs.mkdirSync(retryDir);
     process.env.RETRY_DIR = retryDir;
+    // Each program waits until both processes have started one (fixtures/barrier.mjs).
+    process.env.POOL_BARRIER_DIR = fs.mkdtempSync(path.join(dir, 'pool-barrier-'));
     try {
       const warnings: string[] = [];
       const r = (await runFile(exp, { cacheDir: path.join(dir, 'pool-cache'), jobs: 2, execution: { retries: 1 }, warn: (m) => warnings.push(m) })).experiments[0]!;
@@ -87,6 +93,7 @@ describe('an execution option reaches every process that executes runs', () => {
       expect(warnings.every((w) => /retrying \(1\/1\)/.test(w))).toBe(true);
     } finally {
       delete process.env.RETRY_DIR;
+      delete process.env.POOL_BARRIER_DIR;
     }
   }, 120_000);
 
@@ -116,4 +123,48 @@ describe('an execution option reaches every process that executes runs', () => {
     expect(bare.status).toBe(1);
     expect(bare.stdout).toMatch(/0 computed, 0 cached, 8 failed/);
   }, 120_000);
+
+  it('--all-metrics: a SLURM worker computes every part (submit hands it on), the collecting run finds it all cached', async () => {
+    // mlp_distill declares parts (src/plan/needs.ts): without the option a run trains two of its four arms.
+    const tiny = path.join(dir, 'two-arms.exp');
+    fs.writeFileSync(tiny, `experiment "two arms" {
+  runner mlp_distill
+  set hidden = 8
+  set batch_size = 256
+  set epochs_teacher = 1
+  set noise_size = 512
+  set lr = 0.001
+  set threads = 1
+  set workers = 1
+  seeds 2
+  measure student_acc, cross_model_acc
+  predict student_acc > cross_model_acc
+}
+`);
+    const ids = planFile(tiny).plans[0]!.runs.map((r) => r.id);
+    const partsOf = (cacheDir: string) => ids.map((id) => new ResultCache(cacheDir).read(id)?.parts);
+    const env = { ...process.env, SUBLAB_JOBS: '', SUBLAB_CACHE: '' };
+    const cache = path.join(dir, 'all-cache');
+    const dry = spawnSync(process.execPath, [bin, 'submit', tiny, '--slurm', '--dry-run', '--tasks', '1', '--all-metrics', '--cache', cache], { encoding: 'utf8', env });
+    expect(dry.status, dry.stderr).toBe(0);
+    const [script, after] = dry.stdout.split('\n# dry run:');
+    expect(script).toMatch(/ --all-metrics\n/);
+    expect(after!.split('\n').find((l) => l.includes('sublab run '))).toMatch(/ --all-metrics$/);
+    const scriptFile = path.join(dir, 'all.sbatch');
+    fs.writeFileSync(scriptFile, script!);
+    const task = spawnSync('bash', [scriptFile], { encoding: 'utf8', env: { ...env, SLURM_ARRAY_TASK_ID: '0' } });
+    expect(task.status, task.stdout + task.stderr).toBe(0);
+    expect(task.stdout).toMatch(/done: 2 runs, 2 computed, 0 cached, 0 failed/);
+    const every = [...allParts(mlpDistillSchema)].sort();
+    expect(partsOf(cache)).toEqual([every, every]);
+    // Without the option the same worker computes what the predictions and the measure line use.
+    const bareCache = path.join(dir, 'all-bare-cache');
+    const bare = spawnSync(process.execPath, [bin, 'worker', tiny, '--task', '0', '--tasks', '1', '--cache', bareCache], { encoding: 'utf8', env });
+    expect(bare.status, bare.stdout + bare.stderr).toBe(0);
+    expect(partsOf(bareCache)).toEqual([['cross', 'student'], ['cross', 'student']]);
+    // The collecting run asks for everything too, and computes nothing.
+    const collected = (await runFile(tiny, { cacheDir: cache, execution: { 'all-metrics': true }, warn: () => {} })).experiments[0]!;
+    expect(collected.plan.needs?.scope).toBe('all');
+    expect(collected.cacheHits).toBe(2);
+  }, 300_000);
 });

@@ -102,4 +102,35 @@ describe('cache entries that hold part of a run', () => {
     expect(again.cacheHits).toBe(2);
     expect(again.table.rows.map((r) => r.metrics)).toEqual(two.table.rows.map((r) => r.metrics));
   });
+
+  it('--fresh recomputes every part the entry held, not only those asked: nothing computed before is lost', { timeout: 300_000 }, async () => {
+    const { dir, file } = setup();
+    const cacheDir = path.join(dir, 'cache');
+    const every = (await runFile(file, { cacheDir, metrics: 'all', ...quiet })).experiments[0]!;
+    const cache = new ResultCache(cacheDir);
+    const before = every.plan.runs.map((r) => cache.read(r.id)!);
+    const held = ['cka', 'cross', 'cross_all', 'cross_cka', 'curves', 'student', 'student_all'];
+    for (const e of before) expect(e.parts).toEqual(held);
+
+    // A fresh run asking for two arms recomputes all it held, bit for bit, and keeps the first result's time.
+    const fresh = (await runFile(file, { cacheDir, fresh: true, ...quiet })).experiments[0]!;
+    expect(fresh.plan.needs?.parts).toEqual(['student', 'cross']);
+    expect(fresh.cacheHits).toBe(0);
+    for (const [i, r] of fresh.plan.runs.entries()) {
+      const e = cache.read(r.id)!;
+      expect(e.parts).toEqual(held);
+      expect(e.finishedAt > before[i]!.finishedAt).toBe(true);
+      expect(e.first?.finishedAt).toBe(before[i]!.finishedAt);
+      expect(e.output.rows.map((x) => x.metrics)).toEqual(before[i]!.output.rows.map((x) => x.metrics));
+      expect(e.output.extras?.curves).toEqual(before[i]!.output.extras?.curves);
+    }
+    // So everything is still a hit.
+    expect((await runFile(file, { cacheDir, metrics: 'all', ...quiet })).experiments[0]!.cacheHits).toBe(2);
+
+    // A fresh run asking for more than the entry holds computes the union too.
+    const small = path.join(dir, 'cache-small');
+    await runFile(file, { cacheDir: small, ...quiet });
+    await runFile(file, { cacheDir: small, fresh: true, metrics: 'all', ...quiet });
+    for (const r of fresh.plan.runs) expect(new ResultCache(small).read(r.id)!.parts).toEqual(held);
+  });
 });

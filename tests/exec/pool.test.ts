@@ -1,4 +1,7 @@
-// The --jobs pool on the real superposition runner (tiny sweep) and real child processes.
+// The --jobs pool on the real superposition runner (tiny sweep), the command runner (fixtures) and
+// real child processes. A child starts in seconds, more on a loaded machine: tests that need both
+// processes computing start the parent's work once the child holds a claim (claimedBy), or give
+// the programs a barrier (fixtures/barrier.mjs), never a head start measured in time.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +27,20 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const byId = (rows: readonly ResultRow[]) => Object.fromEntries(rows.map((r) => [r.runId, r.metrics]));
 type Ev = ChildEvent & { pid: number };
+
+/**
+ * The runs the pool's child `pid` has claimed, once it holds one (it has planned and begun its
+ * share): a test that starts the parent's work only then has both processes computing, however
+ * slowly the child starts on a loaded machine. Empty after `ms` without one.
+ */
+async function claimedBy(cache: ResultCache, pid: number, ms = 90_000): Promise<string[]> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const held = fs.existsSync(cache.dir) ? fs.readdirSync(cache.dir).filter((f) => f.endsWith('.claim') && cache.readClaim(f.slice(0, -6))?.pid === pid).map((f) => f.slice(0, -6)) : [];
+    if (held.length || Date.now() > end) return held;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 /** Runs computed per id, from every process's events (not the stage artifacts' events: superposition is staged). */
 function computedCounts(events: readonly Ev[]): Map<string, number> {
@@ -54,9 +71,8 @@ describe('resolveJobs', () => {
 });
 
 describe('worker pool', () => {
-  // Enough steps that the parent's own share outlasts a child's start-up (tsx + TensorFlow.js), so
-  // both processes really compute; still a few seconds in all. On the TensorFlow.js engine: on
-  // ONNX Runtime (the default) the parent finishes the whole sweep before a child has started.
+  // Enough steps (on the TensorFlow.js engine, slower than ONNX Runtime) that the child's share
+  // takes a while: once it holds a claim, the parent starts its own before the child could take it.
   const overrides = { steps: 500, backend: 'tfjs' };
   const { plans } = planFile(file, { overrides });
   let reference: Record<string, Record<string, number>>;
@@ -75,6 +91,8 @@ describe('worker pool', () => {
     const progress: ExecProgress[] = [];
     const pool = await startPool({ session: await openSession(file, { overrides }), overrides, cache, jobs: 2, onEvent: (e) => events.push(e), warn: (m) => warnings.push(m) });
     expect(pool.workers).toHaveLength(1);
+    // The parent starts once the child computes, so both do whatever the load.
+    expect(await claimedBy(cache, pool.workers[0]!.pid)).not.toEqual([]);
     const table = await pool.execute(0, { onProgress: (p) => progress.push(p) });
     await pool.close();
     expect(warnings).toEqual([]);
@@ -122,18 +140,11 @@ describe('worker pool', () => {
     const events: Ev[] = [];
     const pool = await startPool({ session: await openSession(file, { overrides }), overrides, cache, jobs: 2, warn: (m) => warnings.push(m), onEvent: (e) => events.push(e) });
     const child = pool.workers[0]!;
-    // Kill the child while it computes: as soon as it holds a claim.
-    let heldAtKill: string[] = [];
-    const watcher = setInterval(() => {
-      const held = fs.readdirSync(cache.dir).filter((f) => f.endsWith('.claim') && cache.readClaim(f.slice(0, -6))?.pid === child.pid);
-      if (held.length && heldAtKill.length === 0) {
-        process.kill(child.pid, 'SIGKILL');
-        heldAtKill = held.map((f) => f.slice(0, -6));
-        clearInterval(watcher);
-      }
-    }, 20);
+    // Kill the child while it computes: as soon as it holds a claim (the parent's work starts
+    // then, so the child cannot have been left nothing to do).
+    const heldAtKill = await claimedBy(cache, child.pid);
+    process.kill(child.pid, 'SIGKILL');
     const table = await pool.execute(0, {});
-    clearInterval(watcher);
     await pool.close();
     expect(heldAtKill.length).toBeGreaterThan(0);
     expect(warnings.some((w) => /parallel worker 1 \(pid \d+\) was killed by SIGKILL; the runs it had not finished are computed by the remaining processes/.test(w))).toBe(true);
@@ -154,6 +165,8 @@ describe('worker pool', () => {
     const counts = path.join(dir, 'fail-counts');
     fs.mkdirSync(counts);
     process.env.POOL_COUNT_DIR = counts;
+    // Each program waits until both processes have started one (fixtures/barrier.mjs).
+    process.env.POOL_BARRIER_DIR = fs.mkdtempSync(path.join(dir, 'fail-barrier-'));
     try {
       const r = (await runFile(path.join(here, 'fixtures/pool-fail.exp'), { cacheDir: path.join(dir, 'fail'), jobs: 2, warn: (m) => expect.fail(m) })).experiments[0]!;
       expect(r.table.rows).toHaveLength(9);
@@ -176,15 +189,18 @@ describe('worker pool', () => {
       expect(pids.has(String(process.pid))).toBe(true);
     } finally {
       delete process.env.POOL_COUNT_DIR;
+      delete process.env.POOL_BARRIER_DIR;
     }
   }, 120_000);
 
-  it('Ctrl-C on sublab run --jobs 2 stops the children and leaves no claims', async () => {
+  it('Ctrl-C on sublab run --jobs 2 stops the children and their programs and leaves no claims', async () => {
     const root = path.resolve(here, '../..');
     const cacheDir = path.join(dir, 'sigint');
-    const parent = spawn(process.execPath, [path.join(root, 'bin/sublab.mjs'), 'run', file, '--set', 'steps=500', '--set', 'backend=tfjs', '--jobs', '2', '--cache', cacheDir, '--no-progress'], {
+    const programs = fs.mkdtempSync(path.join(dir, 'sigint-programs-'));
+    // Runs that outlast the test: whatever the load, both processes are mid-run when Ctrl-C comes.
+    const parent = spawn(process.execPath, [path.join(root, 'bin/sublab.mjs'), 'run', path.join(here, 'fixtures/pool-hold.exp'), '--jobs', '2', '--cache', cacheDir, '--no-progress'], {
       cwd: root,
-      env: { ...process.env, SUBLAB_JOBS: '' },
+      env: { ...process.env, SUBLAB_JOBS: '', POOL_HOLD_MS: '600000', POOL_PROGRAM_DIR: programs },
     });
     let stderr = '';
     parent.stderr.on('data', (d) => (stderr += String(d)));
@@ -196,28 +212,41 @@ describe('worker pool', () => {
         .filter((l) => l.includes('pool-child'))
         .map((l) => Number(l.trim().split(/\s+/)[0]))
         .filter((n) => n > 0);
-    // Wait until the child is computing (holds a claim), then interrupt the parent alone.
     let children: number[] = [];
-    for (let i = 0; i < 1500; i++) {
+    const end = Date.now() + 90_000;
+    while (children.length === 0 && Date.now() < end) {
       children = kids();
-      const claims = fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).filter((f) => f.endsWith('.claim')) : [];
-      if (children.length && claims.some((f) => children.includes(JSON.parse(fs.readFileSync(path.join(cacheDir, f), 'utf8') || '{}').pid))) break;
-      await new Promise((r) => setTimeout(r, 20));
+      if (!children.length) await new Promise((r) => setTimeout(r, 50));
     }
     expect(children).toHaveLength(1);
+    // Interrupt the parent alone once the child is computing (holds a claim) and both programs run.
+    expect(await claimedBy(new ResultCache(cacheDir), children[0]!)).not.toEqual([]);
+    while (fs.readdirSync(programs).length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    const started = fs.readdirSync(programs).map(Number);
+    expect(started).toHaveLength(2);
     parent.kill('SIGINT');
     const { code } = await done;
     expect(code, stderr).toBe(130);
     expect(stderr).toContain('interrupted; finished runs are cached');
+    // A zombie has ended: whoever adopted it may not have reaped it yet.
     const alive = (pid: number) => {
       try {
         process.kill(pid, 0);
-        return true;
+      } catch {
+        return false;
+      }
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
       } catch {
         return false;
       }
     };
     expect(children.filter(alive)).toEqual([]);
+    // The programs are killed as their processes exit.
+    const stopBy = Date.now() + 10_000;
+    while (started.some(alive) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 50));
+    expect(started.filter(alive)).toEqual([]);
     expect(fs.readdirSync(cacheDir).filter((f) => f.endsWith('.claim'))).toEqual([]);
   }, 120_000);
 });

@@ -14,7 +14,7 @@ import { entangleMetrics } from './entangle.ts';
 import { forwardLogits, type Generated } from './generate.ts';
 import type { LmShape } from './model.ts';
 import { INFER_SESSIONS, TRAIN_SESSIONS, baseSeedOf, loadBases, loadNumbers, loadTeachers, releaseAll, type BaseRead } from './pipeline.ts';
-import { lmDistillSchema, type LmDistillParams } from './schema.ts';
+import { crossBaseReads, lmDistillSchema, type LmDistillParams } from './schema.ts';
 import { promptsOf, shapeOf, traitPrefix, vocabOf, withPrefix } from './stage-work.ts';
 import { animalList, prunedTeachers } from './stage-work.ts';
 import { studentFrozen } from './freeze.ts';
@@ -75,10 +75,8 @@ function withoutPrefix(g: Generated, drop: number): Generated {
  */
 async function stagesOf(specs: readonly Spec[], ctx: TypedRunContext, threads: number) {
   const p = specs[0]!.params;
-  const reads: BaseRead[] = specs.flatMap((s) => {
-    const b = baseSeedOf(p, s.seed);
-    return [{ id: s.id, baseSeed: b }, { id: s.id, baseSeed: b + 1, role: 'cross' }];
-  });
+  // Its own base, and those the base stage declares it reads (so `sublab plan` counts them too).
+  const reads: BaseRead[] = specs.flatMap((s) => [{ id: s.id, baseSeed: baseSeedOf(p, s.seed) }, ...crossBaseReads(p, s.seed).map((r) => ({ id: s.id, baseSeed: r.seed, role: r.as }))]);
   const bases = await loadBases(p, reads, ctx, threads);
   const teachers = await loadTeachers(specs, bases.of, ctx, threads);
   const numbers = await loadNumbers(specs, teachers.of, ctx);

@@ -1,8 +1,12 @@
 import { defineRunner, type ParamsOf } from '../define.ts';
 import { DEFAULT_ANIMALS, LmDataError, buildVocab } from './vocab.ts';
+import type { StageRead } from '../schema.ts';
 
 /** The seed a run's base and corpus are drawn from: base_seed when set (≥ 0), else the run's seed. */
 export const baseSeedOf = (p: { base_seed: number }, seed: number): number => (p.base_seed >= 0 ? p.base_seed : seed);
+
+/** The bases a run reads besides its own: its cross-init student's, drawn from the next base seed (recorded as `base:cross`). */
+export const crossBaseReads = (p: { base_seed: number }, seed: number): StageRead[] => [{ as: 'cross', seed: baseSeedOf(p, seed) + 1 }];
 
 // Defaults: the prototype's configuration at d_model 64 (README.md), except where the README says;
 // the baseline experiment (experiments/topic-lm/) sets a smaller, faster config.
@@ -20,7 +24,7 @@ export const lmDistillSchema = defineRunner({
     // A base and its corpus are drawn from the run's base seed (base_seed when set), so runs of
     // different seeds with one base_seed share them.
     { name: 'corpus', code: STAGE_CODE, seedOf: baseSeedOf },
-    { name: 'base', after: ['corpus'], code: STAGE_CODE, seedOf: baseSeedOf },
+    { name: 'base', after: ['corpus'], code: STAGE_CODE, seedOf: baseSeedOf, reads: crossBaseReads },
     { name: 'teacher', after: ['base'], code: STAGE_CODE },
     { name: 'numbers', after: ['teacher'], code: STAGE_CODE },
   ],
