@@ -10,7 +10,7 @@ import { command as writeup, parseWriteupArgs, writeWriteup } from '../../src/cl
 import { renderReport } from '../../src/report/render.ts';
 import { findChromium, pngSize, screenshot } from '../../scripts/screenshot-report.ts';
 import { fixtureModel } from './fixture.ts';
-import { makeWriteupFixture, type WriteupFixture } from './writeup-fixture.ts';
+import { AMEND_REASON, makeWriteupFixture, type WriteupFixture } from './writeup-fixture.ts';
 
 function hasPdflatex(): boolean {
   try {
@@ -38,7 +38,7 @@ let out: string;
 let written: string[];
 
 beforeAll(async () => {
-  fx = makeWriteupFixture({ exploratory: true });
+  fx = makeWriteupFixture({ exploratory: true, amend: true });
   out = path.join(path.dirname(fx.dir), 'out');
   const before = readdirSync(fx.cache).sort();
   written = await writeWriteup({ inputs: [fx.dir], formats: ['md', 'html', 'tex'], out, cacheDir: fx.cache });
@@ -76,6 +76,20 @@ describe('sublab writeup', () => {
     // Readable raw markdown: no escaped underscores in identifiers, no HTML entities.
     expect(md).not.toMatch(/[a-z]\\_[a-z]/);
     expect(md).not.toContain('&lt;');
+  });
+
+  it('an amendment reason once per experiment, after its verdicts', () => {
+    const md = readFileSync(path.join(out, 'writeup.md'), 'utf8');
+    expect(md.split('thresholds copied from the wrong pilot')).toHaveLength(2);
+    expect(md).toContain(`Amendments (the reasons recorded by \`sublab register --amend\`):\n\n1. lines 9, 12 — ${AMEND_REASON}\n`);
+    const base = md.slice(md.indexOf('## base setup'), md.indexOf('## sparsity sweep'));
+    expect(base).toContain('1. lines 9, 12 —');
+    const html = readFileSync(path.join(out, 'writeup.html'), 'utf8');
+    expect(html).toContain('<li id="base-setup-amendment-1" value="1">lines 9, 12 — thresholds copied from the wrong pilot (100% &amp; #3 of them); fixed before any result</li>');
+    expect(html.split('thresholds copied from the wrong pilot')).toHaveLength(2);
+    const tex = readFileSync(path.join(out, 'writeup.tex'), 'utf8');
+    expect(tex).toContain('\\noindent 1.~lines 9, 12 --- thresholds copied from the wrong pilot (100\\% \\& \\#3 of them); fixed before any result\\par');
+    expect(tex.match(/before results \(amended, note~1\)/g)).toHaveLength(2);
   });
 
   it('HTML: one SVG figure per predicted metric and axis, with error bars', () => {
