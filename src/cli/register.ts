@@ -10,7 +10,8 @@ import { hasErrors } from '../language/diagnostics.ts';
 import type { CheckedExperiment } from '../language/checked.ts';
 import { appendEntries, gitInfo, lockPathFor, lockRelative, readLock, type LockState } from '../prereg/lock.ts';
 import { planRegistration } from '../prereg/register.ts';
-import { predictionStatuses } from '../prereg/status.ts';
+import { predictionStatuses, type PredictionStatus } from '../prereg/status.ts';
+import { amendmentNotes, linesText, noteNumber } from '../report/amendments.ts';
 import { existingResultsNote, storedEvidence } from '../prereg/evidence.ts';
 import { withFileLock } from '../prereg/filelock.ts';
 import { escapeControl as safe } from '../language/diagnostics.ts';
@@ -89,6 +90,29 @@ function printCommitHint(all: string[], exps: CheckedExperiment[]): void {
   }
 }
 
+/**
+ * `register --status`: per experiment, one line per prediction (label column as wide as the
+ * longest label printed), then each amendment reason once, numbered, the lines pointing to it.
+ */
+export function formatStatusList(list: readonly { e: CheckedExperiment; file: string; statuses: readonly PredictionStatus[] }[]): string {
+  const width = Math.max(0, ...list.flatMap((x) => x.statuses.map((s) => s.label.length)));
+  let out = '';
+  for (const { e, file, statuses } of list) {
+    out += `${safe(e.name)} (${file}):\n`;
+    const notes = amendmentNotes(statuses.map((s) => ({ line: s.prediction.loc.line, amendReason: s.amendReason })));
+    for (const s of statuses) {
+      const note = noteNumber(notes, s.amendReason);
+      out += `  ${s.label.padEnd(width)}  line ${s.prediction.loc.line}: ${safe(s.text)}${note ? ` (amended, note ${note})` : ''}\n`;
+      if (s.detail) out += `  ${''.padEnd(width)}  (${s.detail})\n`;
+    }
+    if (notes.length) {
+      out += `  Amendments (the reasons recorded in the lock):\n`;
+      for (const n of notes) out += `    ${n.number}. ${linesText(n.lines)}: ${safe(n.reason)}\n`;
+    }
+  }
+  return out;
+}
+
 export const command = defineCommand(spec, async (parsed) => {
   const o = options(parsed);
   // Compile everything first: nothing is written when any file has an error.
@@ -111,6 +135,8 @@ export const command = defineCommand(spec, async (parsed) => {
   let failed = false;
   // Locks that verify (and were written, or only read with --status): what to commit at the end.
   const good = new Map<string, CheckedExperiment[]>();
+  // --status: every experiment's statuses first, so one label column fits all of them.
+  const listed: { e: CheckedExperiment; statuses: PredictionStatus[] }[] = [];
   for (const [lp, exps] of byLock) {
     if (o.status) {
       const lock = readLock(lp);
@@ -120,12 +146,7 @@ export const command = defineCommand(spec, async (parsed) => {
         continue;
       }
       good.set(lp, exps);
-      for (const e of exps) {
-        process.stdout.write(`${safe(e.name)} (${rel(e.file)}):\n`);
-        for (const s of predictionStatuses(e, lock, storedEvidence(e, o.cacheDir))) {
-          process.stdout.write(`  ${s.label.padEnd(28)} line ${s.prediction.loc.line}: ${safe(s.text)}${s.amendReason ? ` (amended: ${safe(s.amendReason)})` : ''}${s.detail ? `\n  ${''.padEnd(28)} (${s.detail})` : ''}\n`);
-        }
-      }
+      for (const e of exps) listed.push({ e, statuses: predictionStatuses(e, lock, storedEvidence(e, o.cacheDir)) });
       continue;
     }
     // Read, plan and append under an exclusive lock: two registers on one folder must not both
@@ -168,6 +189,7 @@ export const command = defineCommand(spec, async (parsed) => {
     if (!ok) failed = true;
     else good.set(lp, exps);
   }
+  if (listed.length) process.stdout.write(formatStatusList(listed.map((x) => ({ ...x, file: rel(x.e.file) }))));
   if (good.size) printCommitHint([...good.keys()], [...good.values()].flat());
   return failed ? 1 : 0;
 });

@@ -147,9 +147,14 @@ function formatVerdictLine(v: Verdict, status?: PredictionStatus): string {
   return `  ${pad(mark[v.outcome], 14)}  ${claimLabel(v.prediction, v.group)}${tag}  (line ${v.line})\n      ${describeVerdict(v)}`;
 }
 
-function unusableNote(r: ExperimentResult): string {
-  const n = unusableRows(r.table.rows, r.experiment.measures).length;
-  return n ? `, ${n} unusable row${n === 1 ? '' : 's'}` : '';
+/** ", 2 unusable rows (1 NaN, 1 duplicate key)": every row the verdicts cannot use, by reason. */
+export function unusableNote(unusable: readonly { reason: string }[]): string {
+  const n = unusable.length;
+  if (!n) return '';
+  const by = new Map<string, number>();
+  for (const u of unusable) by.set(u.reason, (by.get(u.reason) ?? 0) + 1);
+  const why = by.size === 1 ? [...by.keys()][0]! : [...by].map(([reason, k]) => `${k} ${reason}`).join(', ');
+  return `, ${n} unusable row${n === 1 ? '' : 's'} (${why})`;
 }
 
 /** `statuses`: each prediction's registration status (by prediction index), shown after its claim. */
@@ -162,18 +167,21 @@ export function formatExperiment(r: ExperimentResult, relFile: string, seedsOver
   if (seedsOverride !== undefined && exp.runner.seeded) out.push(`  override: seeds = ${seedsOverride} (from --seeds; the file says ${exp.seeds})`);
   const runs = new Set(r.plan.runs.map((x) => x.id)).size;
   const failed = new Set(r.table.failed.map((f) => f.runId)).size;
+  const unusable = unusableRows(r.table.rows, exp.measures);
   const computed = runs - r.cacheHits - failed;
   out.push(
-    `  runner ${exp.runner.name} · ${r.plan.points.length} point${r.plan.points.length === 1 ? '' : 's'} × ${seeds} seed${seeds === 1 ? '' : 's'} = ${runs} runs · ${computed} computed, ${r.cacheHits} cached, ${failed} failed${unusableNote(r)} · ${formatClock(r.wallMs)}` +
+    `  runner ${exp.runner.name} · ${r.plan.points.length} point${r.plan.points.length === 1 ? '' : 's'} × ${seeds} seed${seeds === 1 ? '' : 's'} = ${runs} runs · ${computed} computed, ${r.cacheHits} cached, ${failed} failed${unusableNote(unusable)} · ${formatClock(r.wallMs)}` +
       (r.table.rows[0] ? ` · backend ${[...new Set(r.table.rows.map((x) => x.backend))].join(', ')}` : ''),
   );
   const shared = stageSharing(r.table.rows);
   if (shared.length) out.push(`  stages · ${shared.map((s) => `${s.stage}: ${s.artifacts} artifact${s.artifacts === 1 ? '' : 's'} for ${s.runs} run${s.runs === 1 ? '' : 's'}`).join(' · ')}`);
   out.push('', formatResultTable(r, allMetrics), '');
-  const unusable = unusableRows(r.table.rows, exp.measures);
   if (unusable.length) {
-    out.push(`  ${unusable.length} row${unusable.length === 1 ? '' : 's'} unusable (a metric is not a finite number; the verdicts cannot use ${unusable.length === 1 ? 'it' : 'them'}):`);
-    for (const u of unusable.slice(0, 10)) out.push(`    ! run ${u.row.runId.slice(0, 12)} (seed ${u.row.seed}): ${u.metrics.map((m) => `${m} = ${String(u.row.metrics[m])}`).join(', ')}`);
+    out.push(`  ${unusable.length} row${unusable.length === 1 ? '' : 's'} unusable (the verdicts cannot use ${unusable.length === 1 ? 'it' : 'them'}):`);
+    for (const u of unusable.slice(0, 10)) {
+      const why = u.row.unusable ? `${u.row.unusable.reason}${u.row.unusable.detail ? `: ${u.row.unusable.detail}` : ''}` : u.metrics.map((m) => `${m} = ${String(u.row.metrics[m])}`).join(', ');
+      out.push(`    ! run ${u.row.runId.slice(0, 12)} (seed ${u.row.seed}): ${why}`);
+    }
     if (unusable.length > 10) out.push(`    … and ${unusable.length - 10} more`);
     out.push('');
   }

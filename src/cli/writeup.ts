@@ -89,7 +89,7 @@ export function titleOf(dir: string): string {
 }
 
 /** The plan's results as the cache holds them; nothing computed, nothing claimed, nothing moved. */
-export function cachedTable(plan: ExperimentPlan, cache: ResultCache | null, warn: (m: string) => void): { table: ResultTable; planned: number } {
+export function cachedTable(plan: ExperimentPlan, cache: ResultCache | null, warn: (m: string) => void): { table: ResultTable; plannedIds: string[] } {
   const exp = plan.experiment;
   const rows: ResultRow[] = [];
   const failed: FailedRun[] = [];
@@ -109,7 +109,7 @@ export function cachedTable(plan: ExperimentPlan, cache: ResultCache | null, war
     appendAll(rows, toRows(run, r.entry, true));
   }
   rows.sort((a, b) => a.point - b.point || a.seed - b.seed);
-  return { table: { experiment: exp.name, file: exp.file, rows, failed, extras }, planned: ids.size };
+  return { table: { experiment: exp.name, file: exp.file, rows, failed, extras }, plannedIds: [...ids] };
 }
 
 type Sharp = (input: Buffer, opts?: { density?: number }) => { png(): { toFile(p: string): Promise<unknown> } };
@@ -169,10 +169,10 @@ export async function writeWriteup(o: WriteupOptions, log: (s: string) => void =
     const cache = caches.get(dir) ?? null;
     for (const plan of plans) {
       const t0 = performance.now();
-      const { table, planned } = cachedTable(plan, cache, warn);
+      const { table, plannedIds } = cachedTable(plan, cache, warn);
       const verdicts = table.rows.length ? judgeExperiment(plan.experiment, table) : [];
       const hits = new Set(table.rows.map((r) => r.runId)).size;
-      inputs.push({ experiment: plan.experiment, table, verdicts, wallMs: performance.now() - t0, cacheHits: hits, planned });
+      inputs.push({ experiment: plan.experiment, table, verdicts, wallMs: performance.now() - t0, cacheHits: hits, plannedIds });
     }
     const lp = lockPathFor(f);
     if (!locks.has(lp)) locks.set(lp, readLock(lp));

@@ -125,6 +125,7 @@ export function toRows(run: PlannedRun, e: Pick<CacheEntry, 'output' | 'wallMs' 
     firstAt: first.finishedAt,
     ...(first.git !== undefined ? { firstCommit: first.git.commit } : {}),
     ...(e.stages ? { stages: e.stages } : {}),
+    ...(r.unusable ? { unusable: r.unusable } : {}),
   }));
 }
 
@@ -450,22 +451,27 @@ export async function executePlan(plan: ExperimentPlan, opts: ExecOptions = {}):
 }
 
 /**
- * Rows with a measured metric that is ±Infinity, or NaN in every row of its run: unusable, and
- * counted as such. (A NaN beside a value in another row of the same run is a runner's convention —
+ * Rows the verdicts cannot use, each with why: the runner could not read it (`row.unusable`, e.g.
+ * a duplicate key), or a measured metric is ±Infinity ("infinite"), or NaN in every row of its run
+ * ("NaN"). (A NaN beside a value in another row of the same run is a runner's convention —
  * token_probe keeps run-level metrics on a run's first row — not a broken result.)
  */
-export function unusableRows(rows: readonly ResultRow[], measures: readonly string[]): { row: ResultRow; metrics: string[] }[] {
+export function unusableRows(rows: readonly ResultRow[], measures: readonly string[]): { row: ResultRow; metrics: string[]; reason: string }[] {
   const hasValue = new Set<string>();
   for (const row of rows) for (const m of measures) if (Number.isFinite(row.metrics[m])) hasValue.add(`${row.runId}\0${m}`);
-  const out: { row: ResultRow; metrics: string[] }[] = [];
+  const out: { row: ResultRow; metrics: string[]; reason: string }[] = [];
   for (const row of rows) {
+    if (row.unusable) {
+      out.push({ row, metrics: [], reason: row.unusable.reason });
+      continue;
+    }
     const bad = measures.filter((m) => {
       if (!has(row.metrics, m)) return false;
       const v = row.metrics[m]!;
       if (Number.isNaN(v)) return !hasValue.has(`${row.runId}\0${m}`);
       return !Number.isFinite(v);
     });
-    if (bad.length) out.push({ row, metrics: bad });
+    if (bad.length) out.push({ row, metrics: bad, reason: bad.every((m) => Number.isNaN(row.metrics[m])) ? 'NaN' : 'infinite' });
   }
   return out;
 }

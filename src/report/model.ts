@@ -8,6 +8,7 @@ import type { ResultTable } from '../results/types.ts';
 import type { Verdict } from '../verdict/types.ts';
 import type { GitInfo } from '../prereg/lock.ts';
 import type { PredictionStatus } from '../prereg/status.ts';
+import { amendmentNotes, linesText, noteNumber } from './amendments.ts';
 import { asciiChart, chartData, formatValue, svgChart } from './charts.ts';
 import { summarize } from '../exec/summary.ts';
 import { has } from '../util/records.ts';
@@ -37,6 +38,8 @@ export interface PredictionRow {
   statusShort: string;
   /** Reason recorded by `sublab register --amend`, if the registration in force is an amendment. */
   amendReason: string;
+  /** The number of that reason's note in the report's `amendments` (0: not amended). */
+  amendNote: number;
   test: string;
   statistic: string;
   effect: string;
@@ -115,6 +118,11 @@ export interface ExperimentReport {
   notComputed: string[];
   confirmatory: PredictionRow[];
   exploratory: PredictionRow[];
+  /**
+   * Each amendment reason once, numbered in table order (confirmatory rows, then exploratory):
+   * the rows it covers carry its number in `amendNote`.
+   */
+  amendments: { number: number; lines: string; reason: string }[];
   /** True when some prediction's status comes from a lock that fails verification. */
   lockTampered: boolean;
   lockProblems: string[];
@@ -252,6 +260,7 @@ function predictionRows(e: CheckedExperiment, verdicts: readonly Verdict[], stat
       statusLabel: st?.label ?? 'not registered',
       statusShort: shortStatus[st?.status ?? 'not-registered'] ?? st?.label ?? 'not registered',
       amendReason: st?.amendReason ?? '',
+      amendNote: 0,
     };
     const exploratory = st ? st.exploratory : true;
     const vs = verdicts.filter((v) => v.predictionIndex === i);
@@ -325,6 +334,10 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
     }));
 
   const predRows = predictionRows(e, r.verdicts, opts.statuses(e));
+  const confirmatory = predRows.filter((x) => !x.exploratory).map((x) => x.row);
+  const exploratory = predRows.filter((x) => x.exploratory).map((x) => x.row);
+  const notes = amendmentNotes([...confirmatory, ...exploratory]);
+  for (const row of [...confirmatory, ...exploratory]) row.amendNote = noteNumber(notes, row.amendReason);
   const charts: ChartReport[] = [];
   for (const c of chartData(e.sweeps, metrics.filter((m) => !notComputed.includes(m)), rows)) {
     charts.push({ title: c.title, metric: c.metric, param: c.param, ascii: asciiChart(c), svg: opts.svg ? await svgChart(c) : '' });
@@ -349,8 +362,9 @@ export async function buildExperimentReport(r: ReportInput, opts: BuildOptions):
     sweepTableParts: splitTable({ axes, metrics, rows: tableRows }, TABLE_METRICS),
     byMetric: tableRows.length === 1 ? metrics.map((m, i) => ({ metric: m, cell: tableRows[0]!.cells[i]!, n: tableRows[0]!.n })) : [],
     notComputed,
-    confirmatory: predRows.filter((x) => !x.exploratory).map((x) => x.row),
-    exploratory: predRows.filter((x) => x.exploratory).map((x) => x.row),
+    confirmatory,
+    exploratory,
+    amendments: notes.map((n) => ({ number: n.number, lines: linesText(n.lines), reason: n.reason })),
     lockTampered: statuses.some((s) => s.status === 'tampered'),
     lockProblems: opts.lockProblems?.(e) ?? [],
     charts,

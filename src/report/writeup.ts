@@ -64,9 +64,20 @@ export interface WriteupModel {
   figureNote: string;
   lockTampered: boolean;
   lockProblems: string[];
+  /**
+   * The experiments and their runs in one line: "15 experiments, 248 runs (170 distinct: experiments
+   * share runs), 150 of the 170 in the cache". Runs are counted by id, so a run two experiments
+   * share counts once in "distinct" and in the cache count.
+   */
+  runCounts: string;
   /** The fields every report shares (commonProvenance), and the write-up's own. */
-  provenance: Pick<Provenance, 'sublabVersion' | 'gitCommit' | 'gitDirty' | 'backends' | 'machine' | 'runs' | 'date'> & {
+  provenance: Pick<Provenance, 'sublabVersion' | 'gitCommit' | 'gitDirty' | 'backends' | 'machine' | 'date'> & {
+    /** Distinct runs (by id) in the cache, of the `planned` ones. */
+    runs: number;
+    /** Distinct runs (by id) the experiments plan together. */
     planned: number;
+    /** The experiments' runs added up, a run shared by two experiments counted twice. */
+    plannedTotal: number;
     /** Compute time of all cached runs, as recorded when each was first computed. */
     computeTime: string;
     /** First and last result. */
@@ -76,7 +87,8 @@ export interface WriteupModel {
 }
 
 export interface WriteupInput extends ReportInput {
-  planned: number;
+  /** The ids of the runs the experiment plans (each once). */
+  plannedIds: readonly string[];
 }
 
 function counts(rows: readonly PredictionRow[]): WriteupCounts {
@@ -121,17 +133,18 @@ export async function buildWriteupModel(
     seen.set(rep.slug, k + 1);
     if (k) rep.slug = `${rep.slug}-${k + 1}`;
     const cachedRuns = new Set(r.table.rows.map((x) => x.runId)).size;
-    const missing = r.planned - cachedRuns - new Set(r.table.failed.map((f) => f.runId)).size;
+    const planned = new Set(r.plannedIds).size;
+    const missing = planned - cachedRuns - new Set(r.table.failed.map((f) => f.runId)).size;
     experiments.push({
       ...rep,
       setupLine: setupLine(r.experiment),
-      planned: r.planned,
+      planned,
       cachedRuns,
       missingNote:
         cachedRuns === 0
-          ? `not run yet: none of its ${r.planned} runs is in the cache`
+          ? `not run yet: none of its ${planned} runs is in the cache`
           : missing > 0
-            ? `${missing} of ${r.planned} runs are not in the cache yet: the numbers below are partial`
+            ? `${missing} of ${planned} runs are not in the cache yet: the numbers below are partial`
             : '',
       figures: rep.charts.map((c, i, all) => ({ title: c.title, metric: c.metric, param: c.param, svg: c.svg, png: '', rowEnd: i % 2 === 1 || i === all.length - 1 })),
     });
@@ -145,6 +158,8 @@ export async function buildWriteupModel(
   const computeMs = new Map<string, number>();
   for (const x of rows) computeMs.set(x.runId, x.wallMs);
   const problems = [...new Set(experiments.flatMap((e) => e.lockProblems))];
+  const planned = new Set(inputs.flatMap((r) => r.plannedIds)).size;
+  const plannedTotal = experiments.reduce((a, e) => a + e.planned, 0);
   return {
     title: opts.title,
     dir: opts.dir,
@@ -157,16 +172,27 @@ export async function buildWriteupModel(
     figureNote: '',
     lockTampered: experiments.some((e) => e.lockTampered),
     lockProblems: problems,
+    runCounts: runCounts(experiments.length, plannedTotal, planned, computeMs.size),
     provenance: {
       ...commonProvenance(opts, rows),
       runs: computeMs.size,
-      planned: inputs.reduce((a, r) => a + r.planned, 0),
+      planned,
+      plannedTotal,
       computeTime: computeMs.size ? formatDuration([...computeMs.values()].reduce((a, b) => a + b, 0)) : '—',
       firstResult: times[0] ?? '—',
       lastResult: times[times.length - 1] ?? '—',
       date: opts.date,
     },
   };
+}
+
+/** The write-up's header line on its experiments and runs (see WriteupModel.runCounts). */
+export function runCounts(experiments: number, total: number, distinct: number, cached: number): string {
+  const exps = `${experiments} experiment${experiments === 1 ? '' : 's'}`;
+  const runs = (n: number) => `${n} run${n === 1 ? '' : 's'}`;
+  const inCache =
+    cached === distinct ? (distinct === 1 ? 'in the cache' : 'all in the cache') : cached === 0 ? 'none in the cache yet' : total === distinct ? `${cached} of them in the cache` : `${cached} of the ${distinct} in the cache`;
+  return `${exps}, ${runs(total)}${total === distinct ? '' : ` (${distinct} distinct: experiments share runs)`}, ${inCache}`;
 }
 
 /** File-name-safe stem of a figure: `<experiment>-<metric>-<param>`. */

@@ -1,6 +1,7 @@
 import { has } from '../util/records.ts';
 import type { Value } from '../language/ast.ts';
 import { formatValue } from '../util/format-value.ts';
+import type { RowUnusable } from '../runners/schema.ts';
 
 /** One row of a ResultTable: one seed at one sweep point (or one of a deterministic run's rows). */
 export interface ResultRow {
@@ -21,6 +22,8 @@ export interface ResultRow {
   firstCommit?: string | null;
   /** The stage artifacts the run used (stage name → key): runs with one key shared one artifact. */
   stages?: Record<string, string>;
+  /** Set when the runner could not read the row (its metrics are NaN), with why. */
+  unusable?: RowUnusable;
 }
 
 export interface FailedRun {

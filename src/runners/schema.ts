@@ -196,6 +196,15 @@ export interface RunOutputRow {
   nonFinite?: Record<string, 'Infinity' | '-Infinity' | 'NaN'>;
   /** Runner-produced key columns (see RunnerSchema.keys). */
   keys?: Record<string, Value>;
+  /** Set when the runner could not read the row (its metrics are NaN): why, for the run summary. */
+  unusable?: RowUnusable;
+}
+
+export interface RowUnusable {
+  /** A few words, the same for every row refused the same way ("duplicate key"). */
+  reason: string;
+  /** This row's case ('field "y" appears twice (stdout line 2)'). */
+  detail?: string;
 }
 
 export interface RunContext {

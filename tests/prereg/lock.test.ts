@@ -185,7 +185,7 @@ describe('sublab register (CLI)', () => {
     expect(readLock(lockPathFor(file)).entries.map((e) => e.kind)).toEqual(['register', 'register', 'amend']);
     out = '';
     expect(await registerCommand.run([file, '--status'])).toBe(0);
-    expect(out).toMatch(/amended: rounding/);
+    expect(out).toMatch(/predict transfer_ratio > 0\.25 \(amended, note 1\)\n {2}Amendments \(the reasons recorded in the lock\):\n {4}1\. line \d+: rounding\n/);
     writeFileSync(file, 'experiment "x" {\n  runner nope\n}\n');
     expect(await registerCommand.run([file])).toBe(2);
     expect(out).toMatch(/toy\.exp:2:/);

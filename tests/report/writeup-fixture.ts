@@ -37,11 +37,15 @@ export interface WriteupFixture {
   cache: string;
 }
 
+/** The reason of the fixture's amendment (`amend`). */
+export const AMEND_REASON = 'thresholds copied from the wrong pilot (100% & #3 of them); fixed before any result';
+
 /**
  * `exploratory`: after registering, add a prediction to sparsity.exp (so it is "not registered" and
- * shown apart).
+ * shown apart). `amend`: then change two thresholds of base.exp and amend both with one reason,
+ * still before the results (so they stay confirmatory).
  */
-export function makeWriteupFixture(opts: { exploratory?: boolean } = {}): WriteupFixture {
+export function makeWriteupFixture(opts: { exploratory?: boolean; amend?: boolean } = {}): WriteupFixture {
   const root = mkdtempSync(path.join(tmpdir(), 'sublab-writeup-'));
   const dir = path.join(root, 'topic');
   cpSync(writeupFixtureDir, dir, { recursive: true });
@@ -50,6 +54,13 @@ export function makeWriteupFixture(opts: { exploratory?: boolean } = {}): Writeu
   const experiments = files.flatMap((f) => compileFile(f).experiments);
   const git = { commit: 'cafebabecafebabecafebabecafebabecafebabe', dirty: false };
   appendEntries(readLock(lockPath, { git: false }), planRegistration(experiments, readLock(lockPath, { git: false }), { git, now: new Date(T_REGISTER) }).entries);
+  if (opts.amend) {
+    const f = path.join(dir, 'base.exp');
+    writeFileSync(f, readFileSync(f, 'utf8').replace('transfer_cosine > 0.5', 'transfer_cosine > 0.4').replace('child_loss < 0.01', 'child_loss < 0.02'));
+    const lock = readLock(lockPath, { git: false });
+    const plan = planRegistration(compileFile(f).experiments, lock, { git, now: new Date(Date.parse(T_REGISTER) + 3600_000), amend: true, reason: AMEND_REASON });
+    appendEntries(lock, plan.entries);
+  }
   if (opts.exploratory) {
     const f = path.join(dir, 'sparsity.exp');
     writeFileSync(f, readFileSync(f, 'utf8').replace(/}\s*$/, '  predict child_loss < 0.002 where sparsity = 0\n}\n'));

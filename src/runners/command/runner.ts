@@ -167,7 +167,11 @@ export function parseRows(stdout: string, measures: readonly string[] = [], prob
       for (const k of Object.keys(metrics)) metrics[k] = NaN;
       problems.push(`${where}: field "${dup}" appears twice; the row is not used: ${shorten(line)}`);
     }
-    rows.push(Object.keys(keys).length > 0 ? { metrics, keys } : { metrics });
+    rows.push({
+      metrics,
+      ...(Object.keys(keys).length > 0 ? { keys } : {}),
+      ...(dup !== undefined ? { unusable: { reason: 'duplicate key', detail: `field "${dup}" appears twice (${where})` } } : {}),
+    });
   });
   return rows;
 }
