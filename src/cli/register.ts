@@ -12,7 +12,7 @@ import { appendEntries, gitInfo, lockPathFor, lockRelative, readLock, type LockS
 import { planRegistration } from '../prereg/register.ts';
 import { predictionStatuses, type PredictionStatus } from '../prereg/status.ts';
 import { amendmentNotes, linesText, noteNumber } from '../report/amendments.ts';
-import { existingResultsNote, storedEvidence } from '../prereg/evidence.ts';
+import { existingResultsAdvice, existingResultsNote, storedEvidence } from '../prereg/evidence.ts';
 import { withFileLock } from '../prereg/filelock.ts';
 import { escapeControl as safe } from '../language/diagnostics.ts';
 import { commitHint } from '../prereg/commit-hint.ts';
@@ -166,7 +166,7 @@ export const command = defineCommand(spec, async (parsed) => {
       for (const e of late) {
         const note = existingResultsNote(e, evidence.get(e)!)!;
         if (o.afterResults) process.stderr.write(`note: ${safe(note)}; the lock records it, so these predictions are shown as exploratory.\n`);
-        else process.stderr.write(`${rel(e.file)}: not registered: ${safe(note)}. Registered now, its predictions would be exploratory for good (the lock records it).\n  Leave those points out (a file of their own, or a \`set\` in place of the sweep value), or pass --after-results to register them as exploratory.\n`);
+        else process.stderr.write(`${rel(e.file)}: not registered: ${safe(note)}. Registered now, its predictions would be exploratory for good (the lock records it).\n  ${existingResultsAdvice(evidence.get(e)!)}\n`);
       }
       if (late.length && !o.afterResults) {
         process.stderr.write(`${rel(lp)}: nothing written.\n`);

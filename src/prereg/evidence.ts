@@ -23,6 +23,8 @@ export interface StoredEvidence extends ResultEvidence {
   ledgerAt: Date | null;
   /** Per sweep point (plan order) with cached runs: its values and how many of its runs are cached. */
   cachedPoints: { values: Record<string, unknown>; cached: number; runs: number }[];
+  /** Sweep points of the plan (0 when no cache was read). */
+  points: number;
 }
 
 /**
@@ -34,12 +36,14 @@ export function storedEvidence(exp: CheckedExperiment, cacheDir?: string): Store
   let firstAt = ledgerAt;
   const commits = new Set<string>();
   const cachedPoints: StoredEvidence['cachedPoints'] = [];
+  let points = 0;
   try {
     const dir = resolveCacheDir(cacheDir, exp.file);
     // Looking must not create a cache folder.
-    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return { firstAt, commits: [], ledgerAt, cachedPoints };
+    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return { firstAt, commits: [], ledgerAt, cachedPoints, points: 0 };
     const cache = new ResultCache(dir, { warn: () => {} });
     const plan = planExperiment(exp);
+    points = plan.points.length;
     const perPoint = new Map<number, number>();
     for (const run of plan.runs) {
       const r = cache.inspect(run.id);
@@ -57,7 +61,7 @@ export function storedEvidence(exp: CheckedExperiment, cacheDir?: string): Store
   } catch {
     /* no cache (or none readable): the ledger is what we have */
   }
-  return { firstAt, commits: [...commits], ledgerAt, cachedPoints };
+  return { firstAt, commits: [...commits], ledgerAt, cachedPoints, points };
 }
 
 /**
@@ -72,6 +76,17 @@ export function existingResultsNote(exp: CheckedExperiment, ev: StoredEvidence):
     return `${v || 'its only point'}: ${p.cached} of ${p.runs} runs`;
   });
   return pts.length
-    ? `results of experiment "${exp.name}" already exist (since ${ev.firstAt.toISOString()}) in the cache — ${pts.join('; ')} — runs another file may share (a baseline's point in a factor sweep)`
+    ? `results of experiment "${exp.name}" already exist (since ${ev.firstAt.toISOString()}) in the cache — ${pts.join('; ')}` +
+        (partial(ev) ? " — runs another file may share (a baseline's point in a factor sweep)" : '')
     : `results of experiment "${exp.name}" were already seen on ${ev.firstAt.toISOString()} (the project's results ledger, .sublab/results-seen.jsonl)`;
+}
+
+/** Some sweep points have cached runs and others none: the shared-point case. */
+const partial = (ev: StoredEvidence): boolean => ev.cachedPoints.length > 0 && ev.cachedPoints.length < ev.points;
+
+/** What to do about it: leave the shared points out, or register before running next time. */
+export function existingResultsAdvice(ev: StoredEvidence): string {
+  return partial(ev)
+    ? 'Leave those points out (a file of their own, or a `set` in place of the sweep value), or pass --after-results to register them as exploratory.'
+    : 'Register before running next time (and commit the lock), or pass --after-results to register them as exploratory.';
 }

@@ -36,6 +36,9 @@ describe('sublab under hostile input', () => {
     const refused = sublab('register', 'x.exp');
     expect(refused.code).toBe(1);
     expect(refused.out).toContain('already exist');
+    // The experiment's own runs, every point: no talk of a shared baseline point.
+    expect(refused.out).toContain('Register before running next time');
+    expect(refused.out).not.toContain('another file may share');
     const reg = sublab('register', 'x.exp', '--after-results');
     expect(reg.code).toBe(0);
     expect(reg.out).toContain('already exist');

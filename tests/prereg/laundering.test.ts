@@ -111,6 +111,8 @@ describe('preregistration laundering (issue 13)', () => {
     expect(await registerCommand.run([factor])).toBe(1);
     expect(err.join('')).toContain('lr = 0.1: 2 of 2 runs');
     expect(err.join('')).toContain('--after-results');
+    expect(err.join('')).toContain('Leave those points out');
+    expect(err.join('')).toContain("another file may share");
     expect(fs.existsSync(path.join(dir, 'sublab.lock'))).toBe(false);
     write('0.2, 0.3');
     expect(await registerCommand.run([factor])).toBe(0);
