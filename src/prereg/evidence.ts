@@ -19,8 +19,6 @@ export function resultEvidence(exp: CheckedExperiment, rows: readonly ResultRow[
 
 /** What `storedEvidence` found, and where: for saying which results exist. */
 export interface StoredEvidence extends ResultEvidence {
-  /** When the results ledger first saw results of this setup (null: never). */
-  ledgerAt: Date | null;
   /** Per sweep point (plan order) with cached runs: its values and how many of its runs are cached. */
   cachedPoints: { values: Record<string, unknown>; cached: number; runs: number }[];
   /** Sweep points of the plan (0 when no cache was read). */
@@ -32,37 +30,40 @@ export interface StoredEvidence extends ResultEvidence {
  * the experiment's plan found in the cache (`cacheDir`, else $SUBLAB_CACHE or the project's).
  */
 export function storedEvidence(exp: CheckedExperiment, cacheDir?: string): StoredEvidence {
-  const ledgerAt = firstSeen(exp);
-  let firstAt = ledgerAt;
+  let firstAt = firstSeen(exp);
   const commits = new Set<string>();
   const cachedPoints: StoredEvidence['cachedPoints'] = [];
   let points = 0;
   try {
     const dir = resolveCacheDir(cacheDir, exp.file);
     // Looking must not create a cache folder.
-    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return { firstAt, commits: [], ledgerAt, cachedPoints, points: 0 };
+    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return { firstAt, commits: [], cachedPoints, points: 0 };
     const cache = new ResultCache(dir, { warn: () => {} });
     const plan = planExperiment(exp);
     points = plan.points.length;
-    const perPoint = new Map<number, number>();
+    const cached = new Map<number, number>(), runs = new Map<number, number>();
     for (const run of plan.runs) {
+      runs.set(run.point, (runs.get(run.point) ?? 0) + 1);
       const r = cache.inspect(run.id);
       if (r.status !== 'hit') continue;
-      perPoint.set(run.point, (perPoint.get(run.point) ?? 0) + 1);
+      cached.set(run.point, (cached.get(run.point) ?? 0) + 1);
       const first = r.entry.first ?? { finishedAt: r.entry.finishedAt, git: r.entry.git };
       const t = Date.parse(first.finishedAt);
       firstAt = earlier(firstAt, Number.isNaN(t) ? new Date(0) : new Date(t));
       if (first.git?.commit) commits.add(first.git.commit);
     }
     for (const pt of plan.points) {
-      const n = perPoint.get(pt.index);
-      if (n) cachedPoints.push({ values: pt.values, cached: n, runs: plan.runs.filter((r) => r.point === pt.index).length });
+      const n = cached.get(pt.index);
+      if (n) cachedPoints.push({ values: pt.values, cached: n, runs: runs.get(pt.index)! });
     }
   } catch {
     /* no cache (or none readable): the ledger is what we have */
   }
-  return { firstAt, commits: [...commits], ledgerAt, cachedPoints, points };
+  return { firstAt, commits: [...commits], cachedPoints, points };
 }
+
+/** Some sweep points have cached runs and others none: the shared-point case. */
+const partial = (ev: StoredEvidence): boolean => ev.cachedPoints.length > 0 && ev.cachedPoints.length < ev.points;
 
 /**
  * Why registering `exp` now would mark its predictions exploratory for good, in words (null when no
@@ -80,9 +81,6 @@ export function existingResultsNote(exp: CheckedExperiment, ev: StoredEvidence):
         (partial(ev) ? " — runs another file may share (a baseline's point in a factor sweep)" : '')
     : `results of experiment "${exp.name}" were already seen on ${ev.firstAt.toISOString()} (the project's results ledger, .sublab/results-seen.jsonl)`;
 }
-
-/** Some sweep points have cached runs and others none: the shared-point case. */
-const partial = (ev: StoredEvidence): boolean => ev.cachedPoints.length > 0 && ev.cachedPoints.length < ev.points;
 
 /** What to do about it: leave the shared points out, or register before running next time. */
 export function existingResultsAdvice(ev: StoredEvidence): string {
